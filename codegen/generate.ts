@@ -1,0 +1,38 @@
+/**
+ * Runs every generator over a loaded registry and formats the output. No file I/O: the CLI
+ * writes or compares what this returns.
+ */
+import { formatGenerated } from './format.ts';
+import * as catalog from './generators/catalog.ts';
+import * as drizzle from './generators/drizzle.ts';
+import * as mappers from './generators/mappers.ts';
+import * as tracker from './generators/tracker.ts';
+import * as types from './generators/types.ts';
+import * as validators from './generators/validators.ts';
+import type { GeneratedFile } from './layout.ts';
+import type { Registry } from './registry.ts';
+
+type Generator = (registry: Registry) => GeneratedFile[] | Promise<GeneratedFile[]>;
+
+export const GENERATORS: Record<string, Generator> = {
+  types: types.generate,
+  tracker: tracker.generate,
+  validators: validators.generate,
+  mappers: mappers.generate,
+  drizzle: drizzle.generate,
+  catalog: catalog.generate,
+};
+
+export async function generateAll(registry: Registry): Promise<GeneratedFile[]> {
+  const outputs = await Promise.all(Object.values(GENERATORS).map((g) => g(registry)));
+  const files = outputs.flat();
+  const paths = new Set<string>();
+  for (const f of files) {
+    if (paths.has(f.path)) throw new Error(`two generators write ${f.path}`);
+    paths.add(f.path);
+  }
+  const formatted = await Promise.all(
+    files.map(async (f) => ({ path: f.path, contents: await formatGenerated(f.path, f.contents) })),
+  );
+  return formatted.sort((a, b) => a.path.localeCompare(b.path));
+}

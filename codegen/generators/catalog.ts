@@ -1,0 +1,90 @@
+/**
+ * The event catalogue (Markdown): every event model with its owner, properties and the
+ * warehouse columns it feeds. The page product teams read before adding or changing an event.
+ */
+import { banner, type GeneratedFile, layout } from '../layout.ts';
+import type { JsonSchema, Registry } from '../registry.ts';
+import { SchemaIndex } from '../schema-index.ts';
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function typeOf(node: JsonSchema, base: string, registry: Registry): string {
+  if (node.$ref) {
+    const target = SchemaIndex.target(node.$ref, base);
+    const common = registry.commons.find((c) => c.id === target);
+    return common ? `\`${common.typeName}\`` : node.$ref;
+  }
+  if (node.enum) return node.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  if (node.const !== undefined) return `\`${JSON.stringify(node.const)}\``;
+  const t = Array.isArray(node.type) ? node.type.join(' \\| ') : (node.type ?? 'any');
+  if (t === 'array' && node.items) return `${typeOf(node.items as JsonSchema, base, registry)}[]`;
+  return t;
+}
+
+function bounds(node: JsonSchema): string {
+  const b: string[] = [];
+  if (node.format) b.push(`format ${node.format}`);
+  if (node.minLength !== undefined) b.push(`minLength ${node.minLength}`);
+  if (node.maxLength !== undefined) b.push(`maxLength ${node.maxLength}`);
+  if (node.minimum !== undefined) b.push(`≥ ${node.minimum}`);
+  if (node.maximum !== undefined) b.push(`≤ ${node.maximum}`);
+  if (node.minItems !== undefined) b.push(`minItems ${node.minItems}`);
+  if (node.maxItems !== undefined) b.push(`maxItems ${node.maxItems}`);
+  if (node.pattern) b.push(`pattern \`${node.pattern}\``);
+  return b.join(', ');
+}
+
+function propertyTable(schema: JsonSchema, base: string, registry: Registry): string {
+  const rows = Object.entries(schema.properties ?? {}).map(([name, sub]) => {
+    const node = sub as JsonSchema;
+    const required = (schema.required ?? []).includes(name) ? 'yes' : 'no';
+    return `| \`${name}\` | ${typeOf(node, base, registry)} | ${required} | ${cell(bounds(node))} | ${cell(node.description ?? '')} |`;
+  });
+  if (rows.length === 0) return '_No properties._\n';
+  return `| property | type | required | bounds | description |\n| --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`;
+}
+
+export function generate(registry: Registry): GeneratedFile[] {
+  const sections = registry.events.map((e) => {
+    const feeds = registry.mappings
+      .filter((m) => m.event === e.name && m.model === e.model)
+      .flatMap((m) => m.columns.filter((c) => c.pointer).map((c) => `\`${m.table}.${c.column}\` ← \`${c.pointer}\``));
+    return `## ${e.name} (model ${e.model})${e.deprecated ? ' — deprecated' : ''}
+
+${e.description}
+
+- Owner: \`${e.owner}\`
+- Schema: [\`${e.file}\`](../../${e.file})
+
+${propertyTable(e.schema, e.id, registry)}
+Feeds: ${feeds.join(', ')}
+`;
+  });
+  const shapes = registry.commons.map(
+    (c) => `### ${c.typeName}
+
+${c.schema.description} ([\`${c.file}\`](../../${c.file}))
+
+${c.schema.properties ? propertyTable(c.schema, c.id, registry) : `Type: ${typeOf(c.schema, c.id, registry)}\n`}`,
+  );
+  const index = registry.events
+    .map(
+      (e) =>
+        `| [\`${e.name}\`](#${e.name.replace(/_/g, '_')}-model-${e.model}) | ${e.model} | \`${e.owner}\` | ${cell(e.description)} |`,
+    )
+    .join('\n');
+  const contents = `${banner(['schemas/'], 'md')}
+# Event catalogue
+
+${registry.events.length} event models. Each is sent as the envelope below with its own \`properties\`.
+
+| event | model | owner | description |
+| --- | --- | --- | --- |
+${index}
+
+${sections.join('\n')}
+## Shared shapes
+
+${shapes.join('\n')}`;
+  return [{ path: layout.catalog, contents }];
+}

@@ -1,0 +1,103 @@
+/**
+ * Ingest validators: ajv standalone ESM code, one module per event model, validating the whole
+ * wire event (envelope + properties). No schema is compiled at run time, and the modules import
+ * nothing from ajv, so they also bundle for the browser (the tracker's debug mode).
+ */
+import standaloneCode from 'ajv/dist/standalone/index.js';
+import { createSchemaAjv } from '../ajv.ts';
+import { banner, type GeneratedFile, importPath, layout } from '../layout.ts';
+import type { Registry } from '../registry.ts';
+import { wireSchema } from '../wire.ts';
+
+/** ajv's standalone output `require`s these runtime helpers; we bind them to local imports. */
+const RUNTIME_REQUIRES: Record<string, string> = {
+  'require("ajv/dist/runtime/ucs2length").default': 'ucs2length',
+  'require("ajv/dist/runtime/equal").default': 'equal',
+};
+
+const RUNTIME = `${banner(['codegen/generators/validators.ts'])}
+/** Length in Unicode code points, as JSON Schema's maxLength counts (and as PostgreSQL varchar does). */
+export function ucs2length(str: string): number {
+  let length = 0;
+  for (const _ of str) length++;
+  return length;
+}
+
+/** Structural equality for enum/const/uniqueItems checks on JSON values. */
+export function equal(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.hasOwn(b, k) && equal((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+`;
+
+export function generate(registry: Registry): GeneratedFile[] {
+  const ajv = createSchemaAjv({ standalone: true });
+  for (const c of registry.commons) ajv.addSchema(c.schema);
+  for (const e of registry.events) ajv.addSchema(e.schema);
+
+  const files: GeneratedFile[] = [{ path: layout.validatorRuntime, contents: RUNTIME }];
+  for (const e of registry.events) {
+    const path = layout.validator(e);
+    let code = standaloneCode(ajv, ajv.compile(wireSchema(registry, e)));
+    const used = new Set<string>();
+    for (const [req, name] of Object.entries(RUNTIME_REQUIRES)) {
+      if (code.includes(req)) {
+        code = code.split(req).join(name);
+        used.add(name);
+      }
+    }
+    const leftover = /require\([^)]*\)/.exec(code);
+    if (leftover) throw new Error(`${e.file}: standalone validator needs an unsupported runtime import ${leftover[0]}`);
+    const imports = [
+      used.size ? `import { ${[...used].sort().join(', ')} } from '${importPath(path, layout.validatorRuntime)}';` : '',
+      code.includes('fullFormats') ? `import { fullFormats } from 'ajv-formats/dist/formats.js';` : '',
+    ].filter(Boolean);
+    files.push({
+      path,
+      contents: `${banner([e.file, 'schemas/common/*.json'])}// @ts-nocheck — ajv standalone output; typed through ${layout.validatorIndex}.\n${imports.join('\n')}\n${code.replace(/^"use strict";/, '')}\n`,
+    });
+  }
+
+  const entries = registry.events.map((e) => ({ e, ident: `${e.name}_v${e.model}` }));
+  const byName = new Map<string, string[]>();
+  for (const { e, ident } of entries) byName.set(e.name, [...(byName.get(e.name) ?? []), `${e.model}: ${ident}`]);
+  files.push({
+    path: layout.validatorIndex,
+    contents: `${banner(['schemas/events/*/*.json'])}
+${entries.map(({ e, ident }) => `import ${ident} from '${importPath(layout.validatorIndex, layout.validator(e))}';`).join('\n')}
+
+/** One validation failure, as ajv reports it. */
+export interface ValidationError {
+  instancePath: string;
+  schemaPath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** A generated validator of one event model's wire event; \`errors\` holds the last failures. */
+export interface EventValidator {
+  (data: unknown): boolean;
+  errors?: ValidationError[] | null;
+}
+
+/** Dispatch table: event_name → event_version → validator. */
+export const validators: Readonly<Record<string, Readonly<Record<number, EventValidator>>>> = {
+${[...byName].map(([name, models]) => `  ${name}: { ${models.join(', ')} },`).join('\n')}
+};
+
+/** The validator of one event model, or undefined for an unknown name or version. */
+export function validatorFor(eventName: string, eventVersion: number): EventValidator | undefined {
+  if (!Object.hasOwn(validators, eventName)) return undefined;
+  const models = validators[eventName] as Readonly<Record<number, EventValidator>>;
+  return Object.hasOwn(models, eventVersion) ? models[eventVersion] : undefined;
+}
+`,
+  });
+  return files;
+}

@@ -1,0 +1,445 @@
+/**
+ * Reads `schemas/` once into a validated Registry. Every problem is reported as
+ * `file#/json/pointer: message`, all of them at once, and a registry with any problem is refused.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { createMetaAjv, createSchemaAjv } from './ajv.ts';
+import {
+  CommonSchemaFile,
+  EventSchemaFile,
+  SCHEMA_BASE_URI,
+  SchemaNode,
+  WarehouseTableFile,
+  type WarehouseTableFile as WarehouseTableFileT,
+} from './meta-schema.ts';
+import type {
+  ColumnMapping,
+  CommonShape,
+  EventMapping,
+  EventModel,
+  JsonSchema,
+  Registry,
+  WarehouseTable,
+} from './registry.ts';
+import { type Located, SchemaIndex } from './schema-index.ts';
+import { describeShape, parseSqlType, whyNotFit } from './sql-types.ts';
+import { wireSchema } from './wire.ts';
+
+export interface SchemaIssue {
+  file: string;
+  pointer: string;
+  message: string;
+}
+
+export class RegistryError extends Error {
+  constructor(readonly issues: SchemaIssue[]) {
+    super(
+      `the schema registry has ${issues.length} problem(s):\n${issues.map((i) => `  ${i.file}#${i.pointer}: ${i.message}`).join('\n')}`,
+    );
+    this.name = 'RegistryError';
+  }
+}
+
+const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const MODEL = /^[1-9][0-9]{0,3}$/;
+/** Keywords that may stand next to `$ref` (annotations only: we do not merge constraints). */
+const REF_SIBLINGS = new Set(['$ref', 'description', 'title', 'deprecated', 'examples']);
+
+type Meta = { event: ValidateFunction; common: ValidateFunction; table: ValidateFunction };
+
+function compileMeta(): Meta {
+  const ajv = createMetaAjv();
+  ajv.addSchema(SchemaNode);
+  return {
+    event: ajv.compile(EventSchemaFile),
+    common: ajv.compile(CommonSchemaFile),
+    table: ajv.compile(WarehouseTableFile),
+  };
+}
+
+function metaIssues(file: string, errors: ErrorObject[] | null | undefined): SchemaIssue[] {
+  const issues = (errors ?? []).map((e): SchemaIssue => {
+    if (e.keyword === 'additionalProperties')
+      return { file, pointer: e.instancePath, message: `unknown keyword "${e.params.additionalProperty}"` };
+    if (e.keyword === 'required')
+      return { file, pointer: e.instancePath, message: `missing required "${e.params.missingProperty}"` };
+    return { file, pointer: e.instancePath, message: `${e.message ?? 'invalid'} (${e.keyword})` };
+  });
+  // ajv reports each failing anyOf branch too; keep the most specific message per pointer.
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.pointer}|${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+async function listJson(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+}
+
+async function listDirs(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** Structural rules the meta-schema cannot express: descriptions, closed objects, `$ref` use. */
+function walkRules(file: string, node: JsonSchema, pointer: string, index: SchemaIndex, base: string): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  if (node.$ref !== undefined) {
+    const extra = Object.keys(node).filter((k) => !REF_SIBLINGS.has(k));
+    if (extra.length)
+      issues.push({ file, pointer, message: `only annotations may stand next to $ref, found ${extra.join(', ')}` });
+    const target = SchemaIndex.target(node.$ref, base);
+    if (!index.has(target))
+      issues.push({
+        file,
+        pointer: `${pointer}/$ref`,
+        message: `broken $ref "${node.$ref}": no schema has $id ${target}`,
+      });
+  }
+  if (node.properties) {
+    if (node.additionalProperties !== false)
+      issues.push({ file, pointer, message: 'an object with properties must set "additionalProperties": false' });
+    for (const [key, sub] of Object.entries(node.properties)) {
+      const p = `${pointer}/properties/${escapePointer(key)}`;
+      if (!(sub as JsonSchema).description) issues.push({ file, pointer: p, message: 'property has no description' });
+      issues.push(...walkRules(file, sub as JsonSchema, p, index, base));
+    }
+  }
+  for (const req of node.required ?? []) {
+    if (!node.properties || !Object.hasOwn(node.properties, req))
+      issues.push({ file, pointer: `${pointer}/required`, message: `required property "${req}" is not in properties` });
+  }
+  if (node.items) issues.push(...walkRules(file, node.items as JsonSchema, `${pointer}/items`, index, base));
+  for (const kw of ['anyOf', 'oneOf', 'allOf'] as const) {
+    node[kw]?.forEach((sub, i) => {
+      issues.push(...walkRules(file, sub as JsonSchema, `${pointer}/${kw}/${i}`, index, base));
+    });
+  }
+  if (node.minLength !== undefined && node.maxLength !== undefined && node.minLength > node.maxLength)
+    issues.push({ file, pointer, message: `minLength ${node.minLength} is greater than maxLength ${node.maxLength}` });
+  if (node.minimum !== undefined && node.maximum !== undefined && node.minimum > node.maximum)
+    issues.push({ file, pointer, message: `minimum ${node.minimum} is greater than maximum ${node.maximum}` });
+  if (node.pattern !== undefined) {
+    try {
+      new RegExp(node.pattern, 'u');
+    } catch (e) {
+      issues.push({
+        file,
+        pointer: `${pointer}/pattern`,
+        message: `invalid regular expression: ${(e as Error).message}`,
+      });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Resolves a pointer into the enriched event of one model: the wire envelope, the server's
+ * enrichment and, under `/properties`, the event's own schema.
+ */
+export function resolveEventPointer(
+  index: SchemaIndex,
+  registry: Pick<Registry, 'envelope' | 'enrichment'>,
+  event: EventModel,
+  pointer: string,
+): { located: Located; segmentsRequired: boolean[] } | undefined {
+  const [first, ...rest] = pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (first === undefined) return undefined;
+  let located: Located;
+  let required: boolean;
+  if (first === 'properties') {
+    located = { node: event.schema, base: event.id };
+    required = true;
+  } else {
+    const holder = [registry.envelope, registry.enrichment].find((c) =>
+      Object.hasOwn(c.schema.properties ?? {}, first),
+    );
+    if (!holder) return undefined;
+    located = { node: holder.schema.properties?.[first] as JsonSchema, base: holder.id };
+    required = (holder.schema.required ?? []).includes(first);
+  }
+  const segmentsRequired = [required];
+  for (const segment of rest) {
+    const next = index.child(located, segment);
+    if (!next) return undefined;
+    located = next.located;
+    segmentsRequired.push(next.required);
+  }
+  return { located, segmentsRequired };
+}
+
+function loadTable(file: string, raw: WarehouseTableFileT): { table: WarehouseTable; issues: SchemaIssue[] } {
+  const issues: SchemaIssue[] = [];
+  const columns = Object.entries(raw.columns).map(([name, c]) => {
+    let type = parseSqlType('text');
+    try {
+      type = parseSqlType(c.type);
+    } catch (e) {
+      issues.push({ file, pointer: `/columns/${name}/type`, message: (e as Error).message });
+    }
+    const sources = c.source === undefined ? [] : Array.isArray(c.source) ? c.source : [c.source];
+    const { type: _t, source: _s, ...rest } = c;
+    return { ...rest, name, type, sources };
+  });
+  const names = new Set(columns.map((c) => c.name));
+  const checkCols = (cols: string[], pointer: string) => {
+    for (const c of cols)
+      if (!names.has(c)) issues.push({ file, pointer, message: `column "${c}" is not defined in columns` });
+  };
+  checkCols(raw.primaryKey, '/primaryKey');
+  if (raw.timeColumn) checkCols([raw.timeColumn], '/timeColumn');
+  raw.indexes?.forEach((ix, i) => {
+    checkCols(ix.columns, `/indexes/${i}/columns`);
+  });
+  for (const pk of raw.primaryKey) {
+    if (raw.columns[pk]?.nullable)
+      issues.push({
+        file,
+        pointer: `/columns/${pk}/nullable`,
+        message: `primary key column "${pk}" cannot be nullable`,
+      });
+  }
+  return {
+    table: {
+      name: raw.table,
+      id: raw.$id,
+      file,
+      description: raw.description,
+      owner: raw['x-owner'],
+      columns,
+      primaryKey: raw.primaryKey,
+      timeColumn: raw.timeColumn,
+      indexes: (raw.indexes ?? []).map((ix) => ({ ...ix, unique: ix.unique ?? false })),
+    },
+    issues,
+  };
+}
+
+function mapEvents(
+  index: SchemaIndex,
+  registry: Pick<Registry, 'envelope' | 'enrichment' | 'events'>,
+  table: WarehouseTable,
+): { mappings: EventMapping[]; issues: SchemaIssue[] } {
+  const issues: SchemaIssue[] = [];
+  const mappings: EventMapping[] = [];
+  const used = new Set<string>();
+  for (const event of registry.events) {
+    const columns: ColumnMapping[] = [];
+    for (const column of table.columns) {
+      if (column.sources.length === 0) continue;
+      const where = `/columns/${column.name}/source`;
+      let found: ColumnMapping | undefined;
+      for (const pointer of column.sources) {
+        const hit = resolveEventPointer(index, registry, event, pointer);
+        if (!hit) continue;
+        used.add(pointer);
+        found = { column: column.name, pointer, segmentsRequired: hit.segmentsRequired };
+        const shape = index.shape(hit.located);
+        const why = whyNotFit(shape, column.type);
+        if (why)
+          issues.push({
+            file: table.file,
+            pointer: where,
+            message: `event ${event.name} v${event.model} field ${pointer} is ${describeShape(shape)} but column ${table.name}.${column.name} is ${column.type.sql}: ${why}`,
+          });
+        const mayBeAbsent = hit.segmentsRequired.includes(false) || shape.types.has('null');
+        if (mayBeAbsent && !column.nullable && column.default === undefined)
+          issues.push({
+            file: table.file,
+            pointer: where,
+            message: `event ${event.name} v${event.model} field ${pointer} may be absent or null but column ${table.name}.${column.name} is NOT NULL without a default`,
+          });
+        break;
+      }
+      if (!found) {
+        if (!column.nullable && column.default === undefined)
+          issues.push({
+            file: table.file,
+            pointer: where,
+            message: `event ${event.name} v${event.model} has none of ${column.sources.join(', ')} but column ${table.name}.${column.name} is NOT NULL without a default`,
+          });
+        found = { column: column.name, pointer: null, segmentsRequired: [] };
+      }
+      columns.push(found);
+    }
+    mappings.push({ table: table.name, event: event.name, model: event.model, columns });
+  }
+  for (const column of table.columns) {
+    column.sources.forEach((pointer, i) => {
+      if (!used.has(pointer) && registry.events.length > 0)
+        issues.push({
+          file: table.file,
+          pointer: `/columns/${column.name}/source${column.sources.length > 1 ? `/${i}` : ''}`,
+          message: `source ${pointer} exists in no event schema`,
+        });
+    });
+  }
+  return { mappings, issues };
+}
+
+async function readJson(root: string, rel: string, issues: SchemaIssue[]): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path.join(root, rel), 'utf8'));
+  } catch (e) {
+    issues.push({ file: rel, pointer: '', message: `cannot read JSON: ${(e as Error).message}` });
+    return undefined;
+  }
+}
+
+/**
+ * Loads the registry rooted at `schemasDir` (the folder holding `common/`, `events/`,
+ * `warehouse/`). File names in messages are relative to the folder's parent, e.g.
+ * `schemas/events/add_to_cart/1.json`.
+ */
+export async function loadRegistry(schemasDir: string): Promise<Registry> {
+  const root = path.dirname(path.resolve(schemasDir));
+  const top = path.basename(path.resolve(schemasDir));
+  const meta = compileMeta();
+  const issues: SchemaIssue[] = [];
+  const index = new SchemaIndex();
+
+  const commons: CommonShape[] = [];
+  for (const f of await listJson(path.join(schemasDir, 'common'))) {
+    const file = `${top}/common/${f}`;
+    const raw = await readJson(root, file, issues);
+    if (raw === undefined) continue;
+    if (!meta.common(raw)) {
+      issues.push(...metaIssues(file, meta.common.errors));
+      continue;
+    }
+    const schema = raw as JsonSchema;
+    const expected = `${SCHEMA_BASE_URI}common/${f}`;
+    if (schema.$id !== expected)
+      issues.push({ file, pointer: '/$id', message: `$id must be ${expected} to match the file path` });
+    commons.push({ id: expected, file, typeName: (raw as CommonSchemaFile).title, schema });
+    index.add({ ...schema, $id: expected });
+  }
+
+  const events: EventModel[] = [];
+  for (const name of await listDirs(path.join(schemasDir, 'events'))) {
+    const files = await listJson(path.join(schemasDir, 'events', name));
+    if (!EVENT_NAME.test(name))
+      issues.push({ file: `${top}/events/${name}`, pointer: '', message: `event name must match ${EVENT_NAME}` });
+    if (files.length === 0)
+      issues.push({ file: `${top}/events/${name}`, pointer: '', message: 'event folder has no model file (1.json)' });
+    for (const f of files) {
+      const file = `${top}/events/${name}/${f}`;
+      const modelText = f.replace(/\.json$/, '');
+      if (!MODEL.test(modelText)) {
+        issues.push({ file, pointer: '', message: 'event model files are named <model>.json, e.g. 1.json' });
+        continue;
+      }
+      const raw = await readJson(root, file, issues);
+      if (raw === undefined) continue;
+      if (!meta.event(raw)) {
+        issues.push(...metaIssues(file, meta.event.errors));
+        continue;
+      }
+      const schema = raw as EventSchemaFile & JsonSchema;
+      const id = `${SCHEMA_BASE_URI}events/${name}/${modelText}.json`;
+      if (schema.$id !== id)
+        issues.push({
+          file,
+          pointer: '/$id',
+          message: `$id must be ${id} to match the file path (event ${name}, model ${modelText})`,
+        });
+      events.push({
+        name,
+        model: Number(modelText),
+        id,
+        file,
+        title: schema.title,
+        description: schema.description,
+        owner: schema['x-owner'],
+        deprecated: schema.deprecated ?? false,
+        schema: { ...schema, $id: id },
+      });
+      index.add({ ...schema, $id: id });
+    }
+  }
+
+  for (const c of commons) issues.push(...walkRules(c.file, c.schema, '', index, c.id));
+  for (const e of events) issues.push(...walkRules(e.file, e.schema, '', index, e.id));
+
+  const envelope = commons.find((c) => c.file.endsWith('/common/envelope.json'));
+  const enrichment = commons.find((c) => c.file.endsWith('/common/enrichment.json'));
+  if (!envelope)
+    issues.push({ file: `${top}/common/envelope.json`, pointer: '', message: 'the wire envelope schema is missing' });
+  if (!enrichment)
+    issues.push({
+      file: `${top}/common/enrichment.json`,
+      pointer: '',
+      message: 'the server enrichment schema is missing',
+    });
+
+  const tables: WarehouseTable[] = [];
+  for (const f of await listJson(path.join(schemasDir, 'warehouse'))) {
+    const file = `${top}/warehouse/${f}`;
+    const raw = await readJson(root, file, issues);
+    if (raw === undefined) continue;
+    if (!meta.table(raw)) {
+      issues.push(...metaIssues(file, meta.table.errors));
+      continue;
+    }
+    const t = raw as WarehouseTableFileT;
+    const expected = `${SCHEMA_BASE_URI}warehouse/${f}`;
+    if (t.$id !== expected)
+      issues.push({ file, pointer: '/$id', message: `$id must be ${expected} to match the file path` });
+    if (`${t.table}.json` !== f)
+      issues.push({
+        file,
+        pointer: '/table',
+        message: `table must be named "${f.replace(/\.json$/, '')}" like its file`,
+      });
+    const loaded = loadTable(file, t);
+    issues.push(...loaded.issues);
+    tables.push(loaded.table);
+  }
+
+  if (issues.length > 0 || !envelope || !enrichment) throw new RegistryError(issues);
+
+  // ajv compiles every wire schema: the last word on $refs, patterns and keyword use.
+  const ajv = createSchemaAjv();
+  for (const c of commons) ajv.addSchema(c.schema);
+  for (const e of events) ajv.addSchema(e.schema);
+  const partial = { commons, envelope, enrichment, events };
+  for (const e of events) {
+    try {
+      ajv.compile(wireSchema(partial, e));
+    } catch (err) {
+      issues.push({ file: e.file, pointer: '', message: `schema does not compile: ${(err as Error).message}` });
+    }
+  }
+
+  const mappings: EventMapping[] = [];
+  for (const table of tables) {
+    if (!table.columns.some((c) => c.sources.length > 0)) continue;
+    const mapped = mapEvents(index, partial, table);
+    issues.push(...mapped.issues);
+    mappings.push(...mapped.mappings);
+  }
+  if (issues.length > 0) throw new RegistryError(issues);
+
+  events.sort((a, b) => a.name.localeCompare(b.name) || a.model - b.model);
+  return { commons, envelope, enrichment, events, tables, mappings };
+}

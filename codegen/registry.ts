@@ -1,0 +1,82 @@
+/**
+ * The Registry model: everything under `schemas/`, loaded once and validated (see load.ts).
+ * Generators and the compatibility checker read only this model, never the files.
+ */
+import type { SchemaNode, WarehouseColumn } from './meta-schema.ts';
+import type { SqlType } from './sql-types.ts';
+
+export type JsonSchema = SchemaNode & {
+  $schema?: string;
+  $id?: string;
+  'x-owner'?: string;
+};
+
+export interface CommonShape {
+  /** Absolute `$id` of the file. */
+  id: string;
+  /** Path relative to the repository root, e.g. `schemas/common/product.json`. */
+  file: string;
+  /** TypeScript type name (the schema's title), e.g. `Product`. */
+  typeName: string;
+  schema: JsonSchema;
+}
+
+export interface EventModel {
+  name: string;
+  model: number;
+  id: string;
+  file: string;
+  title: string;
+  description: string;
+  owner: string;
+  deprecated: boolean;
+  /** The file as written: describes the event's `properties` object. */
+  schema: JsonSchema;
+}
+
+export interface Column extends Omit<WarehouseColumn, 'type' | 'source'> {
+  name: string;
+  type: SqlType;
+  /** JSON pointers into the enriched event, tried in order; the first one an event has wins. */
+  sources: string[];
+}
+
+export interface WarehouseTable {
+  name: string;
+  id: string;
+  file: string;
+  description: string;
+  owner: string;
+  columns: Column[];
+  primaryKey: string[];
+  timeColumn?: string;
+  indexes: { name: string; columns: string[]; unique: boolean }[];
+}
+
+/** How one column is filled for one event model. */
+export interface ColumnMapping {
+  column: string;
+  /** The pointer used, or null when the event has none of the column's sources. */
+  pointer: string | null;
+  /** For each pointer segment: whether the schema guarantees it is present. */
+  segmentsRequired: boolean[];
+}
+
+export interface EventMapping {
+  table: string;
+  event: string;
+  model: number;
+  columns: ColumnMapping[];
+}
+
+export interface Registry {
+  commons: CommonShape[];
+  envelope: CommonShape;
+  enrichment: CommonShape;
+  events: EventModel[];
+  tables: WarehouseTable[];
+  /** Column mappings of every event model into every table that declares sources. */
+  mappings: EventMapping[];
+}
+
+export const eventKey = (e: { name: string; model: number }) => `${e.name}@${e.model}`;

@@ -1,0 +1,27 @@
+/**
+ * `clickstream <service> <command> [...]`: dispatches to each service's own cli module, loaded on
+ * demand so one service's dependencies never slow another's start.
+ */
+const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Promise<number> }>; help: string }> = {
+  ingest: {
+    load: () => import('./ingest/cli.ts'),
+    help: 'ingest serve            start the ingest HTTP server (POST /clickstream)',
+  },
+  etl: { load: () => import('./etl/cli.ts'), help: 'etl run | backfill      load the raw lake into the warehouse' },
+  db: { load: () => import('./etl/cli.ts'), help: 'db migrate              apply migrations/ to the warehouse' },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [service, ...rest] = argv;
+  const entry = service ? SERVICES[service] : undefined;
+  if (!service || !entry) {
+    console.error(
+      `usage: clickstream <command>\n\n${Object.values(SERVICES)
+        .map((s) => `  ${s.help}`)
+        .join('\n')}`,
+    );
+    return service ? 2 : 0;
+  }
+  const mod = await entry.load();
+  return mod.run(service === 'db' ? ['db', ...rest] : rest);
+}

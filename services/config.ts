@@ -1,0 +1,110 @@
+/**
+ * The one configuration module. Every service reads its settings here, from environment
+ * variables validated with TypeBox; a bad value fails at start with a message naming the variable.
+ * Defaults are the embedded local stack (file lake in .data/lake, PGlite warehouse in .data/dwh).
+ */
+import path from 'node:path';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+const PositiveInt = Type.Integer({ minimum: 1 });
+
+/** Every variable: its schema, default and meaning (the README's config table follows this). */
+export const CONFIG_VARIABLES = {
+  DATA_DIR: {
+    schema: Type.String({ minLength: 1 }),
+    default: '.data',
+    doc: 'Folder of the embedded defaults (file lake, PGlite warehouse).',
+  },
+  PORT: { schema: Port, default: 8080, doc: 'Port of `clickstream ingest serve`.' },
+  HOST: { schema: Type.String({ minLength: 1 }), default: '127.0.0.1', doc: 'Address the Node servers bind to.' },
+  LAKE_URL: {
+    schema: Type.String({ pattern: '^(file:///|s3://)' }),
+    default: '',
+    doc: 'Raw lake: `file:///abs/path` or `s3://bucket[/prefix]`; default `file://<DATA_DIR>/lake`.',
+  },
+  S3_ENDPOINT: {
+    schema: Type.String({ pattern: '^https?://' }),
+    default: '',
+    doc: 'Endpoint of an S3-compatible server (path-style); unset for AWS S3.',
+  },
+  AWS_REGION: {
+    schema: Type.String({ minLength: 1 }),
+    default: 'us-east-1',
+    doc: 'AWS region of S3, SNS and Cognito.',
+  },
+  DATABASE_URL: {
+    schema: Type.String({ pattern: '^postgres(ql)?://' }),
+    default: '',
+    doc: 'Warehouse PostgreSQL; unset → embedded PGlite in `<DATA_DIR>/dwh`.',
+  },
+  CORS_ORIGINS: {
+    schema: Type.String(),
+    default: '',
+    doc: 'Comma-separated origins allowed to call the ingest API (no `*`).',
+  },
+  COGNITO_USER_POOL_ID: {
+    schema: Type.String(),
+    default: '',
+    doc: 'Cognito user pool whose ID tokens identify users.',
+  },
+  COGNITO_CLIENT_ID: { schema: Type.String(), default: '', doc: 'Expected audience (app client id) of ID tokens.' },
+  JWT_ISSUER: { schema: Type.String(), default: '', doc: 'Token issuer for local use (instead of a Cognito pool).' },
+  JWKS_URI: { schema: Type.String(), default: '', doc: 'JWKS URL or `file:///…` path for local token verification.' },
+  MAX_BODY_BYTES: { schema: PositiveInt, default: 1_048_576, doc: 'Largest accepted request body (decompressed).' },
+  MAX_EVENT_BYTES: { schema: PositiveInt, default: 32_768, doc: 'Largest accepted single event.' },
+  MAX_EVENTS_PER_REQUEST: { schema: PositiveInt, default: 500, doc: 'Most events in one request.' },
+  RATE_LIMIT_PER_MINUTE: {
+    schema: PositiveInt,
+    default: 6000,
+    doc: 'Requests per client IP per minute in the Node server.',
+  },
+  ETL_LOOKBACK_HOURS: {
+    schema: PositiveInt,
+    default: 24,
+    doc: 'How far back `etl run` lists the lake for late objects.',
+  },
+  ETL_INTERVAL_MINUTES: {
+    schema: PositiveInt,
+    default: 60,
+    doc: 'Period of the local ETL timer (AWS: EventBridge rate(1 hour)).',
+  },
+  ALERT_TOPIC_ARN: { schema: Type.String(), default: '', doc: 'SNS topic that failed ETL runs publish to.' },
+  LOG_LEVEL: {
+    schema: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')]),
+    default: 'info',
+    doc: 'Minimum level of the JSON logs.',
+  },
+} satisfies Record<string, { schema: TSchema; default: unknown; doc: string }>;
+
+type Vars = typeof CONFIG_VARIABLES;
+export type Config = { [K in keyof Vars]: Static<Vars[K]['schema']> };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the configuration from `env` (process.env by default). */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(CONFIG_VARIABLES)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      out[name] = spec.default;
+      continue;
+    }
+    const value = Value.Convert(spec.schema, raw);
+    if (!Value.Check(spec.schema, value)) {
+      const first = [...Value.Errors(spec.schema, value)][0];
+      problems.push(`${name}=${JSON.stringify(raw)}: ${first?.message ?? 'invalid'}`);
+      continue;
+    }
+    out[name] = value;
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  const config = out as Config;
+  if (!config.LAKE_URL) config.LAKE_URL = `file://${path.resolve(config.DATA_DIR, 'lake')}`;
+  return config;
+}
