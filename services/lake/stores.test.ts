@@ -1,0 +1,116 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type S3rverHandle, startS3rver } from '../testing/s3rver.ts';
+import { FileRawStore } from './file-store.ts';
+import { decodeJsonl, encodeJsonl } from './jsonl.ts';
+import { openRawStore } from './open.ts';
+import type { LakeObject, RawStore } from './raw-store.ts';
+import { S3RawStore } from './s3-store.ts';
+
+async function collect(it: AsyncIterable<LakeObject>): Promise<LakeObject[]> {
+  const out: LakeObject[] = [];
+  for await (const o of it) out.push(o);
+  return out;
+}
+
+/** Behaviour both stores must share: the ETL cannot tell them apart. */
+function storeContract(name: string, open: () => Promise<{ store: RawStore; close(): Promise<void> }>) {
+  describe(`${name} store contract`, () => {
+    let store: RawStore;
+    let close: () => Promise<void>;
+    beforeAll(async () => {
+      ({ store, close } = await open());
+    });
+    afterAll(() => close());
+
+    it('round-trips bytes and reports the same etag on put and list', async () => {
+      const body = encodeJsonl([{ a: 1 }, { b: 'ü' }]);
+      const { etag } = await store.put('events/2026/11/26/04/01A.jsonl.gz', body);
+      expect(etag).toMatch(/^[0-9a-f]{32}$/);
+      expect(decodeJsonl(await store.get('events/2026/11/26/04/01A.jsonl.gz'))).toEqual(['{"a":1}', '{"b":"ü"}']);
+      const listed = await collect(store.list('events/2026/11/26/04/'));
+      expect(listed).toEqual([{ key: 'events/2026/11/26/04/01A.jsonl.gz', etag, size: body.byteLength }]);
+    });
+
+    it('lists only under the prefix, in key order', async () => {
+      const keys = [
+        'events/2026/11/26/05/01C.jsonl.gz',
+        'events/2026/11/26/05/01B.jsonl.gz',
+        'quarantine/2026/11/26/05/01D.jsonl.gz',
+        'events/2026/11/27/00/01E.jsonl.gz',
+      ];
+      await Promise.all(keys.map((k) => store.put(k, encodeJsonl([k]))));
+      expect((await collect(store.list('events/2026/11/26/05/'))).map((o) => o.key)).toEqual([
+        'events/2026/11/26/05/01B.jsonl.gz',
+        'events/2026/11/26/05/01C.jsonl.gz',
+      ]);
+      expect((await collect(store.list('events/2026/11/2'))).map((o) => o.key)).toEqual([
+        'events/2026/11/26/04/01A.jsonl.gz',
+        'events/2026/11/26/05/01B.jsonl.gz',
+        'events/2026/11/26/05/01C.jsonl.gz',
+        'events/2026/11/27/00/01E.jsonl.gz',
+      ]);
+      expect(await collect(store.list('nothing/here/'))).toEqual([]);
+    });
+
+    it('fails to get a missing key', async () => {
+      await expect(store.get('events/2000/01/01/00/missing.jsonl.gz')).rejects.toThrow();
+    });
+  });
+}
+
+storeContract('file', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lake-'));
+  return { store: new FileRawStore(dir), close: () => rm(dir, { recursive: true, force: true }) };
+});
+
+storeContract('s3', async () => {
+  const s3 = await startS3rver();
+  return {
+    store: openRawStore(`s3://${s3.bucket}/raw`, { s3Endpoint: s3.endpoint }),
+    close: () => s3.stop(),
+  };
+});
+
+describe('file store', () => {
+  it('leaves no temp files behind and rejects keys escaping the root', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lake-'));
+    try {
+      const store = openRawStore(pathToFileURL(dir).href);
+      await store.put('events/2026/01/01/00/x.jsonl.gz', encodeJsonl([1]));
+      expect(await readdir(path.join(dir, 'events/2026/01/01/00'))).toEqual(['x.jsonl.gz']);
+      await expect(store.put('../escape.jsonl.gz', encodeJsonl([1]))).rejects.toThrow(/invalid lake key/);
+      await expect(store.put('events//x', encodeJsonl([1]))).rejects.toThrow(/invalid lake key/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('s3 store', () => {
+  let s3: S3rverHandle;
+  beforeAll(async () => {
+    s3 = await startS3rver();
+  });
+  afterAll(() => s3.stop());
+
+  it('lists past the first 1000 keys (pagination)', async () => {
+    const store = new S3RawStore({ bucket: s3.bucket, endpoint: s3.endpoint });
+    const body = new Uint8Array([1]);
+    const keys = Array.from({ length: 1001 }, (_, i) => `events/2026/11/26/06/${String(i).padStart(4, '0')}.jsonl.gz`);
+    // Bounded concurrency keeps s3rver (one process) responsive and the test fast.
+    for (let i = 0; i < keys.length; i += 100) await Promise.all(keys.slice(i, i + 100).map((k) => store.put(k, body)));
+    const listed = await collect(store.list('events/2026/11/26/06/'));
+    expect(listed.map((o) => o.key)).toEqual(keys);
+  }, 60_000);
+});
+
+describe('openRawStore', () => {
+  it('rejects unsupported lake URLs', () => {
+    expect(() => openRawStore('http://example.com/lake')).toThrow(/LAKE_URL/);
+    expect(() => openRawStore('s3://')).toThrow(/LAKE_URL/);
+  });
+});
