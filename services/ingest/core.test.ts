@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, enrichBody, GUEST, processBody, type RequestContext, truncateIp } from './core.ts';
+import { EVENT_NAMES, sampleBatch, sampleEvent } from './sample-events.ts';
+
+const receivedAt = new Date('2026-11-26T12:00:00.000Z');
+const ctx: RequestContext = { receivedAt, identity: GUEST, userAgent: 'Mozilla/5.0 test', ip: '203.0.113.77' };
+const body = (events: unknown[], sent_at = receivedAt.toISOString()) => JSON.stringify({ sent_at, events });
+
+describe('processBody', () => {
+  it('accepts a valid event of every model and adds the server enrichment', () => {
+    const events = EVENT_NAMES.map((n) => sampleEvent(n, {}, receivedAt));
+    const { accepted, rejected } = enrichBody(body(events), ctx);
+    expect(rejected).toEqual([]);
+    expect(accepted.map((e) => e.event_name)).toEqual(EVENT_NAMES);
+    expect(accepted[0]).toMatchObject({
+      event_id: events[0]!.event_id,
+      received_at: '2026-11-26T12:00:00.000Z',
+      user_id: null,
+      user_login_state: 'guest',
+      identity_source: 'anonymous',
+      user_agent: 'Mozilla/5.0 test',
+      ip: '203.0.113.0',
+      properties: events[0]!.properties,
+    });
+  });
+
+  it('corrects event_timestamp by the difference between sent_at and received_at', () => {
+    // The browser clock is 2 hours behind: it sent at 10:00:05 what the server received at 12:00.
+    const ev = sampleEvent('page_view', { event_timestamp: '2026-11-26T10:00:00.000Z' });
+    const { accepted } = enrichBody(body([ev], '2026-11-26T10:00:05.000Z'), ctx);
+    expect(accepted[0]).toMatchObject({
+      event_timestamp: '2026-11-26T11:59:55.000Z',
+      client_event_timestamp: '2026-11-26T10:00:00.000Z',
+    });
+  });
+
+  it('takes identity only from the verified context, never from the body', () => {
+    const ev = sampleEvent('login', {
+      user_id: 'attacker',
+      user_login_state: 'logged_in',
+      identity_source: 'cognito',
+      received_at: '2000-01-01T00:00:00Z',
+      ip: '1.2.3.4',
+    });
+    const guest = enrichBody(body([ev]), ctx).accepted[0]!;
+    expect(guest).toMatchObject({ user_id: null, user_login_state: 'guest', received_at: receivedAt.toISOString() });
+    expect(guest.ip).toBe('203.0.113.0');
+    const identity = { user_id: 'sub-123', user_login_state: 'logged_in', identity_source: 'google' } as const;
+    const user = enrichBody(body([sampleEvent('login', { user_id: 'attacker' })]), { ...ctx, identity }).accepted[0]!;
+    expect(user).toMatchObject(identity);
+  });
+
+  it('rejects invalid events with their index, id and errors while accepting the rest', () => {
+    const good = sampleEvent('search');
+    const badPrice = sampleEvent('add_to_cart');
+    (badPrice.properties as { product: { price: number } }).product.price = -1;
+    const unknown = sampleEvent('search', { event_name: 'teleport' });
+    const badVersion = sampleEvent('search', { event_version: 9 });
+    const missing = sampleEvent('page_view');
+    delete missing.session_id;
+    const extra = sampleEvent('page_view', { hacker: true });
+    const r = processBody(body([good, badPrice, unknown, badVersion, missing, extra, 42]), ctx);
+    if (!r.ok) throw new Error(r.code);
+    expect(r.accepted.map((a) => a.event_name)).toEqual(['search']);
+    expect(r.rejected.map(({ raw: _, line: __, ...rest }) => rest)).toEqual([
+      {
+        index: 1,
+        event_id: badPrice.event_id,
+        errors: [{ path: '/properties/product/price', rule: 'minimum', message: 'must be >= 0' }],
+      },
+      { index: 2, event_id: unknown.event_id, errors: [expect.objectContaining({ rule: 'unknown_event' })] },
+      { index: 3, event_id: badVersion.event_id, errors: [expect.objectContaining({ rule: 'unknown_event' })] },
+      {
+        index: 4,
+        event_id: missing.event_id,
+        errors: [{ path: '/session_id', rule: 'required', message: "must have required property 'session_id'" }],
+      },
+      {
+        index: 5,
+        event_id: extra.event_id,
+        errors: [{ path: '/hacker', rule: 'additionalProperties', message: 'must NOT have additional properties' }],
+      },
+      { index: 6, errors: [{ path: '', rule: 'type', message: 'event must be an object' }] },
+    ]);
+    expect(r.rejected[0]!.raw).toEqual(badPrice);
+    expect(JSON.parse(r.rejected[0]!.line)).toEqual({
+      raw: badPrice,
+      errors: r.rejected[0]!.errors,
+      received_at: receivedAt.toISOString(),
+    });
+  });
+
+  it('rejects events dated after sent_at or older than 30 days', () => {
+    const future = sampleEvent('page_view', { event_timestamp: '2026-11-26T13:00:00.000Z' });
+    const ancient = sampleEvent('page_view', { event_timestamp: '1999-01-01T00:00:00.000Z' });
+    const r = processBody(body([future, ancient]), ctx);
+    if (!r.ok) throw new Error(r.code);
+    expect(r.rejected.map((x) => x.errors[0]!.rule)).toEqual(['timestamp_after_sent_at', 'timestamp_too_old']);
+  });
+
+  it.each([
+    ['not json', 400, 'invalid_json'],
+    ['[]', 400, 'invalid_envelope'],
+    ['{"events":[]}', 400, 'invalid_envelope'],
+    ['{"sent_at":"yesterday","events":[]}', 400, 'invalid_envelope'],
+    ['{"sent_at":"2026-11-26T12:00:00Z","events":{}}', 400, 'invalid_envelope'],
+    ['{"sent_at":"2026-11-26T12:00:00Z","events":[]}', 400, 'no_events'],
+  ])('refuses %s with %i %s', (input, status, code) => {
+    expect(processBody(input, ctx)).toMatchObject({ ok: false, status, code });
+  });
+
+  it('enforces the configured limits', () => {
+    const limits = { ...DEFAULT_LIMITS, maxEventsPerRequest: 3, maxEventBytes: 2000, maxBodyBytes: 20_000 };
+    expect(processBody(JSON.stringify(sampleBatch(4)), ctx, limits)).toMatchObject({ code: 'too_many_events' });
+    const big = sampleEvent('search', { properties: { query: 'x'.repeat(1990), results_count: 1 } });
+    expect(processBody(body([big]), ctx, limits)).toMatchObject({ status: 413, code: 'event_too_large' });
+    const bytes = new TextEncoder().encode(JSON.stringify(sampleBatch(60)));
+    expect(processBody(bytes, ctx, limits)).toMatchObject({ status: 413, code: 'body_too_large' });
+  });
+
+  it('refuses invalid UTF-8 and nesting too deep to serialise', () => {
+    expect(processBody(new Uint8Array([0x7b, 0xff, 0x7d]), ctx)).toMatchObject({ code: 'invalid_utf8' });
+    const deep = `{"sent_at":"2026-11-26T12:00:00Z","events":[${'['.repeat(200_000)}${']'.repeat(200_000)}]}`;
+    expect(processBody(deep, ctx, { ...DEFAULT_LIMITS, maxBodyBytes: 1e6 })).toMatchObject({
+      status: 400,
+      code: 'nesting_too_deep',
+    });
+  });
+});
+
+describe('truncateIp', () => {
+  it.each([
+    ['203.0.113.77', '203.0.113.0'],
+    ['::ffff:198.51.100.9', '198.51.100.0'],
+    ['2001:db8:abcd:12:1:2:3:4', '2001:db8:abcd::'],
+    ['2001:0DB8::1', '2001:db8:0::'],
+    ['::1', '0:0:0::'],
+    ['not-an-ip', undefined],
+  ])('%s → %s', (ip, expected) => {
+    expect(truncateIp(ip)).toBe(expected);
+  });
+});

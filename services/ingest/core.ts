@@ -1,0 +1,297 @@
+/**
+ * The ingest core: request body → accepted enriched events + rejected events. Pure (no I/O, no
+ * clock: the caller passes `receivedAt`), so the Hono app, the Lambda and tests share it as is.
+ *
+ *   processBody(body: string | Uint8Array, ctx: RequestContext, limits?: IngestLimits): ProcessResult
+ *     → { ok: true, accepted: AcceptedEvent[], rejected: RejectedEvent[] }   (per-event outcome,
+ *        each with `line`: its lake record, enriched event or quarantine record)
+ *     → { ok: false, status: 400 | 413, code, message }                      (whole request refused)
+ *   enrichBody(body, ctx, limits?): { accepted: AnyEnrichedEvent[], rejected }   (tests, round trips)
+ *
+ * Each accepted event comes with `line`, its enriched JSON exactly as the lake stores it, built
+ * with one JSON.stringify per event: the stringified wire event doubles as the event's size.
+ * Identity fields in the body (user_id, user_login_state, identity_source and every other
+ * server-set field) are dropped before validation: identity comes only from `ctx.identity`,
+ * which the caller got from a verified token.
+ */
+import { isIP } from 'node:net';
+import type { AnyEnrichedEvent, ServerEnrichment } from '../../generated/types/events.ts';
+import { type ValidationError, validatorFor } from '../../generated/validators/index.ts';
+
+export interface IngestLimits {
+  /** Largest body in bytes after decompression. */
+  maxBodyBytes: number;
+  /** Largest event: UTF-8 bytes of its JSON. */
+  maxEventBytes: number;
+  maxEventsPerRequest: number;
+}
+
+export const DEFAULT_LIMITS: IngestLimits = {
+  maxBodyBytes: 1_048_576,
+  maxEventBytes: 32_768,
+  maxEventsPerRequest: 500,
+};
+
+/** Who sent the request, as established by a verified token (or guest without one). */
+export type VerifiedIdentity = Pick<ServerEnrichment, 'user_id' | 'user_login_state' | 'identity_source'>;
+
+export const GUEST: VerifiedIdentity = { user_id: null, user_login_state: 'guest', identity_source: 'anonymous' };
+
+export interface RequestContext {
+  receivedAt: Date;
+  identity: VerifiedIdentity;
+  userAgent?: string;
+  /** The client's full address; only a truncated form is stored. */
+  ip?: string;
+}
+
+export interface EventError {
+  /** JSON pointer into the event, e.g. `/properties/product/price`. */
+  path: string;
+  /** Stable rule id: a JSON Schema keyword (`required`, `maximum`…) or an ingest rule (`unknown_event`…). */
+  rule: string;
+  message: string;
+}
+
+export interface RejectedEvent {
+  index: number;
+  event_id?: string;
+  errors: EventError[];
+  /** The event as received (minus identity claims). Not part of the HTTP answer. */
+  raw: unknown;
+  /** Its quarantine record `{ raw, errors, received_at }` as one JSON line (no newline). */
+  line: string;
+}
+
+export interface AcceptedEvent {
+  event_name: string;
+  /** The enriched event as one JSON line (no newline). */
+  line: string;
+}
+
+export type ProcessResult =
+  | { ok: true; accepted: AcceptedEvent[]; rejected: RejectedEvent[] }
+  | { ok: false; status: 400 | 413; code: string; message: string };
+
+/** Events may be recorded this long after `sent_at` (clock jitter between track and send). */
+const MAX_AFTER_SENT_MS = 5 * 60_000;
+/** Older events (after skew correction) are rejected: no tracker queue keeps events this long. */
+const MAX_EVENT_AGE_MS = 30 * 24 * 3_600_000;
+const MAX_USER_AGENT_CHARS = 512;
+
+/** Server-set fields; a body that carries them is trying to claim them, so they are dropped. */
+const SERVER_FIELDS = [
+  'received_at',
+  'client_event_timestamp',
+  'user_id',
+  'user_login_state',
+  'identity_source',
+  'user_agent',
+  'ip',
+] as const;
+
+/** RFC 3339 date-time, the only `sent_at` form trackers produce (Date#toISOString). */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+const UUID = /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function refuse(status: 400 | 413, code: string, message: string): ProcessResult {
+  return { ok: false, status, code, message };
+}
+
+export function processBody(
+  body: string | Uint8Array,
+  ctx: RequestContext,
+  limits: IngestLimits = DEFAULT_LIMITS,
+): ProcessResult {
+  let text: string;
+  if (typeof body === 'string') {
+    text = body;
+  } else {
+    if (body.byteLength > limits.maxBodyBytes) {
+      return refuse(413, 'body_too_large', `body is larger than ${limits.maxBodyBytes} bytes`);
+    }
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return refuse(400, 'invalid_utf8', 'body is not valid UTF-8');
+    }
+  }
+
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(text);
+  } catch (err) {
+    return refuse(400, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
+    return refuse(400, 'invalid_envelope', 'body must be a JSON object { sent_at, events }');
+  }
+  const { sent_at: sentAtRaw, events } = envelope as { sent_at?: unknown; events?: unknown };
+  if (typeof sentAtRaw !== 'string' || !RFC3339.test(sentAtRaw) || Number.isNaN(Date.parse(sentAtRaw))) {
+    return refuse(400, 'invalid_envelope', 'sent_at must be an RFC 3339 date-time string');
+  }
+  if (!Array.isArray(events)) return refuse(400, 'invalid_envelope', 'events must be an array');
+  if (events.length === 0) return refuse(400, 'no_events', 'events must contain at least one event');
+  if (events.length > limits.maxEventsPerRequest) {
+    return refuse(413, 'too_many_events', `more than ${limits.maxEventsPerRequest} events in one request`);
+  }
+
+  const receivedMs = ctx.receivedAt.getTime();
+  // The client's clock is off by (sent_at − received_at), network latency included: shifting every
+  // event by the opposite puts them on the server clock, with ordering inside the batch preserved.
+  const skewMs = receivedMs - Date.parse(sentAtRaw);
+  const receivedAtIso = ctx.receivedAt.toISOString();
+  const enrichmentTail = JSON.stringify({
+    received_at: receivedAtIso,
+    user_id: ctx.identity.user_id,
+    user_login_state: ctx.identity.user_login_state,
+    identity_source: ctx.identity.identity_source,
+    user_agent: truncateUserAgent(ctx.userAgent),
+    ip: ctx.ip === undefined ? undefined : truncateIp(ctx.ip),
+  }).slice(1);
+
+  const accepted: AcceptedEvent[] = [];
+  const rejected: RejectedEvent[] = [];
+  for (let index = 0; index < events.length; index++) {
+    const event: unknown = events[index];
+    let wireJson: string;
+    let errors: EventError[] | undefined;
+    try {
+      if (typeof event === 'object' && event !== null && !Array.isArray(event)) {
+        const e = event as Record<string, unknown>;
+        for (const field of SERVER_FIELDS) if (Object.hasOwn(e, field)) delete e[field];
+        errors = validateEvent(e);
+        if (!errors) errors = correctTimestamp(e, skewMs, receivedMs);
+      } else {
+        errors = [{ path: '', rule: 'type', message: 'event must be an object' }];
+      }
+      wireJson = JSON.stringify(event);
+    } catch (err) {
+      // JSON.parse builds nesting that JSON.stringify cannot walk back (stack overflow).
+      if (err instanceof RangeError) return refuse(400, 'nesting_too_deep', `event ${index} is nested too deeply`);
+      throw err;
+    }
+    if (wireJson.length * 3 > limits.maxEventBytes && Buffer.byteLength(wireJson) > limits.maxEventBytes) {
+      return refuse(413, 'event_too_large', `event ${index} is larger than ${limits.maxEventBytes} bytes`);
+    }
+    if (errors) {
+      // Built around wireJson rather than stringified again: no second walk, no deeper nesting.
+      const line = `{"raw":${wireJson},"errors":${JSON.stringify(errors)},"received_at":"${receivedAtIso}"}`;
+      rejected.push({ index, event_id: eventIdOf(event), errors, raw: event, line });
+    } else {
+      const e = event as { event_name: string; client_event_timestamp: string };
+      // client_event_timestamp was set by correctTimestamp; the rest of the enrichment is shared.
+      accepted.push({ event_name: e.event_name, line: `${wireJson.slice(0, -1)},${enrichmentTail}` });
+    }
+  }
+  return { ok: true, accepted, rejected };
+}
+
+/** processBody with the accepted lines parsed back: what the lake holds, as typed events. */
+export function enrichBody(
+  body: string | Uint8Array,
+  ctx: RequestContext,
+  limits: IngestLimits = DEFAULT_LIMITS,
+): { accepted: AnyEnrichedEvent[]; rejected: RejectedEvent[] } {
+  const result = processBody(body, ctx, limits);
+  if (!result.ok) throw new Error(`${result.status} ${result.code}: ${result.message}`);
+  return { accepted: result.accepted.map((a) => JSON.parse(a.line) as AnyEnrichedEvent), rejected: result.rejected };
+}
+
+function validateEvent(e: Record<string, unknown>): EventError[] | undefined {
+  const { event_name: name, event_version: version } = e;
+  if (typeof name !== 'string' || !Number.isInteger(version)) {
+    return [
+      ...(typeof name === 'string' ? [] : [{ path: '/event_name', rule: 'required', message: 'must be a string' }]),
+      ...(Number.isInteger(version)
+        ? []
+        : [{ path: '/event_version', rule: 'required', message: 'must be an integer' }]),
+    ];
+  }
+  const validate = validatorFor(name, version as number);
+  if (!validate) {
+    return [
+      {
+        path: '/event_name',
+        rule: 'unknown_event',
+        message: `no schema for event ${JSON.stringify(name.slice(0, 64))} version ${version}`,
+      },
+    ];
+  }
+  if (validate(e)) return undefined;
+  return (validate.errors ?? []).map(toEventError);
+}
+
+function toEventError(err: ValidationError): EventError {
+  const p = err.params;
+  // Point at the offending property itself, not at the object that lacks or has it.
+  const child =
+    err.keyword === 'required'
+      ? p.missingProperty
+      : err.keyword === 'additionalProperties'
+        ? p.additionalProperty
+        : undefined;
+  const path = typeof child === 'string' ? `${err.instancePath}/${escapePointer(child)}` : err.instancePath;
+  return { path, rule: err.keyword, message: err.message ?? err.keyword };
+}
+
+function escapePointer(segment: string): string {
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** Replaces event_timestamp by its skew-corrected value; keeps the original as client_event_timestamp. */
+function correctTimestamp(e: Record<string, unknown>, skewMs: number, receivedMs: number): EventError[] | undefined {
+  const client = e.event_timestamp as string;
+  const clientMs = Date.parse(client);
+  if (Number.isNaN(clientMs)) {
+    return [{ path: '/event_timestamp', rule: 'format', message: 'must be a date-time JavaScript can represent' }];
+  }
+  const corrected = clientMs + skewMs;
+  if (corrected > receivedMs + MAX_AFTER_SENT_MS) {
+    return [{ path: '/event_timestamp', rule: 'timestamp_after_sent_at', message: 'event is later than sent_at' }];
+  }
+  if (corrected < receivedMs - MAX_EVENT_AGE_MS) {
+    return [{ path: '/event_timestamp', rule: 'timestamp_too_old', message: 'event is more than 30 days old' }];
+  }
+  e.event_timestamp = new Date(corrected).toISOString();
+  e.client_event_timestamp = client;
+  return undefined;
+}
+
+function eventIdOf(event: unknown): string | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const id = (event as { event_id?: unknown }).event_id;
+  return typeof id === 'string' && UUID.test(id) ? id : undefined;
+}
+
+function truncateUserAgent(ua: string | undefined): string | undefined {
+  if (!ua) return undefined;
+  if (ua.length <= MAX_USER_AGENT_CHARS) return ua;
+  return Array.from(ua).slice(0, MAX_USER_AGENT_CHARS).join('');
+}
+
+/** IPv4: last octet zeroed; IPv6: last 80 bits zeroed (a /48 stays). Never the full address. */
+export function truncateIp(ip: string): string | undefined {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  const addr = mapped ? mapped[1]! : ip;
+  const version = isIP(addr);
+  if (version === 4) return addr.replace(/\.\d+$/, '.0');
+  if (version !== 6) return undefined;
+  const groups = expandIpv6(addr.replace(/%.*$/, ''));
+  return `${groups.slice(0, 3).join(':')}::`;
+}
+
+/** The 8 hex groups of a valid IPv6 address (lower case, no leading zeros). */
+function expandIpv6(addr: string): string[] {
+  // An embedded IPv4 tail (::1.2.3.4) is two groups; only the first 3 groups are kept anyway.
+  const [head = '', tail] = addr.toLowerCase().split('::');
+  const part = (s: string) => (s ? s.split(':') : []);
+  const left = part(head);
+  const right = tail === undefined ? [] : part(tail);
+  const missing = 8 - left.length - right.length;
+  return [...left, ...Array<string>(Math.max(missing, 0)).fill('0'), ...right].map((g) =>
+    g.includes('.') ? g : Number.parseInt(g, 16).toString(16),
+  );
+}
