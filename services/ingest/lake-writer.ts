@@ -1,0 +1,130 @@
+/**
+ * Group commit into the raw lake. Requests that arrive while earlier writes are in flight join one
+ * pending group; the group becomes one object per (area, hour) as soon as a write slot frees up.
+ * Idle: a request is written at once (no added latency). Loaded: each object carries many
+ * requests, so throughput is bounded by encode + fsync/PUT per group, not per request.
+ *
+ * Durability contract: `write()` resolves only after every object holding that request's lines
+ * is stored. If any of the group's puts fails, every request of the group is rejected (the HTTP
+ * layer answers 503, the tracker retries with the same event_ids and the ETL dedupes by event_id).
+ */
+import { monotonicFactory } from 'ulid';
+import { encodeJsonlLines } from '../lake/jsonl.ts';
+import { type LakeArea, objectKey, type RawStore } from '../lake/raw-store.ts';
+
+export interface LakeWriterOptions {
+  /** Concurrent group writes; more overlap S3 round trips, one suits a local disk. */
+  maxInFlight?: number;
+  /** A pending group this large is written even when all slots are busy, bounding object size. */
+  maxGroupLines?: number;
+  ulid?: () => string;
+}
+
+export interface WrittenObject {
+  key: string;
+  etag: string;
+  lines: number;
+}
+
+interface Part {
+  hour: Date;
+  area: LakeArea;
+  lines: string[];
+}
+
+interface Group {
+  parts: Map<string, Part>;
+  lines: number;
+  requests: number;
+  done: Promise<WrittenObject[]>;
+  resolve(objects: WrittenObject[]): void;
+  reject(err: unknown): void;
+}
+
+export class LakeWriter {
+  private pending: Group | undefined;
+  private inFlight = 0;
+  private readonly maxInFlight: number;
+  private readonly maxGroupLines: number;
+  private readonly ulid: () => string;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly store: RawStore,
+    opts: LakeWriterOptions = {},
+  ) {
+    this.maxInFlight = opts.maxInFlight ?? 4;
+    this.maxGroupLines = opts.maxGroupLines ?? 20_000;
+    this.ulid = opts.ulid ?? monotonicFactory();
+  }
+
+  /**
+   * Stores the lines of one request: `events` (enriched event lines) and `quarantine` (rejected
+   * records), both keyed by the hour of `receivedAt`. Resolves with the objects that hold them.
+   */
+  write(events: string[], quarantine: string[], receivedAt: Date): Promise<WrittenObject[]> {
+    if (events.length === 0 && quarantine.length === 0) return Promise.resolve([]);
+    const group = this.pending ?? this.newGroup();
+    this.pending = group;
+    this.append(group, 'events', events, receivedAt);
+    this.append(group, 'quarantine', quarantine, receivedAt);
+    group.requests++;
+    if (this.inFlight < this.maxInFlight || group.lines >= this.maxGroupLines) this.flush();
+    return group.done;
+  }
+
+  /** Resolves once nothing is pending or in flight (graceful shutdown). */
+  drain(): Promise<void> {
+    if (!this.pending && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private newGroup(): Group {
+    let resolve!: (objects: WrittenObject[]) => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<WrittenObject[]>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A group nobody awaits any more must not crash the process with an unhandled rejection.
+    done.catch(() => {});
+    return { parts: new Map(), lines: 0, requests: 0, done, resolve, reject };
+  }
+
+  private append(group: Group, area: LakeArea, lines: string[], receivedAt: Date): void {
+    if (lines.length === 0) return;
+    const hour = new Date(Math.floor(receivedAt.getTime() / 3_600_000) * 3_600_000);
+    const id = `${area}/${hour.getTime()}`;
+    let part = group.parts.get(id);
+    if (!part) {
+      part = { hour, area, lines: [] };
+      group.parts.set(id, part);
+    }
+    for (const line of lines) part.lines.push(line);
+    group.lines += lines.length;
+  }
+
+  private flush(): void {
+    const group = this.pending;
+    if (!group) return;
+    this.pending = undefined;
+    this.inFlight++;
+    this.commit(group)
+      .then(group.resolve, group.reject)
+      .finally(() => {
+        this.inFlight--;
+        if (this.pending && this.inFlight < this.maxInFlight) this.flush();
+        if (!this.pending && this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      });
+  }
+
+  private async commit(group: Group): Promise<WrittenObject[]> {
+    return Promise.all(
+      [...group.parts.values()].map(async (part) => {
+        const key = objectKey(part.area, part.hour, this.ulid());
+        const { etag } = await this.store.put(key, encodeJsonlLines(part.lines));
+        return { key, etag, lines: part.lines.length };
+      }),
+    );
+  }
+}
