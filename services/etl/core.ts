@@ -1,0 +1,514 @@
+/**
+ * The ETL core: plan → list → skip loaded → read → parse/validate/map → COPY → insert → record.
+ *
+ * Exactly-once rests on one rule: an object's rows, its rollup and session increments and its
+ * ledger row (key + ETag) commit in ONE transaction. Whatever dies — the process, the connection,
+ * the store — either the whole batch is in the warehouse and in the ledger, or none of it is, and
+ * the next run lists the lake again and loads what the ledger does not hold. `event_id` is the
+ * fact table's primary key, so an event written twice to the lake (tracker retry) lands once.
+ * A session-level advisory lock keeps two runs from loading the same objects at the same time.
+ *
+ * Adapters (cli.ts, lambda.ts) only build the options and report the result.
+ */
+import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { clickstreamEventsColumns } from '../../generated/db/schema.ts';
+import { decodeJsonl, encodeJsonl } from '../lake/jsonl.ts';
+import { hourOfKey, type LakeObject, objectKey, type RawStore } from '../lake/raw-store.ts';
+import { copyLine } from './copy-text.ts';
+import { type LineError, parseLine } from './parse.ts';
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
+import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
+
+export type Trigger = 'schedule' | 'manual' | 'backfill';
+
+export interface ReceiveWindow {
+  /** Inclusive; rounded down to the hour (the lake's finest partition). */
+  start: Date;
+  /** Exclusive. */
+  end: Date;
+}
+
+export interface EtlProgress {
+  objectsDone: number;
+  objectsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  rowsInserted: number;
+}
+
+export interface EtlOptions {
+  trigger: Trigger;
+  /** Receive-time window to load. Unset: everything not yet loaded — from the end of the last
+   *  successful scheduled/manual run minus `lookbackHours` (late objects), or from the first
+   *  object of the lake on the very first run — up to now. */
+  window?: ReceiveWindow;
+  lookbackHours: number;
+  /** Compressed bytes of lake objects per load transaction (bounds memory). */
+  batchBytes?: number;
+  batchObjects?: number;
+  fetchConcurrency?: number;
+  retry?: RetryPolicy;
+  /** Called after each committed batch; when set, the run first lists the window to know totals. */
+  onProgress?: (p: EtlProgress) => void;
+  now?: () => Date;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export interface EtlResult {
+  status: 'succeeded' | 'failed' | 'skipped';
+  runId?: string;
+  trigger: Trigger;
+  windowStart?: string;
+  windowEnd?: string;
+  objects: number;
+  lines: number;
+  rowsInserted: number;
+  duplicates: number;
+  quarantined: number;
+  /** UTC days (of event_timestamp) whose rollups and sessions the run changed. */
+  daysTouched: string[];
+  durationMs: number;
+  error?: string;
+}
+
+export const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_BATCH_OBJECTS = 500;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+const floorHour = (d: Date) => new Date(Math.floor(d.getTime() / HOUR_MS) * HOUR_MS);
+const pad = (n: number) => String(n).padStart(2, '0');
+const dayPrefix = (d: Date) => `events/${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/`;
+
+interface PreparedObject {
+  object: LakeObject;
+  lines: number;
+  rows: number;
+  quarantined: number;
+  copyText: string;
+}
+
+export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, opts: EtlOptions): Promise<EtlResult> {
+  const { warehouse, store } = deps;
+  const now = opts.now ?? (() => new Date());
+  const log = opts.log ?? (() => {});
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  const startedAt = now();
+  const runId = randomUUID();
+  const result: EtlResult = {
+    status: 'succeeded',
+    runId,
+    trigger: opts.trigger,
+    objects: 0,
+    lines: 0,
+    rowsInserted: 0,
+    duplicates: 0,
+    quarantined: 0,
+    daysTouched: [],
+    durationMs: 0,
+  };
+  const days = new Set<string>();
+  let recorded = false;
+
+  const finish = () => {
+    result.durationMs = now().getTime() - startedAt.getTime();
+    result.daysTouched = [...days].sort();
+    return result;
+  };
+
+  try {
+    const locked = await warehouse.withSession(async (session) => {
+      if (!(await session.tryLock(LOCK_KEYS.etl))) return false;
+      try {
+        // Holding the lock proves no other run is alive: a 'running' row is a run that died.
+        await session.query(
+          `UPDATE etl_runs SET status = 'abandoned', finished_at = now(),
+             error = coalesce(error, 'the run ended without finishing (process or connection died)')
+           WHERE status = 'running'`,
+        );
+        const window = opts.window ?? (await planWindow(session, store, opts.lookbackHours, startedAt, retry));
+        result.windowStart = window.start.toISOString();
+        result.windowEnd = window.end.toISOString();
+        await warehouse.query(
+          `INSERT INTO etl_runs (run_id, trigger, window_start, window_end, started_at, status,
+             objects, rows_inserted, duplicates, quarantined)
+           VALUES ($1, $2, $3, $4, $5, 'running', 0, 0, 0, 0)`,
+          [runId, opts.trigger, result.windowStart, result.windowEnd, startedAt.toISOString()],
+        );
+        recorded = true;
+        log({ level: 'info', msg: 'etl run started', run_id: runId, trigger: opts.trigger, window });
+
+        await session.query('DROP TABLE IF EXISTS pg_temp.etl_staging');
+        // Temporary: never WAL-logged, private to this connection, emptied by every commit.
+        await session.query(
+          'CREATE TEMP TABLE etl_staging (source_object integer NOT NULL, LIKE clickstream_events) ON COMMIT DELETE ROWS',
+        );
+
+        const loader = new BatchLoader(session, store, runId, opts, retry, result, days);
+        const pending = (day: Date) => pendingObjects(session, store, window, day, retry);
+        const dayStarts: Date[] = [];
+        for (let d = Math.floor(window.start.getTime() / DAY_MS) * DAY_MS; d < window.end.getTime(); d += DAY_MS) {
+          dayStarts.push(new Date(d));
+        }
+        if (opts.onProgress) {
+          for (const day of dayStarts) {
+            for (const o of await pending(day)) {
+              loader.progress.objectsTotal++;
+              loader.progress.bytesTotal += o.size;
+            }
+          }
+          opts.onProgress({ ...loader.progress });
+        }
+        for (const day of dayStarts) {
+          for (const o of await pending(day)) await loader.add(o);
+        }
+        await loader.flush();
+      } finally {
+        await session.unlock(LOCK_KEYS.etl).catch(() => {});
+      }
+      return true;
+    });
+    if (!locked) {
+      log({ level: 'warn', msg: 'etl run skipped: another run holds the lock', trigger: opts.trigger });
+      return { ...finish(), status: 'skipped', runId: undefined };
+    }
+    finish();
+    await warehouse.query(
+      `UPDATE etl_runs SET status = 'succeeded', finished_at = now(), objects = $2, rows_inserted = $3,
+         duplicates = $4, quarantined = $5, duration_ms = $6 WHERE run_id = $1`,
+      [runId, result.objects, result.rowsInserted, result.duplicates, result.quarantined, result.durationMs],
+    );
+    log({ level: 'info', msg: 'etl run succeeded', ...summary(result) });
+    return result;
+  } catch (err) {
+    result.status = 'failed';
+    result.error = (err as Error)?.message ?? String(err);
+    finish();
+    if (recorded) {
+      await warehouse
+        .query(
+          `UPDATE etl_runs SET status = 'failed', finished_at = now(), objects = $2, rows_inserted = $3,
+             duplicates = $4, quarantined = $5, duration_ms = $6, error = $7 WHERE run_id = $1`,
+          [
+            runId,
+            result.objects,
+            result.rowsInserted,
+            result.duplicates,
+            result.quarantined,
+            result.durationMs,
+            result.error,
+          ],
+        )
+        // The warehouse may be what failed; the next run marks this row abandoned.
+        .catch(() => {});
+    }
+    log({ level: 'error', msg: 'etl run failed', ...summary(result), error_name: (err as Error)?.name });
+    return result;
+  }
+}
+
+export function summary(r: EtlResult): Record<string, unknown> {
+  return {
+    run_id: r.runId,
+    status: r.status,
+    trigger: r.trigger,
+    window_start: r.windowStart,
+    window_end: r.windowEnd,
+    objects: r.objects,
+    lines: r.lines,
+    rows_inserted: r.rowsInserted,
+    duplicates: r.duplicates,
+    quarantined: r.quarantined,
+    days_touched: r.daysTouched,
+    duration_ms: r.durationMs,
+    ...(r.error ? { error: r.error } : {}),
+  };
+}
+
+async function planWindow(
+  session: Session,
+  store: RawStore,
+  lookbackHours: number,
+  end: Date,
+  retry: RetryPolicy,
+): Promise<ReceiveWindow> {
+  const { rows } = await session.query<{ last: Date | string | null }>(
+    `SELECT max(window_end) AS last FROM etl_runs WHERE status = 'succeeded' AND trigger <> 'backfill'`,
+  );
+  const last = rows[0]?.last;
+  if (last) return { start: floorHour(new Date(new Date(last).getTime() - lookbackHours * HOUR_MS)), end };
+  const first = await withRetry('list events/', retry, async () => {
+    for await (const o of store.list('events/')) return hourOfKey(o.key);
+    return undefined;
+  });
+  return { start: first ?? floorHour(end), end };
+}
+
+/** Objects of one UTC day inside the window that the ledger does not hold with the same ETag. */
+async function pendingObjects(
+  session: Session,
+  store: RawStore,
+  window: ReceiveWindow,
+  day: Date,
+  retry: RetryPolicy,
+): Promise<LakeObject[]> {
+  const prefix = dayPrefix(day);
+  const from = floorHour(window.start).getTime();
+  const listed = await withRetry(`list ${prefix}`, retry, async () => {
+    const out: LakeObject[] = [];
+    for await (const o of store.list(prefix)) {
+      const hour = hourOfKey(o.key)?.getTime();
+      if (hour !== undefined && hour >= from && hour < window.end.getTime()) out.push(o);
+    }
+    return out;
+  });
+  if (!listed.length) return [];
+  const { rows } = await session.query<{ object_key: string; etag: string }>(
+    'SELECT object_key, etag FROM etl_loaded_objects WHERE object_key = ANY($1::text[])',
+    [listed.map((o) => o.key)],
+  );
+  const loaded = new Map(rows.map((r) => [r.object_key, r.etag]));
+  // A key loaded with another ETag was rewritten: load it again (event_id dedupes the overlap).
+  return listed.filter((o) => loaded.get(o.key) !== o.etag);
+}
+
+const STAGING_COLUMNS = ['source_object', ...clickstreamEventsColumns].join(', ');
+const FACT_COLUMNS = clickstreamEventsColumns.join(', ');
+
+/**
+ * The one statement per batch: insert new facts, skip known event_ids, and fold exactly the rows
+ * inserted (RETURNING) into the rollup and the sessions. Returns, per staged object, how many of
+ * its rows were new, and the days touched.
+ */
+const MERGE_SQL = `
+WITH ins AS (
+  INSERT INTO clickstream_events (${FACT_COLUMNS})
+  SELECT ${FACT_COLUMNS} FROM etl_staging
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING event_id, event_timestamp, event_name, user_login_state, session_id, client_id, user_id,
+    page_url, order_total
+), daily AS (
+  INSERT INTO daily_event_counts AS d (day, event_name, user_login_state, events)
+  SELECT (event_timestamp AT TIME ZONE 'UTC')::date, event_name, user_login_state, count(*)
+  FROM ins GROUP BY 1, 2, 3
+  ON CONFLICT (day, event_name, user_login_state) DO UPDATE SET events = d.events + EXCLUDED.events
+  RETURNING day
+), sess AS (
+  INSERT INTO sessions AS s (session_id, client_id, user_id, started_at, ended_at, events, page_views,
+    product_views, add_to_carts, checkouts, purchases, revenue, landing_page)
+  SELECT session_id,
+    (array_agg(client_id ORDER BY event_timestamp))[1],
+    (array_agg(user_id ORDER BY event_timestamp) FILTER (WHERE user_id IS NOT NULL))[1],
+    min(event_timestamp), max(event_timestamp), count(*),
+    count(*) FILTER (WHERE event_name = 'page_view'),
+    count(*) FILTER (WHERE event_name = 'product_view'),
+    count(*) FILTER (WHERE event_name = 'add_to_cart'),
+    count(*) FILTER (WHERE event_name = 'begin_checkout'),
+    count(*) FILTER (WHERE event_name = 'purchase'),
+    coalesce(sum(order_total) FILTER (WHERE event_name = 'purchase'), 0),
+    (array_agg(page_url ORDER BY event_timestamp))[1]
+  FROM ins GROUP BY session_id
+  ON CONFLICT (session_id) DO UPDATE SET
+    client_id = CASE WHEN EXCLUDED.started_at < s.started_at THEN EXCLUDED.client_id ELSE s.client_id END,
+    landing_page = CASE WHEN EXCLUDED.started_at < s.started_at THEN EXCLUDED.landing_page ELSE s.landing_page END,
+    user_id = CASE WHEN EXCLUDED.started_at < s.started_at THEN coalesce(EXCLUDED.user_id, s.user_id)
+                   ELSE coalesce(s.user_id, EXCLUDED.user_id) END,
+    started_at = least(s.started_at, EXCLUDED.started_at),
+    ended_at = greatest(s.ended_at, EXCLUDED.ended_at),
+    events = s.events + EXCLUDED.events,
+    page_views = s.page_views + EXCLUDED.page_views,
+    product_views = s.product_views + EXCLUDED.product_views,
+    add_to_carts = s.add_to_carts + EXCLUDED.add_to_carts,
+    checkouts = s.checkouts + EXCLUDED.checkouts,
+    purchases = s.purchases + EXCLUDED.purchases,
+    revenue = s.revenue + EXCLUDED.revenue
+  RETURNING 1
+), by_object AS (
+  SELECT source_object, count(*)::int AS inserted
+  FROM (SELECT min(st.source_object) AS source_object FROM ins JOIN etl_staging st USING (event_id)
+        GROUP BY ins.event_id) first_copy
+  GROUP BY source_object
+)
+SELECT (SELECT coalesce(json_agg(json_build_array(source_object, inserted)), '[]'::json) FROM by_object) AS by_object,
+       (SELECT coalesce(array_agg(DISTINCT day::text), '{}') FROM daily) AS days,
+       (SELECT count(*)::int FROM sess) AS sessions`;
+
+const LEDGER_SQL = `
+INSERT INTO etl_loaded_objects (object_key, etag, run_id, loaded_at, lines, rows_inserted, duplicates, quarantined)
+SELECT k, e, $3::uuid, now(), l, r, d, q
+FROM unnest($1::text[], $2::text[], $4::int[], $5::int[], $6::int[], $7::int[]) AS t(k, e, l, r, d, q)
+ON CONFLICT (object_key) DO UPDATE SET etag = EXCLUDED.etag, run_id = EXCLUDED.run_id,
+  loaded_at = EXCLUDED.loaded_at, lines = EXCLUDED.lines, rows_inserted = EXCLUDED.rows_inserted,
+  duplicates = EXCLUDED.duplicates, quarantined = EXCLUDED.quarantined`;
+
+/**
+ * Groups pending objects into batches and pipelines them: while batch k is being loaded by the
+ * database, batch k+1 is fetched and parsed here (two cores → both busy). At most two batches
+ * are in memory.
+ */
+class BatchLoader {
+  readonly progress: EtlProgress = { objectsDone: 0, objectsTotal: 0, bytesDone: 0, bytesTotal: 0, rowsInserted: 0 };
+  private batch: LakeObject[] = [];
+  private batchSize = 0;
+  private inFlight: Promise<PreparedObject[]> | undefined;
+  private readonly batchBytes: number;
+  private readonly batchObjects: number;
+
+  constructor(
+    private readonly session: Session,
+    private readonly store: RawStore,
+    private readonly runId: string,
+    private readonly opts: EtlOptions,
+    private readonly retry: RetryPolicy,
+    private readonly result: EtlResult,
+    private readonly days: Set<string>,
+  ) {
+    this.batchBytes = opts.batchBytes ?? DEFAULT_BATCH_BYTES;
+    this.batchObjects = opts.batchObjects ?? DEFAULT_BATCH_OBJECTS;
+  }
+
+  async add(o: LakeObject): Promise<void> {
+    this.batch.push(o);
+    this.batchSize += o.size;
+    if (this.batchSize >= this.batchBytes || this.batch.length >= this.batchObjects) await this.submit();
+  }
+
+  async flush(): Promise<void> {
+    if (this.batch.length) await this.submit();
+    const last = this.inFlight;
+    this.inFlight = undefined;
+    if (last) await this.load(await last);
+  }
+
+  private async submit(): Promise<void> {
+    const next = this.prepare(this.batch);
+    // Rejections are observed when the batch's turn comes; until then keep Node from reporting them.
+    next.catch(() => {});
+    this.batch = [];
+    this.batchSize = 0;
+    const previous = this.inFlight;
+    this.inFlight = next;
+    if (previous) await this.load(await previous);
+  }
+
+  private async prepare(objects: LakeObject[]): Promise<PreparedObject[]> {
+    const bodies = await mapLimit(objects, this.opts.fetchConcurrency ?? 8, (o) =>
+      withRetry(`get ${o.key}`, this.retry, () => this.store.get(o.key)),
+    );
+    const out: PreparedObject[] = [];
+    for (let i = 0; i < objects.length; i++) {
+      out.push(await this.prepareObject(objects[i] as LakeObject, bodies[i] as Uint8Array, i));
+      await yieldToLoop(); // let the COPY of the previous batch stream while this one parses
+    }
+    return out;
+  }
+
+  private async prepareObject(object: LakeObject, body: Uint8Array, index: number): Promise<PreparedObject> {
+    const receivedHour = hourOfKey(object.key) ?? new Date(0);
+    let lines: string[];
+    const quarantine: { raw: string | null; errors: LineError[]; received_at: string; source_object: string }[] = [];
+    try {
+      lines = decodeJsonl(body);
+    } catch (err) {
+      // An unreadable object cannot block the pipeline forever: it is quarantined as a whole
+      // (it stays in the lake for inspection) and recorded as loaded.
+      lines = [];
+      quarantine.push({
+        raw: null,
+        errors: [{ path: '', rule: 'gzip', message: (err as Error).message }],
+        received_at: receivedHour.toISOString(),
+        source_object: object.key,
+      });
+    }
+    const prefix = String(index);
+    let copyText = '';
+    let rows = 0;
+    for (const line of lines) {
+      const parsed = parseLine(line);
+      if (parsed.ok) {
+        copyText += copyLine(parsed.row, prefix);
+        rows++;
+      } else {
+        quarantine.push({
+          raw: line,
+          errors: parsed.errors,
+          received_at: receivedAtOf(line) ?? receivedHour.toISOString(),
+          source_object: object.key,
+        });
+      }
+    }
+    if (quarantine.length) {
+      // Named after the source object: a retried batch rewrites the same quarantine object.
+      const name = object.key.slice(object.key.lastIndexOf('/') + 1).replace(/\.jsonl\.gz$/, '');
+      const key = objectKey('quarantine', receivedHour, `etl-${name}`);
+      const body = encodeJsonl(quarantine);
+      await withRetry(`put ${key}`, this.retry, () => this.store.put(key, body));
+    }
+    return { object, lines: lines.length, rows, quarantined: quarantine.length, copyText };
+  }
+
+  private async load(prepared: PreparedObject[]): Promise<void> {
+    const s = this.session;
+    await s.query('BEGIN');
+    let inserted = new Map<number, number>();
+    if (prepared.some((p) => p.rows > 0)) {
+      await s.copyIn(
+        `COPY etl_staging (${STAGING_COLUMNS}) FROM STDIN`,
+        prepared.map((p) => p.copyText).filter((t) => t.length > 0),
+      );
+      const { rows } = await s.query<{ by_object: [number, number][]; days: string[] }>(MERGE_SQL);
+      const merged = rows[0];
+      inserted = new Map(merged?.by_object ?? []);
+      for (const day of merged?.days ?? []) this.days.add(day);
+    }
+    const ledger = prepared.map((p, i) => {
+      const rowsInserted = inserted.get(i) ?? 0;
+      return { ...p, rowsInserted, duplicates: p.rows - rowsInserted };
+    });
+    await s.query(LEDGER_SQL, [
+      ledger.map((p) => p.object.key),
+      ledger.map((p) => p.object.etag),
+      this.runId,
+      ledger.map((p) => p.lines),
+      ledger.map((p) => p.rowsInserted),
+      ledger.map((p) => p.duplicates),
+      ledger.map((p) => p.quarantined),
+    ]);
+    await s.query('COMMIT');
+    for (const p of ledger) {
+      this.result.objects++;
+      this.result.lines += p.lines;
+      this.result.rowsInserted += p.rowsInserted;
+      this.result.duplicates += p.duplicates;
+      this.result.quarantined += p.quarantined;
+      this.progress.objectsDone++;
+      this.progress.bytesDone += p.object.size;
+    }
+    this.progress.rowsInserted = this.result.rowsInserted;
+    this.opts.onProgress?.({ ...this.progress });
+  }
+}
+
+function receivedAtOf(line: string): string | undefined {
+  try {
+    const value = (JSON.parse(line) as { received_at?: unknown })?.received_at;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `fn` over `items` with at most `limit` in flight, results in input order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

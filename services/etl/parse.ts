@@ -1,0 +1,84 @@
+/**
+ * One lake line → one fact-table row, or the reasons it cannot be loaded.
+ *
+ * A lake line is an enriched event: the wire event the tracker sent plus the fields the ingest
+ * service added. The generated validators describe the WIRE event (with additionalProperties:
+ * false), so the line is split: the wire part goes through the generated validator of its
+ * (event_name, event_version), and the server part through schemas/common/enrichment.json
+ * compiled with the same ajv setup codegen uses. Both must pass before the generated mapper runs:
+ * the lake is the source of truth, but a line written by an older or buggy writer must not poison
+ * the warehouse.
+ */
+
+import { createSchemaAjv } from '../../codegen/ajv.ts';
+import type { ClickstreamEventsRow } from '../../generated/db/schema.ts';
+import { mapperFor } from '../../generated/mappers/clickstream_events.ts';
+import { type ValidationError, validatorFor } from '../../generated/validators/index.ts';
+import enrichmentSchema from '../../schemas/common/enrichment.json' with { type: 'json' };
+
+export interface LineError {
+  /** JSON pointer into the line, '' for the whole line. */
+  path: string;
+  /** Stable machine-readable rule: `json`, `unknown_event_version`, `nul_character`, or an ajv keyword. */
+  rule: string;
+  message: string;
+}
+
+export type ParsedLine = { ok: true; row: ClickstreamEventsRow } | { ok: false; errors: LineError[] };
+
+/** The fields ingest adds; everything else in a line is the wire event. */
+const ENRICHMENT_FIELDS = Object.keys(enrichmentSchema.properties);
+
+const validateEnrichment = createSchemaAjv().compile(enrichmentSchema);
+
+function fromAjv(errors: ValidationError[] | null | undefined, prefix = ''): LineError[] {
+  return (errors ?? []).map((e) => ({
+    path: prefix + e.instancePath,
+    rule: e.keyword,
+    message: e.message ?? e.keyword,
+  }));
+}
+
+export function parseLine(line: string): ParsedLine {
+  // Postgres text and jsonb cannot hold U+0000; JSON may spell it as an escape.
+  if (line.includes('\\u0000')) {
+    return { ok: false, errors: [{ path: '', rule: 'nul_character', message: 'line contains \\u0000' }] };
+  }
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch (err) {
+    return { ok: false, errors: [{ path: '', rule: 'json', message: (err as Error).message }] };
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    return { ok: false, errors: [{ path: '', rule: 'type', message: 'line is not a JSON object' }] };
+  }
+  const record = event as Record<string, unknown>;
+  const { event_name: name, event_version: version } = record;
+  const validateWire =
+    typeof name === 'string' && typeof version === 'number' ? validatorFor(name, version) : undefined;
+  const map = typeof name === 'string' && typeof version === 'number' ? mapperFor(name, version) : undefined;
+  if (!validateWire || !map) {
+    return {
+      ok: false,
+      errors: [
+        {
+          path: '/event_version',
+          rule: 'unknown_event_version',
+          message: `no schema for event ${JSON.stringify(name)} version ${JSON.stringify(version)}`,
+        },
+      ],
+    };
+  }
+  const wire: Record<string, unknown> = {};
+  const enrichment: Record<string, unknown> = {};
+  for (const key in record) {
+    if (ENRICHMENT_FIELDS.includes(key)) enrichment[key] = record[key];
+    else wire[key] = record[key];
+  }
+  const errors: LineError[] = [];
+  if (!validateWire(wire)) errors.push(...fromAjv(validateWire.errors));
+  if (!validateEnrichment(enrichment)) errors.push(...fromAjv(validateEnrichment.errors as ValidationError[]));
+  if (errors.length) return { ok: false, errors };
+  return { ok: true, row: map(record) };
+}

@@ -1,0 +1,59 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
+import { MIGRATIONS_DIR, openWarehouse, type Warehouse } from './warehouse.ts';
+
+const journal = JSON.parse(await readFile(path.join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as {
+  entries: { tag: string }[];
+};
+
+async function tablesOf(wh: Warehouse): Promise<string[]> {
+  const rows = await wh.query<{ table_name: string }>(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
+  );
+  return rows.map((r) => r.table_name);
+}
+
+const EXPECTED_TABLES = ['clickstream_events', 'daily_event_counts', 'etl_loaded_objects', 'etl_runs', 'sessions'];
+
+describe('migrations/ apply cleanly', () => {
+  let temp: TempDatabase;
+  beforeAll(async () => {
+    temp = await createTempDatabase('wh');
+  });
+  afterAll(async () => {
+    await temp.drop();
+  });
+
+  it('to real PostgreSQL, twice and concurrently without error, recording every migration once', async () => {
+    const a = await openWarehouse({ databaseUrl: temp.url });
+    const b = await openWarehouse({ databaseUrl: temp.url });
+    try {
+      await Promise.all([a.migrate(), b.migrate()]);
+      await a.migrate();
+      expect(await tablesOf(a)).toEqual(EXPECTED_TABLES);
+      const applied = await a.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations');
+      expect(Number(applied[0]?.n)).toBe(journal.entries.length);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('to embedded PGlite, producing the same tables and columns as PostgreSQL', async () => {
+    const lite = await openWarehouse({ pgliteDir: 'memory://' });
+    const real = await openWarehouse({ databaseUrl: temp.url });
+    try {
+      await lite.migrate();
+      await lite.migrate();
+      expect(await tablesOf(lite)).toEqual(EXPECTED_TABLES);
+      const columnsSql = `SELECT table_name, column_name, data_type, is_nullable, column_default
+        FROM information_schema.columns WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`;
+      expect(await lite.query(columnsSql)).toEqual(await real.query(columnsSql));
+    } finally {
+      await lite.close();
+      await real.close();
+    }
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * The warehouse connection: real PostgreSQL when `DATABASE_URL` is set, otherwise embedded PGlite
+ * (Postgres compiled to WASM) in `<DATA_DIR>/dwh`. Both sit behind one small interface so the ETL
+ * has a single code path, and both are migrated from the same `migrations/` folder by drizzle-orm's
+ * own migrators.
+ *
+ * A `Session` is one database connection held for a whole ETL run: the advisory lock, the
+ * temporary staging table and each batch transaction must all live on the same connection.
+ */
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+/** Advisory lock keys (pg_advisory_lock's bigint space is shared by the whole database). */
+export const LOCK_KEYS = { migrate: 72_001, etl: 72_002 } as const;
+
+export interface Session {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
+  /** Runs `COPY … FROM STDIN` (text format), feeding it the chunks in order. */
+  copyIn(copySql: string, chunks: Iterable<string>): Promise<void>;
+  /**
+   * Takes the session-level advisory lock `key` if nobody holds it. PGlite is one connection
+   * shared by everything in the process, where a Postgres advisory lock would be re-entrant, so
+   * there the lock is also kept in process memory.
+   */
+  tryLock(key: number): Promise<boolean>;
+  unlock(key: number): Promise<void>;
+  /** The server process id of this connection (what pg_terminate_backend takes). */
+  backendPid(): Promise<number>;
+}
+
+export interface Warehouse {
+  readonly kind: 'postgres' | 'pglite';
+  /** Where it lives, without credentials, for logs. */
+  readonly location: string;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs `fn` on one dedicated connection, released afterwards (destroyed if `fn` threw). */
+  withSession<T>(fn: (s: Session) => Promise<T>): Promise<T>;
+  /** Applies every pending migration of `migrations/`; concurrent callers are serialised. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenWarehouseOptions {
+  /** `postgres://…`; empty or undefined selects PGlite. */
+  databaseUrl?: string;
+  /** PGlite data folder (`<DATA_DIR>/dwh`), or `memory://` for a throwaway database. */
+  pgliteDir?: string;
+  migrationsDir?: string;
+}
+
+export async function openWarehouse(opts: OpenWarehouseOptions): Promise<Warehouse> {
+  const migrationsFolder = opts.migrationsDir ?? MIGRATIONS_DIR;
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, migrationsFolder);
+  if (!opts.pgliteDir) throw new Error('openWarehouse: either databaseUrl or pgliteDir is required');
+  return openPglite(opts.pgliteDir, migrationsFolder);
+}
+
+function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  // An idle client whose backend died (e.g. pg_terminate_backend) emits 'error' on the pool;
+  // unhandled, that would crash the process instead of failing the next query.
+  pool.on('error', () => {});
+  const url = new URL(databaseUrl);
+  url.password = '';
+  return {
+    kind: 'postgres',
+    location: url.href,
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await pool.query(sql, params)).rows as T[];
+    },
+    async withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      client.on('error', () => {});
+      let broken = false;
+      try {
+        return await fn(pgSession(client));
+      } catch (err) {
+        broken = true;
+        throw err;
+      } finally {
+        // A failed run may leave a transaction or a COPY half-done; never hand that connection back.
+        client.release(broken);
+      }
+    },
+    async migrate() {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEYS.migrate]);
+        try {
+          await migratePg(drizzlePg(client), { migrationsFolder });
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEYS.migrate]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function pgSession(client: pg.PoolClient): Session {
+  return {
+    async query<T>(sql: string, params?: unknown[]) {
+      const res = await client.query(sql, params);
+      return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
+    },
+    copyIn(copySql: string, chunks: Iterable<string>) {
+      return new Promise<void>((resolve, reject) => {
+        const stream = client.query(copyFrom(copySql));
+        stream.on('error', reject);
+        stream.on('finish', () => resolve());
+        const iterator = chunks[Symbol.iterator]();
+        // Respect backpressure so a large batch never sits twice in memory.
+        const pump = () => {
+          for (;;) {
+            const next = iterator.next();
+            if (next.done) {
+              stream.end();
+              return;
+            }
+            if (!stream.write(next.value)) {
+              stream.once('drain', pump);
+              return;
+            }
+          }
+        };
+        pump();
+      });
+    },
+    async tryLock(key: number) {
+      const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+      return res.rows[0]?.ok === true;
+    },
+    async unlock(key: number) {
+      await client.query('SELECT pg_advisory_unlock($1)', [key]);
+    },
+    async backendPid() {
+      return (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    },
+  };
+}
+
+async function openPglite(dir: string, migrationsFolder: string): Promise<Warehouse> {
+  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true });
+  const db = await PGlite.create(dir);
+  const heldLocks = new Set<number>();
+  const session: Session = {
+    async query<T>(sql: string, params?: unknown[]) {
+      const res = await db.query<T>(sql, params);
+      return { rows: res.rows, rowCount: res.affectedRows ?? 0 };
+    },
+    async copyIn(copySql: string, chunks: Iterable<string>) {
+      // PGlite has no COPY protocol stream; it reads COPY input from a Blob at /dev/blob.
+      const blob = new Blob([...chunks]);
+      await db.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob });
+    },
+    async tryLock(key: number) {
+      if (heldLocks.has(key)) return false;
+      heldLocks.add(key);
+      return true;
+    },
+    async unlock(key: number) {
+      heldLocks.delete(key);
+    },
+    async backendPid() {
+      return (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    },
+  };
+  return {
+    kind: 'pglite',
+    location: dir.startsWith('memory://') ? dir : `pglite:${dir}`,
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    async withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+      try {
+        return await fn(session);
+      } catch (err) {
+        // The one connection is shared: leave no failed transaction behind for the next user.
+        await db.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    },
+    async migrate() {
+      await migratePglite(drizzlePglite(db), { migrationsFolder });
+    },
+    close: () => db.close(),
+  };
+}
