@@ -1,0 +1,462 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createEventApi, trackedEventModels } from '../../generated/tracker/api.ts';
+import { createTracker, type TrackerConfig, type TrackerEnv } from './core.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const product = { id: 'SKU-1', name: 'Trail Runner', category: 'shoes', price: 99 };
+
+class MemoryStorage {
+  readonly items = new Map<string, string>();
+  getItem = (k: string) => this.items.get(k) ?? null;
+  setItem = (k: string, v: string) => void this.items.set(k, v);
+  removeItem = (k: string) => void this.items.delete(k);
+}
+
+interface SentRequest {
+  sent_at: string;
+  events: Record<string, unknown>[];
+  dropped?: number;
+  headers: Record<string, string>;
+  keepalive: boolean;
+  at: number;
+}
+
+type Reply = number | 'network-error' | { status: number; retryAfter: string };
+
+/**
+ * A fake transport (the unit under test is the core's scheduling, not HTTP): it records every
+ * request and answers with the scripted replies, then 200 once the script is used up.
+ */
+function fakeEnv(replies: Reply[] = [], storage: MemoryStorage | undefined = new MemoryStorage()) {
+  const requests: SentRequest[] = [];
+  const beacons: { body: { events: { event_id: string }[] } }[] = [];
+  let beaconAccepts = true;
+  const env: TrackerEnv = {
+    async send(_url, body, headers, keepalive) {
+      requests.push({ ...JSON.parse(body), headers, keepalive, at: Date.now() });
+      const reply = replies.shift() ?? 200;
+      if (reply === 'network-error') throw new TypeError('Failed to fetch');
+      return typeof reply === 'number' ? { status: reply, retryAfter: null } : reply;
+    },
+    beacon(_url, body) {
+      if (beaconAccepts) beacons.push({ body: JSON.parse(body) });
+      return beaconAccepts;
+    },
+    storage,
+    page: () => ({ url: 'https://shop.example/p/1', title: 'Trail Runner' }),
+  };
+  return {
+    env,
+    storage,
+    requests,
+    beacons,
+    refuseBeacons: () => {
+      beaconAccepts = false;
+    },
+    ids: (i: number) => requests[i]!.events.map((e) => e.event_id),
+  };
+}
+
+const base: TrackerConfig = { endpoint: 'https://ingest.example/clickstream', consent: 'granted' };
+const queued = (storage: MemoryStorage) => JSON.parse(storage.getItem('clickstream.q') ?? '[]') as unknown[];
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2026-11-26T10:00:00Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('batching', () => {
+  it('sends one request as soon as batchSize events wait, each event with its own id and time', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 3 }, f.env);
+    t.track('add_to_cart', 1, { product, quantity: 1 });
+    await vi.advanceTimersByTimeAsync(10);
+    t.track('add_to_cart', 1, { product, quantity: 2 });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(f.requests).toHaveLength(0);
+    t.track('search', 1, { query: 'boots', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(f.requests).toHaveLength(1);
+    const [req] = f.requests;
+    expect(req!.sent_at).toBe('2026-11-26T10:00:00.020Z');
+    expect(req!.headers['content-type']).toBe('application/json');
+    expect(req!.events.map((e) => e.event_name)).toEqual(['add_to_cart', 'add_to_cart', 'search']);
+    expect(req!.events.map((e) => e.event_timestamp)).toEqual([
+      '2026-11-26T10:00:00.000Z',
+      '2026-11-26T10:00:00.010Z',
+      '2026-11-26T10:00:00.020Z',
+    ]);
+    expect(new Set(f.ids(0)).size).toBe(3);
+    for (const id of f.ids(0)) expect(id).toMatch(UUID);
+    expect(req!.events[1]).toMatchObject({
+      event_version: 1,
+      page: { url: 'https://shop.example/p/1', title: 'Trail Runner' },
+      properties: { product, quantity: 2 },
+    });
+    expect(queued(f.storage!)).toEqual([]);
+  });
+
+  it('sends fewer than batchSize events once flushIntervalMs has passed since the first', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 10, flushIntervalMs: 2000 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(1000);
+    t.track('search', 1, { query: 'b', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(f.requests).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(f.requests).toHaveLength(1);
+    expect(f.requests[0]!.events).toHaveLength(2);
+  });
+
+  it('splits a large backlog into requests under the 64 KiB beacon budget', async () => {
+    const f = fakeEnv(['network-error']);
+    const t = createTracker({ ...base, batchSize: 1000, flushIntervalMs: 10 }, f.env);
+    const query = 'x'.repeat(450);
+    for (let i = 0; i < 300; i++) t.track('search', 1, { query, results_count: 0 });
+    await vi.advanceTimersByTimeAsync(10); // fails: everything stays queued
+    f.requests.length = 0;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(f.requests.length).toBeGreaterThan(1);
+    const sizes = f.requests.map((r) => Buffer.byteLength(JSON.stringify({ sent_at: r.sent_at, events: r.events })));
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(64 * 1024);
+    expect(f.requests.flatMap((r) => r.events)).toHaveLength(300);
+  });
+});
+
+describe('retry', () => {
+  it('retries 5xx and network errors with exponential backoff and jitter, resending the same event_ids', async () => {
+    const f = fakeEnv([503, 'network-error', 500]);
+    const t = createTracker({ ...base, batchSize: 1, retryBaseMs: 1000, retryMaxMs: 60_000 }, f.env);
+    t.track('search', 1, { query: 'boots', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(10_000);
+
+    expect(f.requests).toHaveLength(4);
+    const gaps = f.requests.slice(1).map((r, i) => r.at - f.requests[i]!.at);
+    // Attempt n waits between half and all of base·2^(n-1).
+    expect(gaps[0]).toBeGreaterThanOrEqual(500);
+    expect(gaps[0]).toBeLessThanOrEqual(1000);
+    expect(gaps[1]).toBeGreaterThanOrEqual(1000);
+    expect(gaps[1]).toBeLessThanOrEqual(2000);
+    expect(gaps[2]).toBeGreaterThanOrEqual(2000);
+    expect(gaps[2]).toBeLessThanOrEqual(4000);
+    for (let i = 1; i < 4; i++) expect(f.ids(i)).toEqual(f.ids(0));
+    expect(queued(f.storage!)).toEqual([]);
+  });
+
+  it('caps the backoff at retryMaxMs', async () => {
+    const f = fakeEnv(Array(12).fill(503));
+    const t = createTracker({ ...base, batchSize: 1, retryBaseMs: 1000, retryMaxMs: 8000 }, f.env);
+    t.track('search', 1, { query: 'boots', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(120_000);
+    const gaps = f.requests.slice(1).map((r, i) => r.at - f.requests[i]!.at);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(8000);
+    expect(gaps.slice(4).every((g) => g >= 4000)).toBe(true);
+  });
+
+  it('honours Retry-After of a 429, in seconds or as an HTTP date', async () => {
+    const retryAt = new Date('2026-11-26T10:00:30Z').toUTCString();
+    const f = fakeEnv([
+      { status: 429, retryAfter: '7' },
+      { status: 503, retryAfter: retryAt },
+    ]);
+    const t = createTracker({ ...base, batchSize: 1, retryBaseMs: 100 }, f.env);
+    t.track('search', 1, { query: 'boots', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(6999);
+    expect(f.requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(f.requests).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(f.requests).toHaveLength(3);
+    expect(f.requests[2]!.at).toBe(Date.parse('2026-11-26T10:00:30Z'));
+  });
+
+  it.each([400, 413, 415])('never retries a %i, and reports the refused events as dropped', async (status) => {
+    const f = fakeEnv([status]);
+    const t = createTracker({ ...base, batchSize: 2 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    t.track('search', 1, { query: 'b', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(f.requests).toHaveLength(1);
+    expect(queued(f.storage!)).toEqual([]);
+
+    t.track('search', 1, { query: 'c', results_count: 0 });
+    t.track('search', 1, { query: 'd', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests[1]!.dropped).toBe(2);
+    t.track('search', 1, { query: 'e', results_count: 0 });
+    t.track('search', 1, { query: 'f', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests[2]).not.toHaveProperty('dropped');
+  });
+
+  it('sends right away when the browser comes back online (flush), even while backing off', async () => {
+    const f = fakeEnv(['network-error']);
+    const t = createTracker({ ...base, batchSize: 1, retryBaseMs: 60_000 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(f.requests).toHaveLength(1);
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests).toHaveLength(2);
+    expect(f.ids(1)).toEqual(f.ids(0));
+  });
+});
+
+describe('offline queue', () => {
+  it('keeps at most maxQueueEvents, dropping the oldest, and reports how many were dropped', async () => {
+    const f = fakeEnv(Array(3).fill('network-error'));
+    const t = createTracker({ ...base, batchSize: 1, maxQueueEvents: 5, retryBaseMs: 1000 }, f.env);
+    for (let i = 0; i < 8; i++) t.track('search', 1, { query: `q${i}`, results_count: 0 });
+    expect(queued(f.storage!)).toHaveLength(5);
+    await vi.advanceTimersByTimeAsync(30_000);
+
+    const delivered = f.requests.at(-1)!;
+    expect(delivered.events.map((e) => (e.properties as { query: string }).query)).toEqual([
+      'q3',
+      'q4',
+      'q5',
+      'q6',
+      'q7',
+    ]);
+    expect(delivered.dropped).toBe(3);
+    expect(queued(f.storage!)).toEqual([]);
+    t.track('search', 1, { query: 'later', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests.at(-1)).not.toHaveProperty('dropped');
+  });
+
+  it('keeps the stored queue under maxQueueBytes', () => {
+    const f = fakeEnv(['network-error']);
+    const t = createTracker({ ...base, batchSize: 1000, maxQueueBytes: 5000 }, f.env);
+    for (let i = 0; i < 40; i++) t.track('search', 1, { query: `query number ${i}`, results_count: 0 });
+    const stored = f.storage!.getItem('clickstream.q')!;
+    expect(stored.length).toBeLessThanOrEqual(5000);
+    const kept = JSON.parse(stored) as { properties: { query: string } }[];
+    expect(kept.at(-1)!.properties.query).toBe('query number 39');
+    expect(Number(f.storage!.getItem('clickstream.d'))).toBe(40 - kept.length);
+  });
+
+  it('survives a reload: the next page sends what the previous one could not', async () => {
+    const storage = new MemoryStorage();
+    const first = fakeEnv(Array(5).fill('network-error'), storage);
+    const page1 = createTracker({ ...base, batchSize: 1 }, first.env);
+    page1.track('search', 1, { query: 'a', results_count: 0 });
+    page1.track('search', 1, { query: 'b', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(100);
+    const ids = (queued(storage) as { event_id: string }[]).map((e) => e.event_id);
+    expect(ids).toHaveLength(2);
+
+    const second = fakeEnv([], storage);
+    createTracker({ ...base, batchSize: 1 }, second.env);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(second.requests.flatMap((r) => r.events.map((e) => e.event_id))).toEqual(ids);
+    expect(queued(storage)).toEqual([]);
+  });
+
+  it('works from memory when localStorage throws', async () => {
+    const broken = new MemoryStorage();
+    broken.setItem = () => {
+      throw new DOMException('quota', 'QuotaExceededError');
+    };
+    const f = fakeEnv([], broken);
+    const t = createTracker({ ...base, batchSize: 2 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    t.track('search', 1, { query: 'b', results_count: 0 });
+    t.track('search', 1, { query: 'c', results_count: 0 });
+    t.track('search', 1, { query: 'd', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests.flatMap((r) => r.events)).toHaveLength(4);
+    const clientIds = new Set(f.requests.flatMap((r) => r.events.map((e) => e.client_id)));
+    expect(clientIds.size).toBe(1);
+  });
+
+  it('drops an event larger than maxEventBytes at track time instead of poisoning a batch', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 1, maxEventBytes: 2000 }, f.env);
+    t.track('search', 1, { query: 'é'.repeat(1000), results_count: 0 });
+    t.track('search', 1, { query: 'ok', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests).toHaveLength(1);
+    expect(f.requests[0]!.events).toHaveLength(1);
+    expect(f.requests[0]!.dropped).toBe(1);
+  });
+});
+
+describe('identity and session', () => {
+  it('keeps client_id, marks only the first event of a new browser as first visit', async () => {
+    const storage = new MemoryStorage();
+    const f = fakeEnv([], storage);
+    const t = createTracker({ ...base, batchSize: 2 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    t.track('search', 1, { query: 'b', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    const g = fakeEnv([], storage);
+    const t2 = createTracker({ ...base, batchSize: 1 }, g.env);
+    t2.track('search', 1, { query: 'c', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+
+    const events = [...f.requests[0]!.events, ...g.requests[0]!.events];
+    expect(events.map((e) => e.is_first_visit)).toEqual([true, false, false]);
+    expect(new Set(events.map((e) => e.client_id)).size).toBe(1);
+    expect(events[0]!.client_id).toMatch(UUID);
+  });
+
+  it('renews session_id after 30 minutes without events, not before', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 1 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(29 * 60_000);
+    t.track('search', 1, { query: 'b', results_count: 0 }); // 29 min idle: same session, and activity resets the clock
+    await vi.advanceTimersByTimeAsync(29 * 60_000);
+    t.track('search', 1, { query: 'c', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(30 * 60_000 + 1);
+    t.track('search', 1, { query: 'd', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+
+    const sessions = f.requests.map((r) => r.events[0]!.session_id);
+    expect(sessions[0]).toMatch(UUID);
+    expect(sessions[1]).toBe(sessions[0]);
+    expect(sessions[2]).toBe(sessions[0]);
+    expect(sessions[3]).not.toBe(sessions[0]);
+    expect(new Set(f.requests.map((r) => r.events[0]!.client_id)).size).toBe(1);
+  });
+});
+
+describe('consent', () => {
+  it('stores and sends nothing until granted, then sends the earlier events with identity', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ endpoint: base.endpoint, batchSize: 1 }, f.env);
+    t.track('search', 1, { query: 'before consent', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests).toHaveLength(0);
+    expect(f.storage!.items.size).toBe(0);
+
+    t.consent(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests).toHaveLength(1);
+    expect(f.requests[0]!.events[0]).toMatchObject({
+      properties: { query: 'before consent' },
+      is_first_visit: true,
+      client_id: expect.stringMatching(UUID),
+      session_id: expect.stringMatching(UUID),
+    });
+    expect(f.storage!.getItem('clickstream.cid')).toBe(f.requests[0]!.events[0]!.client_id);
+  });
+
+  it('revocation clears identifiers and the queue, and keeps the next page from tracking', async () => {
+    const storage = new MemoryStorage();
+    const f = fakeEnv(['network-error'], storage);
+    const t = createTracker({ endpoint: base.endpoint, batchSize: 1, retryBaseMs: 10_000 }, f.env);
+    t.consent(true);
+    t.track('search', 1, { query: 'queued', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    const clientId = f.requests[0]!.events[0]!.client_id;
+    expect(storage.getItem('clickstream.cid')).toBe(clientId);
+
+    t.consent(false);
+    expect([...storage.items.keys()]).toEqual(['clickstream.c']);
+    t.track('search', 1, { query: 'after revocation', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(f.requests).toHaveLength(1);
+
+    const next = fakeEnv([], storage);
+    const page2 = createTracker({ ...base, batchSize: 1 }, next.env); // even with consent granted by default
+    page2.track('search', 1, { query: 'next page', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(next.requests).toHaveLength(0);
+
+    page2.consent(true);
+    page2.track('search', 1, { query: 'granted again', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(next.requests).toHaveLength(1);
+    expect(next.requests[0]!.events[0]!.client_id).not.toBe(clientId);
+  });
+
+  it('with consent granted by default, tracks from the start', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 1 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests).toHaveLength(1);
+  });
+});
+
+describe('page hide', () => {
+  it('hands waiting events to sendBeacon and forgets them', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 10 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    t.track('search', 1, { query: 'b', results_count: 0 });
+    t.flushOnHide();
+    expect(f.beacons).toHaveLength(1);
+    expect(f.beacons[0]!.body.events).toHaveLength(2);
+    expect(queued(f.storage!)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(f.requests).toHaveLength(0);
+  });
+
+  it('falls back to a text/plain keepalive fetch when the beacon is refused, keeping events until acknowledged', async () => {
+    const f = fakeEnv(['network-error']);
+    f.refuseBeacons();
+    const t = createTracker({ ...base, batchSize: 10, retryBaseMs: 1000 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    t.flushOnHide();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests).toHaveLength(1);
+    expect(f.requests[0]).toMatchObject({ keepalive: true, headers: { 'content-type': 'text/plain' } });
+    expect(queued(f.storage!)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(f.requests).toHaveLength(2);
+    expect(queued(f.storage!)).toEqual([]);
+  });
+
+  it('does not trust a beacon while the server is failing: the events stay queued', async () => {
+    const f = fakeEnv(['network-error', 'network-error']);
+    const t = createTracker({ ...base, batchSize: 1, retryBaseMs: 10_000 }, f.env);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    t.track('search', 1, { query: 'b', results_count: 0 });
+    t.flushOnHide();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.beacons).toHaveLength(0);
+    expect(queued(f.storage!)).toHaveLength(2);
+  });
+});
+
+describe('auth hook', () => {
+  it('sends the token it supplies as a Bearer Authorization header, and nothing for guests', async () => {
+    let token: string | undefined = 'eyJ.id.token';
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 1, auth: async () => token }, f.env);
+    t.track('login', 1, { method: 'email' });
+    await vi.advanceTimersByTimeAsync(0);
+    token = undefined;
+    t.track('logout', 1, {});
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests[0]!.headers.authorization).toBe('Bearer eyJ.id.token');
+    expect(f.requests[1]!.headers).not.toHaveProperty('authorization');
+  });
+});
+
+describe('typed API over the core', () => {
+  it('sends each generated function as its event model, and rejects missing properties at compile time', async () => {
+    const f = fakeEnv();
+    const tracker = createTracker({ ...base, batchSize: 2 }, f.env);
+    const api = createEventApi(tracker.track);
+    api.addToCart({ product, quantity: 3 });
+    // @ts-expect-error quantity is required by schemas/events/add_to_cart/1.json
+    api.addToCart({ product });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests[0]!.events.map((e) => [e.event_name, e.event_version, e.properties])).toEqual([
+      ['add_to_cart', trackedEventModels.add_to_cart, { product, quantity: 3 }],
+      ['add_to_cart', trackedEventModels.add_to_cart, { product }],
+    ]);
+  });
+});

@@ -1,0 +1,308 @@
+/**
+ * The tracker core: queue, batching, retry, identity, session and consent. It knows nothing of the
+ * DOM; the browser adapter (browser.ts) gives it a transport, storage and the page context, and unit
+ * tests give it fakes. Every byte here ships to every shopper, so the code is deliberately terse.
+ *
+ * Delivery is at-least-once: an event leaves the queue only when the server acknowledged it (2xx),
+ * refused it for good (4xx other than 429) or a beacon took it; retries resend the same event_id
+ * so the pipeline deduplicates.
+ */
+import type { TrackFn } from '../../generated/tracker/api.ts';
+import type { EventEnvelope, PageContext } from '../../generated/types/events.ts';
+
+/** An event as queued: identity is stamped once consent is granted, so before that it may lack it. */
+export type QueuedEvent = Omit<EventEnvelope, 'client_id' | 'session_id'> &
+  Partial<Pick<EventEnvelope, 'client_id' | 'session_id'>>;
+
+/** A token for the `Authorization: Bearer` header (the Cognito ID token), or nothing for guests. */
+export type AuthHook = () => string | null | undefined | Promise<string | null | undefined>;
+
+export interface TrackerConfig {
+  /** URL of the ingest API, e.g. `https://ingest.example.com/clickstream`. */
+  endpoint: string;
+  /** Send as soon as this many events wait. Default 10. */
+  batchSize?: number;
+  /** Send waiting events at the latest this long after the first was tracked. Default 5000 ms. */
+  flushIntervalMs?: number;
+  /** Most events kept while the server is unreachable; the oldest are dropped first. Default 1000. */
+  maxQueueEvents?: number;
+  /** Most characters of queued JSON (what localStorage quotas count). Default 500 000. */
+  maxQueueBytes?: number;
+  /** Events larger than this (UTF-8 JSON) are dropped at track time, as the server would refuse them. Default 32 768. */
+  maxEventBytes?: number;
+  /** First retry delay; doubles per failure, with jitter, up to retryMaxMs. Default 1000 ms. */
+  retryBaseMs?: number;
+  /** Longest retry delay (a longer Retry-After is still honoured). Default 60 000 ms. */
+  retryMaxMs?: number;
+  /** Inactivity after which the next event starts a new session. Default 30 minutes. */
+  sessionTimeoutMs?: number;
+  /** Consent before the shopper decided: `pending` keeps events in memory only and sends nothing. Default `pending`. */
+  consent?: 'granted' | 'pending';
+  /** Supplies the Cognito ID token sent as `Authorization: Bearer …`; should answer quickly (cached token). */
+  auth?: AuthHook;
+  /** Sees every complete wire event before it is queued; the debug build validates here. */
+  onEvent?: (event: EventEnvelope) => void;
+}
+
+/** What the core needs from its surroundings. */
+export interface TrackerEnv {
+  /** POSTs a JSON body; resolves with the status and Retry-After header, rejects on network errors. */
+  send(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+    keepalive: boolean,
+  ): Promise<{ status: number; retryAfter: string | null }>;
+  /** Hands a text/plain body to the browser to deliver after the page is gone; false when refused. */
+  beacon(url: string, body: string): boolean;
+  /** Persistent storage (localStorage); undefined or throwing → memory only. */
+  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+  page(): PageContext;
+}
+
+export interface Tracker {
+  /** Tracks one event; the typed API (createEventApi) calls this. */
+  track: TrackFn;
+  /** Sends waiting events now, even while backing off (e.g. when the browser comes back online). */
+  flush(): void;
+  /** Sends what is left while the page is being hidden or unloaded (sendBeacon). */
+  flushOnHide(): void;
+  /** Grants (true) or revokes (false) consent; revoking clears the queue and the identifiers. */
+  consent(granted: boolean): void;
+}
+
+/** Beacons and keepalive requests share a 64 KiB in-flight budget per page; stay under it. */
+const MAX_BATCH_BYTES = 60_000;
+/** Storage keys: queue, client id, session "id lastActivityMs", dropped-events counter, consent. */
+const KEYS = ['q', 'cid', 's', 'd', 'c'] as const;
+type Key = (typeof KEYS)[number];
+const PREFIX = 'clickstream.';
+
+const utf8 = new TextEncoder();
+const bytes = (s: string) => utf8.encode(s).length;
+
+/** RFC 4122 v4 UUID from getRandomValues, which (unlike randomUUID) also works on plain-http pages. */
+export function uuid(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 15) | 64;
+  b[8] = (b[8]! & 63) | 128;
+  let s = '';
+  for (let i = 0; i < 16; i++) s += (i > 3 && i < 11 && !(i & 1) ? '-' : '') + (b[i]! + 256).toString(16).slice(1);
+  return s;
+}
+
+export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
+  const {
+    endpoint,
+    batchSize = 10,
+    flushIntervalMs = 5000,
+    maxQueueEvents = 1000,
+    maxQueueBytes = 500_000,
+    maxEventBytes = 32_768,
+    retryBaseMs = 1000,
+    retryMaxMs = 60_000,
+    sessionTimeoutMs = 1_800_000,
+  } = config;
+  let storage = env.storage;
+  /** Memory copy of every key: the only store before consent or when storage fails. */
+  let memory: Partial<Record<Key, string>> = {};
+  /** Events this tab may send: its own and those left by earlier pages (other live tabs send theirs). */
+  const mine = new Set<string>();
+  const inflight = new Set<string>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let failures = 0;
+
+  const stored = (k: Key): string | null | undefined => {
+    try {
+      return storage?.getItem(PREFIX + k);
+    } catch {}
+  };
+  /** undefined: not decided yet; false: refused or revoked. */
+  let granted: boolean | undefined =
+    { 1: true, 0: false }[stored('c') ?? ''] ?? (config.consent === 'granted' || undefined);
+
+  /** Reads storage afresh each time, so tabs see each other's session and queue. */
+  const get = (k: Key) => {
+    if (granted && storage) memory[k] = stored(k) ?? undefined;
+    return memory[k];
+  };
+  const set = (k: Key, v: string) => {
+    memory[k] = v;
+    try {
+      if (granted) storage?.setItem(PREFIX + k, v);
+    } catch {
+      // Quota exceeded or storage disabled mid-page: carry on in memory.
+      storage = undefined;
+    }
+  };
+  const readQueue = (): QueuedEvent[] => JSON.parse(get('q') ?? '[]');
+  const addDropped = (n: number) => set('d', String(+(get('d') ?? 0) + n));
+
+  /** Stores the queue, dropping the oldest events beyond the count and size bounds. */
+  function writeQueue(queue: QueuedEvent[]) {
+    let json = JSON.stringify(queue);
+    while (queue.length > maxQueueEvents || json.length > maxQueueBytes) {
+      mine.delete(queue.shift()!.event_id);
+      addDropped(1);
+      json = JSON.stringify(queue);
+    }
+    set('q', json);
+  }
+
+  function remove(batch: QueuedEvent[], refused: boolean, reportedDropped: number) {
+    const ids = new Set(batch.map((e) => e.event_id));
+    for (const id of ids) mine.delete(id);
+    writeQueue(readQueue().filter((e) => !ids.has(e.event_id)));
+    // A refused request recorded nothing, so the count it carried is still unreported.
+    addDropped(refused ? batch.length : -reportedDropped);
+  }
+
+  function stamp(e: QueuedEvent) {
+    const now = Date.now();
+    let clientId = get('cid');
+    const first = !clientId;
+    if (!clientId) {
+      clientId = uuid();
+      set('cid', clientId);
+    }
+    let [sessionId, last] = (get('s') ?? '').split(' ');
+    if (!sessionId || now - Number(last) > sessionTimeoutMs) sessionId = uuid();
+    set('s', `${sessionId} ${now}`);
+    e.client_id = clientId;
+    e.session_id = sessionId;
+    e.is_first_visit = first;
+    config.onEvent?.(e as EventEnvelope);
+  }
+
+  const pending = () => readQueue().filter((e) => mine.has(e.event_id) && !inflight.has(e.event_id));
+
+  /** The oldest sendable events that fit one request. */
+  function nextBatch() {
+    const batch: QueuedEvent[] = [];
+    let size = 0;
+    for (const e of pending()) {
+      size += bytes(JSON.stringify(e)) + 1;
+      if (size > MAX_BATCH_BYTES) break;
+      batch.push(e);
+    }
+    return batch;
+  }
+
+  const body = (events: QueuedEvent[], dropped: number) =>
+    JSON.stringify({ sent_at: new Date().toISOString(), events, ...(dropped && { dropped }) });
+
+  function schedule() {
+    if (timer || inflight.size || !granted) return;
+    const n = pending().length;
+    if (n) timer = setTimeout(flush, n < batchSize ? flushIntervalMs : 0);
+  }
+
+  async function send(batch: QueuedEvent[], keepalive: boolean) {
+    for (const e of batch) inflight.add(e.event_id);
+    const dropped = +(get('d') ?? 0);
+    let status = 0;
+    let retryAfter: string | null = null;
+    try {
+      const token = keepalive ? null : await config.auth?.();
+      ({ status, retryAfter } = await env.send(
+        endpoint,
+        body(batch, dropped),
+        token
+          ? { 'content-type': 'application/json', authorization: `Bearer ${token}` }
+          : { 'content-type': keepalive ? 'text/plain' : 'application/json' },
+        keepalive,
+      ));
+    } catch {
+      // Network error, CORS failure or an auth hook that threw: retried like a 5xx.
+    }
+    for (const e of batch) inflight.delete(e.event_id);
+    if (status === 429 || status > 499 || status < 200) {
+      failures++;
+      const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** (failures - 1));
+      const serverWait = retryAfter
+        ? Number.isNaN(+retryAfter)
+          ? Date.parse(retryAfter) - Date.now()
+          : +retryAfter * 1000
+        : 0;
+      clearTimeout(timer);
+      timer = setTimeout(flush, Math.max(serverWait || 0, backoff / 2 + (Math.random() * backoff) / 2));
+    } else {
+      failures = 0;
+      remove(batch, status > 299, dropped);
+      schedule();
+    }
+  }
+
+  function flush() {
+    clearTimeout(timer);
+    timer = undefined;
+    if (granted && !inflight.size) {
+      const batch = nextBatch();
+      if (batch.length) send(batch, false);
+    }
+  }
+
+  function flushOnHide() {
+    if (!granted) return;
+    for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
+      const dropped = +(get('d') ?? 0);
+      // While the server is failing a beacon would be lost unseen: use a keepalive fetch whose
+      // events stay queued until acknowledged (resent by the next page if this one is gone).
+      if (failures || !env.beacon(endpoint, body(batch, dropped))) return void send(batch, true);
+      remove(batch, false, dropped);
+    }
+  }
+
+  const track: TrackFn = (eventName, eventVersion, properties) => {
+    if (granted === false) return;
+    const e: QueuedEvent = {
+      event_name: eventName,
+      event_version: eventVersion,
+      event_id: uuid(),
+      event_timestamp: new Date().toISOString(),
+      page: env.page(),
+      properties: properties as QueuedEvent['properties'],
+    };
+    if (granted) stamp(e);
+    if (bytes(JSON.stringify(e)) > maxEventBytes) return addDropped(1);
+    mine.add(e.event_id);
+    writeQueue([...readQueue(), e]);
+    if (granted && !failures && pending().length >= batchSize) flush();
+    else schedule();
+  };
+
+  function consent(yes: boolean) {
+    if (yes === granted) return;
+    if (yes) {
+      const early = readQueue();
+      granted = true;
+      set('c', '1');
+      const queue = readQueue();
+      for (const e of queue) mine.add(e.event_id);
+      for (const e of early) stamp(e);
+      writeQueue([...queue, ...early]);
+      flush();
+    } else {
+      granted = false;
+      clearTimeout(timer);
+      timer = undefined;
+      mine.clear();
+      memory = {};
+      for (const k of KEYS) {
+        try {
+          storage?.removeItem(PREFIX + k);
+        } catch {}
+      }
+      try {
+        // The refusal itself is kept (it identifies no one), so the next page does not track either.
+        storage?.setItem(`${PREFIX}c`, '0');
+      } catch {}
+    }
+  }
+
+  if (granted) {
+    for (const e of readQueue()) mine.add(e.event_id);
+    flush();
+  }
+  return { track, flush, flushOnHide, consent };
+}
