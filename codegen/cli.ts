@@ -6,7 +6,8 @@
  * stale file, and whether a new migration would be generated.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { generateAll } from './generate.ts';
@@ -47,13 +48,24 @@ interface Journal {
  * Runs `drizzle-kit generate` for `schemaFile` into `outDir` and returns the tags of migrations it
  * added. drizzle-kit itself decides whether the schema differs from the last snapshot.
  */
-async function drizzleGenerate(root: string, schemaFile: string, outDir: string, name: string): Promise<string[]> {
-  const journalPath = path.join(outDir, 'meta', '_journal.json');
+async function drizzleGenerate(
+  root: string,
+  cwd: string,
+  schemaFile: string,
+  outDir: string,
+  name: string,
+): Promise<string[]> {
+  // drizzle-kit only handles paths relative to its working directory.
+  const journalPath = path.join(cwd, outDir, 'meta', '_journal.json');
   const before = JSON.parse((await readOrNull(journalPath)) ?? '{"entries":[]}') as Journal;
   const bin = path.join(root, 'node_modules', '.bin', 'drizzle-kit');
-  await run(bin, ['generate', '--dialect', 'postgresql', '--schema', schemaFile, '--out', outDir, '--name', name], {
-    cwd: root,
-  });
+  const { stdout, stderr } = await run(
+    bin,
+    ['generate', '--dialect', 'postgresql', '--schema', schemaFile, '--out', outDir, '--name', name],
+    { cwd },
+  );
+  // drizzle-kit reports some failures (e.g. no schema file found) on stdout with exit code 0.
+  if (/\bError\b/.test(stdout + stderr)) throw new Error(`drizzle-kit generate failed:\n${stdout}${stderr}`);
   const after = JSON.parse((await readOrNull(journalPath)) ?? '{"entries":[]}') as Journal;
   return after.entries.slice(before.entries.length).map((e) => e.tag);
 }
@@ -91,24 +103,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   const orphans = existing.filter((p) => !produced.has(p));
 
-  // drizzle-kit loads the schema file with its own TypeScript loader; a scratch copy inside the
-  // project (node_modules/.cache) resolves drizzle-orm like the real one does.
-  const scratch = path.join(root, 'node_modules', '.cache', 'clickstream-codegen');
+  // drizzle-kit ignores schema files under node_modules, so the scratch copy lives in the OS temp
+  // dir, with a node_modules link so the copy resolves drizzle-orm like the real file does.
+  const scratch = path.join(tmpdir(), `clickstream-codegen-${process.pid}-${Date.now()}`);
   const migrationName = values['migration-name'];
 
   if (values.check) {
-    await rm(scratch, { recursive: true, force: true });
     await mkdir(path.join(scratch, 'db'), { recursive: true });
+    await symlink(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
     const dbSchema = files.find((f) => f.path === layout.dbSchema);
     if (!dbSchema) throw new Error('the drizzle generator produced no schema');
     await writeFile(path.join(scratch, 'db', 'schema.ts'), dbSchema.contents);
     await cp(path.join(root, MIGRATIONS_DIR), path.join(scratch, 'migrations'), { recursive: true }).catch(() => {});
-    const wouldAdd = await drizzleGenerate(
-      root,
-      path.join(scratch, 'db', 'schema.ts'),
-      path.join(scratch, 'migrations'),
-      migrationName,
-    );
+    const wouldAdd = await drizzleGenerate(root, scratch, 'db/schema.ts', 'migrations', migrationName);
     await rm(scratch, { recursive: true, force: true });
     const problems = [
       ...stale.map((p) => `stale: ${p}`),
@@ -133,12 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     await writeFile(path.join(root, f.path), f.contents);
   }
   for (const p of orphans) await rm(path.join(root, p));
-  const added = await drizzleGenerate(
-    root,
-    path.join(root, layout.dbSchema),
-    path.join(root, MIGRATIONS_DIR),
-    migrationName,
-  );
+  const added = await drizzleGenerate(root, root, layout.dbSchema, MIGRATIONS_DIR, migrationName);
   console.log(
     `codegen: ${files.length} files (${stale.length} updated, ${orphans.length} removed), ${added.length ? `new migration ${added.join(', ')}` : 'no new migration'} in ${Math.round(performance.now() - started)} ms`,
   );

@@ -306,12 +306,23 @@ async function readJson(root: string, rel: string, issues: SchemaIssue[]): Promi
   }
 }
 
+export interface LoadOptions {
+  /**
+   * Return warehouse-mapping problems (an event field that does not fit its column) on the result
+   * instead of throwing: the compatibility checker reports them as findings of a change.
+   */
+  collectMappingIssues?: boolean;
+}
+
 /**
  * Loads the registry rooted at `schemasDir` (the folder holding `common/`, `events/`,
  * `warehouse/`). File names in messages are relative to the folder's parent, e.g.
  * `schemas/events/add_to_cart/1.json`.
  */
-export async function loadRegistry(schemasDir: string): Promise<Registry> {
+export async function loadRegistry(
+  schemasDir: string,
+  options: LoadOptions = {},
+): Promise<Registry & { mappingIssues: SchemaIssue[] }> {
   const root = path.dirname(path.resolve(schemasDir));
   const top = path.basename(path.resolve(schemasDir));
   const meta = compileMeta();
@@ -432,14 +443,16 @@ export async function loadRegistry(schemasDir: string): Promise<Registry> {
   }
 
   const mappings: EventMapping[] = [];
+  const mappingIssues: SchemaIssue[] = [];
   for (const table of tables) {
     if (!table.columns.some((c) => c.sources.length > 0)) continue;
     const mapped = mapEvents(index, partial, table);
-    issues.push(...mapped.issues);
+    mappingIssues.push(...mapped.issues);
     mappings.push(...mapped.mappings);
   }
+  if (!options.collectMappingIssues) issues.push(...mappingIssues);
   if (issues.length > 0) throw new RegistryError(issues);
 
   events.sort((a, b) => a.name.localeCompare(b.name) || a.model - b.model);
-  return { commons, envelope, enrichment, events, tables, mappings };
+  return { commons, envelope, enrichment, events, tables, mappings, mappingIssues };
 }

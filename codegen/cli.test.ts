@@ -1,0 +1,137 @@
+/**
+ * `npm run codegen` end to end on a private copy of the project: --check catches hand edits,
+ * orphans and missing migrations; a new event scaffolded with new-event flows into every
+ * generated artifact and a migration; reruns are byte-identical.
+ */
+import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from './cli.ts';
+import { scaffoldEvent } from './new-event.ts';
+import { REPO_ROOT } from './testing/temp-schemas.ts';
+
+let root: string;
+
+async function codegen(...args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const err = vi.spyOn(console, 'error').mockImplementation((...a) => void lines.push(a.join(' ')));
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void lines.push(a.join(' ')));
+  try {
+    const code = await main([...args, '--root', root]);
+    return { code, out: lines.join('\n') };
+  } finally {
+    err.mockRestore();
+    log.mockRestore();
+  }
+}
+
+async function snapshot(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const dir of ['generated', 'migrations']) {
+    for (const f of await readdir(path.join(root, dir), { recursive: true, withFileTypes: true })) {
+      if (!f.isFile()) continue;
+      const p = path.join(f.parentPath, f.name);
+      out[path.relative(root, p)] = await readFile(p, 'utf8');
+    }
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'codegen-cli-'));
+  for (const dir of ['schemas', 'generated', 'migrations'])
+    await cp(path.join(REPO_ROOT, dir), path.join(root, dir), { recursive: true });
+  // drizzle-kit and the generated imports resolve packages from the copy's node_modules.
+  await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('codegen CLI', { timeout: 120_000 }, () => {
+  it('--check passes on the committed output', async () => {
+    const { code, out } = await codegen('--check');
+    expect(out).toContain('up to date');
+    expect(code).toBe(0);
+  });
+
+  it('--check names a hand-edited file and a file codegen does not produce', async () => {
+    const api = path.join(root, 'generated/tracker/api.ts');
+    const original = await readFile(api, 'utf8');
+    await writeFile(api, `${original}\n// hand edit\n`);
+    await writeFile(path.join(root, 'generated/validators/old_event.v1.ts'), '// left over\n');
+    const { code, out } = await codegen('--check');
+    expect(code).toBe(1);
+    expect(out).toContain('stale: generated/tracker/api.ts');
+    expect(out).toContain('not produced by codegen (remove it): generated/validators/old_event.v1.ts');
+    expect(await readFile(api, 'utf8')).toContain('// hand edit'); // --check writes nothing
+    expect((await codegen()).code).toBe(0);
+    expect((await codegen('--check')).code).toBe(0);
+  });
+
+  it('a new event from new-event reaches the tracker API, validators, mappers and catalogue', async () => {
+    await scaffoldEvent(path.join(root, 'schemas'), 'coupon_apply', {
+      owner: 'checkout-team',
+      description: 'A coupon code was applied to the cart.',
+    });
+    const stale = await codegen('--check');
+    expect(stale.code).toBe(1);
+    expect(stale.out).toContain('stale: generated/tracker/api.ts');
+    expect(stale.out).toContain('stale: generated/validators/coupon_apply.v1.ts');
+
+    expect((await codegen()).code).toBe(0);
+    expect(await readFile(path.join(root, 'generated/tracker/api.ts'), 'utf8')).toContain(
+      "couponApply: (properties: CouponApplyV1Properties): void => track('coupon_apply', 1, properties)",
+    );
+    expect(await readFile(path.join(root, 'generated/mappers/clickstream_events.ts'), 'utf8')).toContain(
+      'export function mapCouponApplyV1',
+    );
+    expect(await readFile(path.join(root, 'generated/catalog/EVENTS.md'), 'utf8')).toContain(
+      '## coupon_apply (model 1)',
+    );
+
+    const { default: validate } = await import(path.join(root, 'generated/validators/coupon_apply.v1.ts'));
+    const fixture = (kind: string, name: string) =>
+      readFile(path.join(root, 'schemas/events/coupon_apply/fixtures', kind, name), 'utf8').then(JSON.parse);
+    expect(validate(await fixture('valid', 'basic.json'))).toBe(true);
+    expect(validate(await fixture('invalid', 'missing-required.json'))).toBe(false);
+    expect((await codegen('--check')).code).toBe(0);
+  });
+
+  it('a new warehouse column yields one named migration, and reruns change no byte', async () => {
+    const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
+    const table = JSON.parse(await readFile(file, 'utf8'));
+    table.columns.coupon_code = {
+      type: 'varchar(64)',
+      nullable: true,
+      description: 'Coupon applied with the event.',
+      source: '/properties/order/coupon',
+    };
+    await writeFile(file, JSON.stringify(table, null, 2));
+    const journal = JSON.parse(await readFile(path.join(root, 'migrations/meta/_journal.json'), 'utf8'));
+    const next = String(journal.entries.length).padStart(4, '0');
+    const stale = await codegen('--check');
+    expect(stale.code).toBe(1);
+    expect(stale.out).toContain(`missing migration: drizzle-kit would generate migrations/${next}_schema.sql`);
+
+    expect((await codegen('--migration-name', 'add_coupon_code')).code).toBe(0);
+    const sql = await readFile(path.join(root, `migrations/${next}_add_coupon_code.sql`), 'utf8');
+    expect(sql).toContain('ALTER TABLE "clickstream_events" ADD COLUMN "coupon_code" varchar(64);');
+
+    const before = await snapshot();
+    expect((await codegen()).code).toBe(0);
+    expect(await snapshot()).toEqual(before);
+    expect((await codegen('--check')).code).toBe(0);
+  });
+
+  it('refuses an invalid registry and writes nothing', async () => {
+    const file = path.join(root, 'schemas/events/coupon_apply/1.json');
+    const schema = JSON.parse(await readFile(file, 'utf8'));
+    schema.properties.example_id.maxLenght = 3;
+    await writeFile(file, JSON.stringify(schema));
+    const before = await snapshot();
+    const { code, out } = await codegen();
+    expect(code).toBe(1);
+    expect(out).toContain('schemas/events/coupon_apply/1.json#/properties/example_id: unknown keyword "maxLenght"');
+    expect(await snapshot()).toEqual(before);
+  });
+});
