@@ -69,6 +69,7 @@ function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse 
   // An idle client whose backend died (e.g. pg_terminate_backend) emits 'error' on the pool;
   // unhandled, that would crash the process instead of failing the next query.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const url = new URL(databaseUrl);
   url.password = '';
   return {
@@ -79,7 +80,6 @@ function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse 
     },
     async withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
       const client = await pool.connect();
-      client.on('error', () => {});
       let broken = false;
       try {
         return await fn(pgSession(client));
