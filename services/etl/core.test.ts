@@ -16,6 +16,7 @@ import { objectKey, type RawStore } from '../lake/raw-store.ts';
 import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
 import { type EtlOptions, runEtl } from './core.ts';
 import { sampleEvents, writeSampleLake } from './sample-lake.ts';
+import { expectDerivedTablesExact } from './test-helpers.ts';
 import { openWarehouse, type Warehouse } from './warehouse.ts';
 
 const DAY = new Date('2026-11-20T00:00:00Z');
@@ -27,42 +28,6 @@ const base: EtlOptions = {
   now: () => NOW,
   retry: { attempts: 3, baseDelayMs: 1 },
 };
-
-/** The incremental rollup and sessions must equal a full recomputation from the fact table. */
-async function expectDerivedTablesExact(wh: Warehouse, { ledgerCountsEveryRow = true } = {}) {
-  const daily = await wh.query(
-    `SELECT day::text, event_name, user_login_state, events::int FROM daily_event_counts ORDER BY 1, 2, 3`,
-  );
-  const dailyFromFacts = await wh.query(
-    `SELECT (event_timestamp AT TIME ZONE 'UTC')::date::text AS day, event_name, user_login_state, count(*)::int AS events
-     FROM clickstream_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-  );
-  expect(daily).toEqual(dailyFromFacts);
-  const sessions = await wh.query(
-    `SELECT session_id, client_id, user_id, started_at::text, ended_at::text, events, page_views, product_views,
-       add_to_carts, checkouts, purchases, revenue::text, landing_page FROM sessions ORDER BY session_id`,
-  );
-  const sessionsFromFacts = await wh.query(
-    `SELECT session_id, (array_agg(client_id ORDER BY event_timestamp))[1] AS client_id,
-       (array_agg(user_id ORDER BY event_timestamp) FILTER (WHERE user_id IS NOT NULL))[1] AS user_id,
-       min(event_timestamp)::text AS started_at, max(event_timestamp)::text AS ended_at, count(*)::int AS events,
-       (count(*) FILTER (WHERE event_name = 'page_view'))::int AS page_views,
-       (count(*) FILTER (WHERE event_name = 'product_view'))::int AS product_views,
-       (count(*) FILTER (WHERE event_name = 'add_to_cart'))::int AS add_to_carts,
-       (count(*) FILTER (WHERE event_name = 'begin_checkout'))::int AS checkouts,
-       (count(*) FILTER (WHERE event_name = 'purchase'))::int AS purchases,
-       coalesce(sum(order_total) FILTER (WHERE event_name = 'purchase'), 0)::numeric(14,2)::text AS revenue,
-       (array_agg(page_url ORDER BY event_timestamp))[1] AS landing_page
-     FROM clickstream_events GROUP BY session_id ORDER BY session_id`,
-  );
-  expect(sessions).toEqual(sessionsFromFacts);
-  if (!ledgerCountsEveryRow) return;
-  const [ledger] = await wh.query<{ rows: number; facts: number }>(
-    `SELECT (SELECT coalesce(sum(rows_inserted), 0)::int FROM etl_loaded_objects) AS rows,
-            (SELECT count(*)::int FROM clickstream_events) AS facts`,
-  );
-  expect(ledger?.rows).toBe(ledger?.facts);
-}
 
 async function factFingerprint(wh: Warehouse) {
   const [row] = await wh.query<{ n: number; h: string }>(

@@ -1,0 +1,181 @@
+/**
+ * `clickstream etl run | etl backfill --from <ISO> --to <ISO>` and `clickstream db migrate`.
+ * Thin: reads the config, opens the lake and the warehouse, calls the core, reports the result.
+ * stdout gets one JSON summary line; logs (JSON lines) and the progress bar go to stderr.
+ *
+ * Exit codes: 0 succeeded · 1 run failed or bad configuration · 2 usage error · 3 skipped
+ * because another run holds the ETL lock.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { openRawStore } from '../lake/open.ts';
+import { alertOnFailure } from './alert.ts';
+import { type EtlOptions, type EtlProgress, type ReceiveWindow, runEtl, summary } from './core.ts';
+import { openWarehouse, type Warehouse } from './warehouse.ts';
+
+const USAGE = `usage:
+  clickstream db migrate                              apply migrations/ to the warehouse
+  clickstream etl run                                 load everything not yet loaded (with look-back)
+  clickstream etl backfill --from <ISO> --to <ISO>    (re)load a receive-time range, with progress
+
+options of etl run / backfill:
+  --batch-bytes <n>     compressed lake bytes per load transaction (default 4 MiB)
+  --batch-objects <n>   lake objects per load transaction (default 500)
+
+Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset. Lake: LAKE_URL.`;
+
+class UsageError extends Error {}
+
+export function openConfiguredWarehouse(config: Config): Promise<Warehouse> {
+  return openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir: path.resolve(config.DATA_DIR, 'dwh') });
+}
+
+function parseInstant(flag: string, value: string | undefined): Date {
+  if (value === undefined) throw new UsageError(`${flag} is required`);
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
+    throw new UsageError(`${flag} must be an ISO 8601 date or date-time, got ${JSON.stringify(value)}`);
+  }
+  return new Date(ms);
+}
+
+function parsePositive(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+const stderrLog = (minLevel: Config['LOG_LEVEL']) => {
+  const rank = { debug: 10, info: 20, warn: 30, error: 40 } as const;
+  return (entry: Record<string, unknown>) => {
+    const level = (entry.level as keyof typeof rank) ?? 'info';
+    if (rank[level] < rank[minLevel]) return;
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'etl', ...entry })}\n`);
+  };
+};
+
+const mib = (bytes: number) => (bytes / 1_048_576).toFixed(1);
+const clock = (seconds: number) => {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+};
+
+/** A one-line bar on a terminal; on a pipe, a plain line every 10%. ETA from bytes done so far. */
+export function progressBar(write: (s: string) => void, isTty: boolean, started = performance.now()) {
+  let lastDecile = -1;
+  return (p: EtlProgress) => {
+    const fraction = p.bytesTotal ? p.bytesDone / p.bytesTotal : 1;
+    const elapsed = (performance.now() - started) / 1000;
+    const eta = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : Number.NaN;
+    const width = 30;
+    const filled = Math.round(fraction * width);
+    const line =
+      `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ` +
+      `${p.objectsDone}/${p.objectsTotal} objects ${mib(p.bytesDone)}/${mib(p.bytesTotal)} MiB ` +
+      `${p.rowsInserted.toLocaleString('en-US')} rows  elapsed ${clock(elapsed)}  ETA ${Number.isFinite(eta) ? clock(eta) : '--:--'}`;
+    if (isTty) {
+      write(`\r${line}${p.objectsDone === p.objectsTotal ? '\n' : ''}`);
+      return;
+    }
+    const decile = Math.floor(fraction * 10);
+    if (decile !== lastDecile) {
+      lastDecile = decile;
+      write(`${line}\n`);
+    }
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  const [area, command, ...rest] = args[0] === 'db' ? args : ['etl', ...args];
+  try {
+    if (area === 'db' && command === 'migrate' && rest.length === 0) return await migrateCommand();
+    if (area === 'etl' && (command === 'run' || command === 'backfill')) return await etlCommand(command, rest);
+    if (command === undefined || command === 'help' || command === '--help') {
+      console.error(USAGE);
+      return 0;
+    }
+    throw new UsageError(`unknown command: ${[area, command, ...rest].join(' ')}`);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function migrateCommand(): Promise<number> {
+  const config = loadConfig();
+  const warehouse = await openConfiguredWarehouse(config);
+  try {
+    await warehouse.migrate();
+    console.log(JSON.stringify({ migrated: warehouse.location }));
+    return 0;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'batch-bytes': { type: 'string' },
+      'batch-objects': { type: 'string' },
+    },
+    strict: true,
+  });
+  let window: ReceiveWindow | undefined;
+  if (command === 'backfill') {
+    window = { start: parseInstant('--from', values.from), end: parseInstant('--to', values.to) };
+    if (window.start >= window.end) throw new UsageError('--from must be before --to');
+  } else if (values.from || values.to) {
+    throw new UsageError('--from/--to belong to `etl backfill`');
+  }
+  const batchBytes = parsePositive('--batch-bytes', values['batch-bytes']);
+  const batchObjects = parsePositive('--batch-objects', values['batch-objects']);
+  const config = loadConfig();
+  const log = stderrLog(config.LOG_LEVEL);
+  const store = openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+  const warehouse = await openConfiguredWarehouse(config);
+  try {
+    // Cheap when up to date; lets the embedded stack start from an empty folder.
+    await warehouse.migrate();
+    const opts: EtlOptions = {
+      trigger: command === 'backfill' ? 'backfill' : 'manual',
+      window,
+      lookbackHours: config.ETL_LOOKBACK_HOURS,
+      batchBytes,
+      batchObjects,
+      log,
+      onProgress:
+        command === 'backfill' ? progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true) : undefined,
+    };
+    const result = await runEtl({ warehouse, store }, opts);
+    await alertOnFailure(result, { topicArn: config.ALERT_TOPIC_ARN, region: config.AWS_REGION, log });
+    console.log(JSON.stringify(summary(result)));
+    return result.status === 'succeeded' ? 0 : result.status === 'skipped' ? 3 : 1;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+// Lets tests and the benchmark run the CLI as a plain child process (`tsx services/etl/cli.ts …`).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
