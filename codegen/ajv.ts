@@ -19,7 +19,7 @@ export function createSchemaAjv(options: { standalone?: boolean } = {}): Ajv2020
   };
   if (options.standalone) {
     // Generated code imports the format functions by name instead of embedding them.
-    opts.code = { source: true, esm: true, lines: false, formats: _`fullFormats` };
+    opts.code = { source: true, esm: true, lines: true, formats: _`fullFormats` };
   }
   const ajv = new Ajv2020(opts);
   addFormats(ajv, ['uuid', 'date-time', 'date', 'uri', 'email']);

@@ -17,10 +17,9 @@ const TYPESCRIPT = {
   endOfLine: 'lf',
 } as const;
 
-const MARKDOWN = { parser: 'markdown', proseWrap: 'preserve', printWidth: 120, endOfLine: 'lf' } as const;
+export const ensureNewline = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
 
 export async function formatGenerated(path: string, contents: string): Promise<string> {
   if (path.endsWith('.ts')) return format(contents, TYPESCRIPT);
-  if (path.endsWith('.md')) return format(contents, MARKDOWN);
-  return contents.endsWith('\n') ? contents : `${contents}\n`;
+  return ensureNewline(contents);
 }

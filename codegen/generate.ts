@@ -2,7 +2,7 @@
  * Runs every generator over a loaded registry and formats the output. No file I/O: the CLI
  * writes or compares what this returns.
  */
-import { formatGenerated } from './format.ts';
+import { ensureNewline, formatGenerated } from './format.ts';
 import * as catalog from './generators/catalog.ts';
 import * as drizzle from './generators/drizzle.ts';
 import * as mappers from './generators/mappers.ts';
@@ -32,7 +32,10 @@ export async function generateAll(registry: Registry): Promise<GeneratedFile[]> 
     paths.add(f.path);
   }
   const formatted = await Promise.all(
-    files.map(async (f) => ({ path: f.path, contents: await formatGenerated(f.path, f.contents) })),
+    files.map(async (f) => ({
+      path: f.path,
+      contents: f.format === false ? ensureNewline(f.contents) : await formatGenerated(f.path, f.contents),
+    })),
   );
   return formatted.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -8,6 +8,12 @@ export interface GeneratedFile {
   /** Relative to the repository root. */
   path: string;
   contents: string;
+  /**
+   * Whether codegen runs the formatter over it (default true). Output that is already laid out
+   * deterministically (ajv standalone code, the Markdown catalogue) skips it: formatting them was
+   * most of codegen's time.
+   */
+  format?: boolean;
 }
 
 export const GENERATED_DIR = 'generated';

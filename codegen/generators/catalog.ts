@@ -86,5 +86,5 @@ ${sections.join('\n')}
 ## Shared shapes
 
 ${shapes.join('\n')}`;
-  return [{ path: layout.catalog, contents }];
+  return [{ path: layout.catalog, contents, format: false }];
 }

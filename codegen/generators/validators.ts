@@ -43,7 +43,12 @@ export function generate(registry: Registry): GeneratedFile[] {
   const files: GeneratedFile[] = [{ path: layout.validatorRuntime, contents: RUNTIME }];
   for (const e of registry.events) {
     const path = layout.validator(e);
-    let code = standaloneCode(ajv, ajv.compile(wireSchema(registry, e)));
+    let code: string;
+    try {
+      code = standaloneCode(ajv, ajv.compile(wireSchema(registry, e)));
+    } catch (err) {
+      throw new Error(`${e.file}: ajv cannot compile the schema: ${(err as Error).message}`);
+    }
     const used = new Set<string>();
     for (const [req, name] of Object.entries(RUNTIME_REQUIRES)) {
       if (code.includes(req)) {
@@ -59,6 +64,7 @@ export function generate(registry: Registry): GeneratedFile[] {
     ].filter(Boolean);
     files.push({
       path,
+      format: false,
       contents: `${banner([e.file, 'schemas/common/*.json'])}// @ts-nocheck — ajv standalone output; typed through ${layout.validatorIndex}.\n${imports.join('\n')}\n${code.replace(/^"use strict";/, '')}\n`,
     });
   }

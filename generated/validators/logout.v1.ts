@@ -2,883 +2,560 @@
 // @ts-nocheck — ajv standalone output; typed through generated/validators/index.ts.
 import { ucs2length } from './_runtime.ts';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
+
 export const validate = validate30;
 export default validate30;
-const schema47 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  description: 'logout v1 as sent by the tracker: The shopper signed out, or the session was ended by the shop.',
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'event_name',
-    'event_version',
-    'event_id',
-    'event_timestamp',
-    'client_id',
-    'session_id',
-    'page',
-    'properties',
-  ],
-  properties: {
-    event_name: {
-      type: 'string',
-      pattern: '^[a-z][a-z0-9_]{0,63}$',
-      maxLength: 64,
-      description: 'Name of the event type, e.g. `add_to_cart`.',
-      const: 'logout',
-    },
-    event_version: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 1000,
-      description: 'Model (major version) of the event schema the tracker was built against.',
-      const: 1,
-    },
-    event_id: {
-      type: 'string',
-      format: 'uuid',
-      description:
-        'UUID set by the tracker when the event is tracked; resent unchanged on retries so the pipeline can deduplicate.',
-    },
-    event_timestamp: {
-      type: 'string',
-      format: 'date-time',
-      maxLength: 40,
-      description: 'When the event happened, by the browser clock (corrected for skew on the server).',
-    },
-    client_id: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 64,
-      description: 'Anonymous browser identifier kept in localStorage.',
-    },
-    session_id: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 64,
-      description: 'Session identifier, renewed after 30 minutes of inactivity.',
-    },
-    is_first_visit: {
-      type: 'boolean',
-      description: 'True on the first event of a browser that had no client_id before.',
-    },
-    page: {
-      $ref: 'https://clickstream.example/schemas/common/page.json',
-      description: 'The page the event happened on.',
-    },
-    properties: {
-      $ref: 'https://clickstream.example/schemas/events/logout/1.json',
-      description: "Event-specific payload, validated against the event's schema.",
-    },
-  },
-  $id: 'https://clickstream.example/schemas/wire/logout/1.json',
-};
-const schema32 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://clickstream.example/schemas/common/page.json',
-  title: 'PageContext',
-  description: 'The page the shopper was on when the event happened.',
-  'x-owner': 'data-platform',
-  type: 'object',
-  additionalProperties: false,
-  required: ['url'],
-  properties: {
-    url: {
-      type: 'string',
-      format: 'uri',
-      minLength: 1,
-      maxLength: 2048,
-      description: 'Full URL of the page, including query string.',
-    },
-    referrer: {
-      type: 'string',
-      format: 'uri',
-      maxLength: 2048,
-      description: 'URL of the previous page (document.referrer), when known.',
-    },
-    title: { type: 'string', maxLength: 512, description: 'Document title of the page.' },
-  },
-};
-const schema49 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://clickstream.example/schemas/events/logout/1.json',
-  title: 'logout',
-  description: 'The shopper signed out, or the session was ended by the shop.',
-  'x-owner': 'identity-team',
-  type: 'object',
-  additionalProperties: false,
-  required: [],
-  properties: {
-    reason: { type: 'string', enum: ['user', 'session_expired'], description: 'Why the shopper was signed out.' },
-  },
-};
+const schema47 = {"$schema":"https://json-schema.org/draft/2020-12/schema","description":"logout v1 as sent by the tracker: The shopper signed out, or the session was ended by the shop.","type":"object","additionalProperties":false,"required":["event_name","event_version","event_id","event_timestamp","client_id","session_id","page","properties"],"properties":{"event_name":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$","maxLength":64,"description":"Name of the event type, e.g. `add_to_cart`.","const":"logout"},"event_version":{"type":"integer","minimum":1,"maximum":1000,"description":"Model (major version) of the event schema the tracker was built against.","const":1},"event_id":{"type":"string","format":"uuid","description":"UUID set by the tracker when the event is tracked; resent unchanged on retries so the pipeline can deduplicate."},"event_timestamp":{"type":"string","format":"date-time","maxLength":40,"description":"When the event happened, by the browser clock (corrected for skew on the server)."},"client_id":{"type":"string","minLength":1,"maxLength":64,"description":"Anonymous browser identifier kept in localStorage."},"session_id":{"type":"string","minLength":1,"maxLength":64,"description":"Session identifier, renewed after 30 minutes of inactivity."},"is_first_visit":{"type":"boolean","description":"True on the first event of a browser that had no client_id before."},"page":{"$ref":"https://clickstream.example/schemas/common/page.json","description":"The page the event happened on."},"properties":{"$ref":"https://clickstream.example/schemas/events/logout/1.json","description":"Event-specific payload, validated against the event's schema."}},"$id":"https://clickstream.example/schemas/wire/logout/1.json"};
+const schema32 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/page.json","title":"PageContext","description":"The page the shopper was on when the event happened.","x-owner":"data-platform","type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","format":"uri","minLength":1,"maxLength":2048,"description":"Full URL of the page, including query string."},"referrer":{"type":"string","format":"uri","maxLength":2048,"description":"URL of the previous page (document.referrer), when known."},"title":{"type":"string","maxLength":512,"description":"Document title of the page."}}};
+const schema49 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/events/logout/1.json","title":"logout","description":"The shopper signed out, or the session was ended by the shop.","x-owner":"identity-team","type":"object","additionalProperties":false,"required":[],"properties":{"reason":{"type":"string","enum":["user","session_expired"],"description":"Why the shopper was signed out."}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = ucs2length;
-const pattern4 = new RegExp('^[a-z][a-z0-9_]{0,63}$', 'u');
+const pattern4 = new RegExp("^[a-z][a-z0-9_]{0,63}$", "u");
 const formats0 = /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
-const formats2 = fullFormats['date-time'];
+const formats2 = fullFormats["date-time"];
 const formats4 = fullFormats.uri;
-function validate30(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://clickstream.example/schemas/wire/logout/1.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate30.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.event_name === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'event_name' },
-        message: "must have required property '" + 'event_name' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.event_version === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'event_version' },
-        message: "must have required property '" + 'event_version' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.event_id === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'event_id' },
-        message: "must have required property '" + 'event_id' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.event_timestamp === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'event_timestamp' },
-        message: "must have required property '" + 'event_timestamp' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    if (data.client_id === undefined) {
-      const err4 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'client_id' },
-        message: "must have required property '" + 'client_id' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err4];
-      } else {
-        vErrors.push(err4);
-      }
-      errors++;
-    }
-    if (data.session_id === undefined) {
-      const err5 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'session_id' },
-        message: "must have required property '" + 'session_id' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err5];
-      } else {
-        vErrors.push(err5);
-      }
-      errors++;
-    }
-    if (data.page === undefined) {
-      const err6 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'page' },
-        message: "must have required property '" + 'page' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err6];
-      } else {
-        vErrors.push(err6);
-      }
-      errors++;
-    }
-    if (data.properties === undefined) {
-      const err7 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'properties' },
-        message: "must have required property '" + 'properties' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err7];
-      } else {
-        vErrors.push(err7);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!func1.call(schema47.properties, key0)) {
-        const err8 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-        };
-        if (vErrors === null) {
-          vErrors = [err8];
-        } else {
-          vErrors.push(err8);
-        }
-        errors++;
-      }
-    }
-    if (data.event_name !== undefined) {
-      let data0 = data.event_name;
-      if ('logout' !== data0) {
-        const err9 = {
-          instancePath: instancePath + '/event_name',
-          schemaPath: '#/properties/event_name/const',
-          keyword: 'const',
-          params: { allowedValue: 'logout' },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err9];
-        } else {
-          vErrors.push(err9);
-        }
-        errors++;
-      }
-      if (typeof data0 === 'string') {
-        if (func2(data0) > 64) {
-          const err10 = {
-            instancePath: instancePath + '/event_name',
-            schemaPath: '#/properties/event_name/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 64 },
-            message: 'must NOT have more than 64 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err10];
-          } else {
-            vErrors.push(err10);
-          }
-          errors++;
-        }
-        if (!pattern4.test(data0)) {
-          const err11 = {
-            instancePath: instancePath + '/event_name',
-            schemaPath: '#/properties/event_name/pattern',
-            keyword: 'pattern',
-            params: { pattern: '^[a-z][a-z0-9_]{0,63}$' },
-            message: 'must match pattern "' + '^[a-z][a-z0-9_]{0,63}$' + '"',
-          };
-          if (vErrors === null) {
-            vErrors = [err11];
-          } else {
-            vErrors.push(err11);
-          }
-          errors++;
-        }
-      } else {
-        const err12 = {
-          instancePath: instancePath + '/event_name',
-          schemaPath: '#/properties/event_name/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err12];
-        } else {
-          vErrors.push(err12);
-        }
-        errors++;
-      }
-    }
-    if (data.event_version !== undefined) {
-      let data1 = data.event_version;
-      if (!(typeof data1 == 'number' && !(data1 % 1) && !isNaN(data1) && isFinite(data1))) {
-        const err13 = {
-          instancePath: instancePath + '/event_version',
-          schemaPath: '#/properties/event_version/type',
-          keyword: 'type',
-          params: { type: 'integer' },
-          message: 'must be integer',
-        };
-        if (vErrors === null) {
-          vErrors = [err13];
-        } else {
-          vErrors.push(err13);
-        }
-        errors++;
-      }
-      if (1 !== data1) {
-        const err14 = {
-          instancePath: instancePath + '/event_version',
-          schemaPath: '#/properties/event_version/const',
-          keyword: 'const',
-          params: { allowedValue: 1 },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err14];
-        } else {
-          vErrors.push(err14);
-        }
-        errors++;
-      }
-      if (typeof data1 == 'number' && isFinite(data1)) {
-        if (data1 > 1000 || isNaN(data1)) {
-          const err15 = {
-            instancePath: instancePath + '/event_version',
-            schemaPath: '#/properties/event_version/maximum',
-            keyword: 'maximum',
-            params: { comparison: '<=', limit: 1000 },
-            message: 'must be <= 1000',
-          };
-          if (vErrors === null) {
-            vErrors = [err15];
-          } else {
-            vErrors.push(err15);
-          }
-          errors++;
-        }
-        if (data1 < 1 || isNaN(data1)) {
-          const err16 = {
-            instancePath: instancePath + '/event_version',
-            schemaPath: '#/properties/event_version/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-          };
-          if (vErrors === null) {
-            vErrors = [err16];
-          } else {
-            vErrors.push(err16);
-          }
-          errors++;
-        }
-      }
-    }
-    if (data.event_id !== undefined) {
-      let data2 = data.event_id;
-      if (typeof data2 === 'string') {
-        if (!formats0.test(data2)) {
-          const err17 = {
-            instancePath: instancePath + '/event_id',
-            schemaPath: '#/properties/event_id/format',
-            keyword: 'format',
-            params: { format: 'uuid' },
-            message: 'must match format "' + 'uuid' + '"',
-          };
-          if (vErrors === null) {
-            vErrors = [err17];
-          } else {
-            vErrors.push(err17);
-          }
-          errors++;
-        }
-      } else {
-        const err18 = {
-          instancePath: instancePath + '/event_id',
-          schemaPath: '#/properties/event_id/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err18];
-        } else {
-          vErrors.push(err18);
-        }
-        errors++;
-      }
-    }
-    if (data.event_timestamp !== undefined) {
-      let data3 = data.event_timestamp;
-      if (typeof data3 === 'string') {
-        if (func2(data3) > 40) {
-          const err19 = {
-            instancePath: instancePath + '/event_timestamp',
-            schemaPath: '#/properties/event_timestamp/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 40 },
-            message: 'must NOT have more than 40 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err19];
-          } else {
-            vErrors.push(err19);
-          }
-          errors++;
-        }
-        if (!formats2.validate(data3)) {
-          const err20 = {
-            instancePath: instancePath + '/event_timestamp',
-            schemaPath: '#/properties/event_timestamp/format',
-            keyword: 'format',
-            params: { format: 'date-time' },
-            message: 'must match format "' + 'date-time' + '"',
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-      } else {
-        const err21 = {
-          instancePath: instancePath + '/event_timestamp',
-          schemaPath: '#/properties/event_timestamp/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err21];
-        } else {
-          vErrors.push(err21);
-        }
-        errors++;
-      }
-    }
-    if (data.client_id !== undefined) {
-      let data4 = data.client_id;
-      if (typeof data4 === 'string') {
-        if (func2(data4) > 64) {
-          const err22 = {
-            instancePath: instancePath + '/client_id',
-            schemaPath: '#/properties/client_id/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 64 },
-            message: 'must NOT have more than 64 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err22];
-          } else {
-            vErrors.push(err22);
-          }
-          errors++;
-        }
-        if (func2(data4) < 1) {
-          const err23 = {
-            instancePath: instancePath + '/client_id',
-            schemaPath: '#/properties/client_id/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err23];
-          } else {
-            vErrors.push(err23);
-          }
-          errors++;
-        }
-      } else {
-        const err24 = {
-          instancePath: instancePath + '/client_id',
-          schemaPath: '#/properties/client_id/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err24];
-        } else {
-          vErrors.push(err24);
-        }
-        errors++;
-      }
-    }
-    if (data.session_id !== undefined) {
-      let data5 = data.session_id;
-      if (typeof data5 === 'string') {
-        if (func2(data5) > 64) {
-          const err25 = {
-            instancePath: instancePath + '/session_id',
-            schemaPath: '#/properties/session_id/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 64 },
-            message: 'must NOT have more than 64 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err25];
-          } else {
-            vErrors.push(err25);
-          }
-          errors++;
-        }
-        if (func2(data5) < 1) {
-          const err26 = {
-            instancePath: instancePath + '/session_id',
-            schemaPath: '#/properties/session_id/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err26];
-          } else {
-            vErrors.push(err26);
-          }
-          errors++;
-        }
-      } else {
-        const err27 = {
-          instancePath: instancePath + '/session_id',
-          schemaPath: '#/properties/session_id/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err27];
-        } else {
-          vErrors.push(err27);
-        }
-        errors++;
-      }
-    }
-    if (data.is_first_visit !== undefined) {
-      if (typeof data.is_first_visit !== 'boolean') {
-        const err28 = {
-          instancePath: instancePath + '/is_first_visit',
-          schemaPath: '#/properties/is_first_visit/type',
-          keyword: 'type',
-          params: { type: 'boolean' },
-          message: 'must be boolean',
-        };
-        if (vErrors === null) {
-          vErrors = [err28];
-        } else {
-          vErrors.push(err28);
-        }
-        errors++;
-      }
-    }
-    if (data.page !== undefined) {
-      let data7 = data.page;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.url === undefined) {
-          const err29 = {
-            instancePath: instancePath + '/page',
-            schemaPath: 'https://clickstream.example/schemas/common/page.json/required',
-            keyword: 'required',
-            params: { missingProperty: 'url' },
-            message: "must have required property '" + 'url' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err29];
-          } else {
-            vErrors.push(err29);
-          }
-          errors++;
-        }
-        for (const key1 in data7) {
-          if (!(key1 === 'url' || key1 === 'referrer' || key1 === 'title')) {
-            const err30 = {
-              instancePath: instancePath + '/page',
-              schemaPath: 'https://clickstream.example/schemas/common/page.json/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err30];
-            } else {
-              vErrors.push(err30);
-            }
-            errors++;
-          }
-        }
-        if (data7.url !== undefined) {
-          let data8 = data7.url;
-          if (typeof data8 === 'string') {
-            if (func2(data8) > 2048) {
-              const err31 = {
-                instancePath: instancePath + '/page/url',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/url/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 2048 },
-                message: 'must NOT have more than 2048 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err31];
-              } else {
-                vErrors.push(err31);
-              }
-              errors++;
-            }
-            if (func2(data8) < 1) {
-              const err32 = {
-                instancePath: instancePath + '/page/url',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/url/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err32];
-              } else {
-                vErrors.push(err32);
-              }
-              errors++;
-            }
-            if (!formats4(data8)) {
-              const err33 = {
-                instancePath: instancePath + '/page/url',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/url/format',
-                keyword: 'format',
-                params: { format: 'uri' },
-                message: 'must match format "' + 'uri' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err33];
-              } else {
-                vErrors.push(err33);
-              }
-              errors++;
-            }
-          } else {
-            const err34 = {
-              instancePath: instancePath + '/page/url',
-              schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/url/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err34];
-            } else {
-              vErrors.push(err34);
-            }
-            errors++;
-          }
-        }
-        if (data7.referrer !== undefined) {
-          let data9 = data7.referrer;
-          if (typeof data9 === 'string') {
-            if (func2(data9) > 2048) {
-              const err35 = {
-                instancePath: instancePath + '/page/referrer',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/referrer/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 2048 },
-                message: 'must NOT have more than 2048 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err35];
-              } else {
-                vErrors.push(err35);
-              }
-              errors++;
-            }
-            if (!formats4(data9)) {
-              const err36 = {
-                instancePath: instancePath + '/page/referrer',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/referrer/format',
-                keyword: 'format',
-                params: { format: 'uri' },
-                message: 'must match format "' + 'uri' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err36];
-              } else {
-                vErrors.push(err36);
-              }
-              errors++;
-            }
-          } else {
-            const err37 = {
-              instancePath: instancePath + '/page/referrer',
-              schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/referrer/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err37];
-            } else {
-              vErrors.push(err37);
-            }
-            errors++;
-          }
-        }
-        if (data7.title !== undefined) {
-          let data10 = data7.title;
-          if (typeof data10 === 'string') {
-            if (func2(data10) > 512) {
-              const err38 = {
-                instancePath: instancePath + '/page/title',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/title/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 512 },
-                message: 'must NOT have more than 512 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err38];
-              } else {
-                vErrors.push(err38);
-              }
-              errors++;
-            }
-          } else {
-            const err39 = {
-              instancePath: instancePath + '/page/title',
-              schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/title/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err39];
-            } else {
-              vErrors.push(err39);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err40 = {
-          instancePath: instancePath + '/page',
-          schemaPath: 'https://clickstream.example/schemas/common/page.json/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err40];
-        } else {
-          vErrors.push(err40);
-        }
-        errors++;
-      }
-    }
-    if (data.properties !== undefined) {
-      let data11 = data.properties;
-      if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-        for (const key2 in data11) {
-          if (!(key2 === 'reason')) {
-            const err41 = {
-              instancePath: instancePath + '/properties',
-              schemaPath: 'https://clickstream.example/schemas/events/logout/1.json/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key2 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err41];
-            } else {
-              vErrors.push(err41);
-            }
-            errors++;
-          }
-        }
-        if (data11.reason !== undefined) {
-          let data12 = data11.reason;
-          if (typeof data12 !== 'string') {
-            const err42 = {
-              instancePath: instancePath + '/properties/reason',
-              schemaPath: 'https://clickstream.example/schemas/events/logout/1.json/properties/reason/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err42];
-            } else {
-              vErrors.push(err42);
-            }
-            errors++;
-          }
-          if (!(data12 === 'user' || data12 === 'session_expired')) {
-            const err43 = {
-              instancePath: instancePath + '/properties/reason',
-              schemaPath: 'https://clickstream.example/schemas/events/logout/1.json/properties/reason/enum',
-              keyword: 'enum',
-              params: { allowedValues: schema49.properties.reason.enum },
-              message: 'must be equal to one of the allowed values',
-            };
-            if (vErrors === null) {
-              vErrors = [err43];
-            } else {
-              vErrors.push(err43);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err44 = {
-          instancePath: instancePath + '/properties',
-          schemaPath: 'https://clickstream.example/schemas/events/logout/1.json/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err44];
-        } else {
-          vErrors.push(err44);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err45 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-    };
-    if (vErrors === null) {
-      vErrors = [err45];
-    } else {
-      vErrors.push(err45);
-    }
-    errors++;
-  }
-  validate30.errors = vErrors;
-  return errors === 0;
+
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://clickstream.example/schemas/wire/logout/1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate30.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
 }
-validate30.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.event_name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_name"},message:"must have required property '"+"event_name"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.event_version === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_version"},message:"must have required property '"+"event_version"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.event_id === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_id"},message:"must have required property '"+"event_id"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.event_timestamp === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_timestamp"},message:"must have required property '"+"event_timestamp"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.client_id === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "client_id"},message:"must have required property '"+"client_id"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.session_id === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "session_id"},message:"must have required property '"+"session_id"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.page === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "page"},message:"must have required property '"+"page"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data.properties === undefined){
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "properties"},message:"must have required property '"+"properties"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func1.call(schema47.properties, key0))){
+const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.event_name !== undefined){
+let data0 = data.event_name;
+if("logout" !== data0){
+const err9 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/const",keyword:"const",params:{allowedValue: "logout"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(typeof data0 === "string"){
+if(func2(data0) > 64){
+const err10 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(!pattern4.test(data0)){
+const err11 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.event_version !== undefined){
+let data1 = data.event_version;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err13 = {instancePath:instancePath+"/event_version",schemaPath:"#/properties/event_version/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(1 !== data1){
+const err14 = {instancePath:instancePath+"/event_version",schemaPath:"#/properties/event_version/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 1000 || isNaN(data1)){
+const err15 = {instancePath:instancePath+"/event_version",schemaPath:"#/properties/event_version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(data1 < 1 || isNaN(data1)){
+const err16 = {instancePath:instancePath+"/event_version",schemaPath:"#/properties/event_version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+if(data.event_id !== undefined){
+let data2 = data.event_id;
+if(typeof data2 === "string"){
+if(!(formats0.test(data2))){
+const err17 = {instancePath:instancePath+"/event_id",schemaPath:"#/properties/event_id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/event_id",schemaPath:"#/properties/event_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.event_timestamp !== undefined){
+let data3 = data.event_timestamp;
+if(typeof data3 === "string"){
+if(func2(data3) > 40){
+const err19 = {instancePath:instancePath+"/event_timestamp",schemaPath:"#/properties/event_timestamp/maxLength",keyword:"maxLength",params:{limit: 40},message:"must NOT have more than 40 characters"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if(!(formats2.validate(data3))){
+const err20 = {instancePath:instancePath+"/event_timestamp",schemaPath:"#/properties/event_timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/event_timestamp",schemaPath:"#/properties/event_timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.client_id !== undefined){
+let data4 = data.client_id;
+if(typeof data4 === "string"){
+if(func2(data4) > 64){
+const err22 = {instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(func2(data4) < 1){
+const err23 = {instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.session_id !== undefined){
+let data5 = data.session_id;
+if(typeof data5 === "string"){
+if(func2(data5) > 64){
+const err25 = {instancePath:instancePath+"/session_id",schemaPath:"#/properties/session_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if(func2(data5) < 1){
+const err26 = {instancePath:instancePath+"/session_id",schemaPath:"#/properties/session_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/session_id",schemaPath:"#/properties/session_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data.is_first_visit !== undefined){
+if(typeof data.is_first_visit !== "boolean"){
+const err28 = {instancePath:instancePath+"/is_first_visit",schemaPath:"#/properties/is_first_visit/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.page !== undefined){
+let data7 = data.page;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.url === undefined){
+const err29 = {instancePath:instancePath+"/page",schemaPath:"https://clickstream.example/schemas/common/page.json/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+for(const key1 in data7){
+if(!(((key1 === "url") || (key1 === "referrer")) || (key1 === "title"))){
+const err30 = {instancePath:instancePath+"/page",schemaPath:"https://clickstream.example/schemas/common/page.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data7.url !== undefined){
+let data8 = data7.url;
+if(typeof data8 === "string"){
+if(func2(data8) > 2048){
+const err31 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(func2(data8) < 1){
+const err32 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(!(formats4(data8))){
+const err33 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data7.referrer !== undefined){
+let data9 = data7.referrer;
+if(typeof data9 === "string"){
+if(func2(data9) > 2048){
+const err35 = {instancePath:instancePath+"/page/referrer",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/referrer/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+if(!(formats4(data9))){
+const err36 = {instancePath:instancePath+"/page/referrer",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/referrer/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/page/referrer",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/referrer/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data7.title !== undefined){
+let data10 = data7.title;
+if(typeof data10 === "string"){
+if(func2(data10) > 512){
+const err38 = {instancePath:instancePath+"/page/title",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/title/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/page/title",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/page",schemaPath:"https://clickstream.example/schemas/common/page.json/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data.properties !== undefined){
+let data11 = data.properties;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key2 in data11){
+if(!(key2 === "reason")){
+const err41 = {instancePath:instancePath+"/properties",schemaPath:"https://clickstream.example/schemas/events/logout/1.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+}
+if(data11.reason !== undefined){
+let data12 = data11.reason;
+if(typeof data12 !== "string"){
+const err42 = {instancePath:instancePath+"/properties/reason",schemaPath:"https://clickstream.example/schemas/events/logout/1.json/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+if(!((data12 === "user") || (data12 === "session_expired"))){
+const err43 = {instancePath:instancePath+"/properties/reason",schemaPath:"https://clickstream.example/schemas/events/logout/1.json/properties/reason/enum",keyword:"enum",params:{allowedValues: schema49.properties.reason.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/properties",schemaPath:"https://clickstream.example/schemas/events/logout/1.json/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+}
+else {
+const err45 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+validate30.errors = vErrors;
+return errors === 0;
+}
+validate30.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+

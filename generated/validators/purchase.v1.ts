@@ -2,2120 +2,1350 @@
 // @ts-nocheck — ajv standalone output; typed through generated/validators/index.ts.
 import { ucs2length } from './_runtime.ts';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
+
 export const validate = validate38;
 export default validate38;
-const schema61 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  description: 'purchase v1 as sent by the tracker: An order was placed and paid.',
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'event_name',
-    'event_version',
-    'event_id',
-    'event_timestamp',
-    'client_id',
-    'session_id',
-    'page',
-    'properties',
-  ],
-  properties: {
-    event_name: {
-      type: 'string',
-      pattern: '^[a-z][a-z0-9_]{0,63}$',
-      maxLength: 64,
-      description: 'Name of the event type, e.g. `add_to_cart`.',
-      const: 'purchase',
-    },
-    event_version: {
-      type: 'integer',
-      minimum: 1,
-      maximum: 1000,
-      description: 'Model (major version) of the event schema the tracker was built against.',
-      const: 1,
-    },
-    event_id: {
-      type: 'string',
-      format: 'uuid',
-      description:
-        'UUID set by the tracker when the event is tracked; resent unchanged on retries so the pipeline can deduplicate.',
-    },
-    event_timestamp: {
-      type: 'string',
-      format: 'date-time',
-      maxLength: 40,
-      description: 'When the event happened, by the browser clock (corrected for skew on the server).',
-    },
-    client_id: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 64,
-      description: 'Anonymous browser identifier kept in localStorage.',
-    },
-    session_id: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 64,
-      description: 'Session identifier, renewed after 30 minutes of inactivity.',
-    },
-    is_first_visit: {
-      type: 'boolean',
-      description: 'True on the first event of a browser that had no client_id before.',
-    },
-    page: {
-      $ref: 'https://clickstream.example/schemas/common/page.json',
-      description: 'The page the event happened on.',
-    },
-    properties: {
-      $ref: 'https://clickstream.example/schemas/events/purchase/1.json',
-      description: "Event-specific payload, validated against the event's schema.",
-    },
-  },
-  $id: 'https://clickstream.example/schemas/wire/purchase/1.json',
-};
-const schema32 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://clickstream.example/schemas/common/page.json',
-  title: 'PageContext',
-  description: 'The page the shopper was on when the event happened.',
-  'x-owner': 'data-platform',
-  type: 'object',
-  additionalProperties: false,
-  required: ['url'],
-  properties: {
-    url: {
-      type: 'string',
-      format: 'uri',
-      minLength: 1,
-      maxLength: 2048,
-      description: 'Full URL of the page, including query string.',
-    },
-    referrer: {
-      type: 'string',
-      format: 'uri',
-      maxLength: 2048,
-      description: 'URL of the previous page (document.referrer), when known.',
-    },
-    title: { type: 'string', maxLength: 512, description: 'Document title of the page.' },
-  },
-};
+const schema61 = {"$schema":"https://json-schema.org/draft/2020-12/schema","description":"purchase v1 as sent by the tracker: An order was placed and paid.","type":"object","additionalProperties":false,"required":["event_name","event_version","event_id","event_timestamp","client_id","session_id","page","properties"],"properties":{"event_name":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$","maxLength":64,"description":"Name of the event type, e.g. `add_to_cart`.","const":"purchase"},"event_version":{"type":"integer","minimum":1,"maximum":1000,"description":"Model (major version) of the event schema the tracker was built against.","const":1},"event_id":{"type":"string","format":"uuid","description":"UUID set by the tracker when the event is tracked; resent unchanged on retries so the pipeline can deduplicate."},"event_timestamp":{"type":"string","format":"date-time","maxLength":40,"description":"When the event happened, by the browser clock (corrected for skew on the server)."},"client_id":{"type":"string","minLength":1,"maxLength":64,"description":"Anonymous browser identifier kept in localStorage."},"session_id":{"type":"string","minLength":1,"maxLength":64,"description":"Session identifier, renewed after 30 minutes of inactivity."},"is_first_visit":{"type":"boolean","description":"True on the first event of a browser that had no client_id before."},"page":{"$ref":"https://clickstream.example/schemas/common/page.json","description":"The page the event happened on."},"properties":{"$ref":"https://clickstream.example/schemas/events/purchase/1.json","description":"Event-specific payload, validated against the event's schema."}},"$id":"https://clickstream.example/schemas/wire/purchase/1.json"};
+const schema32 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/page.json","title":"PageContext","description":"The page the shopper was on when the event happened.","x-owner":"data-platform","type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","format":"uri","minLength":1,"maxLength":2048,"description":"Full URL of the page, including query string."},"referrer":{"type":"string","format":"uri","maxLength":2048,"description":"URL of the previous page (document.referrer), when known."},"title":{"type":"string","maxLength":512,"description":"Document title of the page."}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = ucs2length;
-const pattern4 = new RegExp('^[a-z][a-z0-9_]{0,63}$', 'u');
+const pattern4 = new RegExp("^[a-z][a-z0-9_]{0,63}$", "u");
 const formats0 = /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
-const formats2 = fullFormats['date-time'];
+const formats2 = fullFormats["date-time"];
 const formats4 = fullFormats.uri;
-const schema63 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://clickstream.example/schemas/events/purchase/1.json',
-  title: 'purchase',
-  description: 'An order was placed and paid.',
-  'x-owner': 'checkout-team',
-  type: 'object',
-  additionalProperties: false,
-  required: ['order', 'payment_method'],
-  properties: {
-    order: { $ref: '../../common/order.json', description: 'The order that was placed.' },
-    payment_method: {
-      type: 'string',
-      enum: ['card', 'paypal', 'cash_on_delivery', 'bank_transfer', 'wallet'],
-      description: 'How the order was paid.',
-    },
-  },
-};
-const schema64 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://clickstream.example/schemas/common/order.json',
-  title: 'Order',
-  description: 'A placed order: its identifier, line items and totals.',
-  'x-owner': 'checkout-team',
-  type: 'object',
-  additionalProperties: false,
-  required: ['order_id', 'items', 'total', 'currency'],
-  properties: {
-    order_id: { type: 'string', minLength: 1, maxLength: 64, description: 'Order identifier in the OLTP database.' },
-    items: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 100,
-      items: { $ref: 'line_item.json' },
-      description: 'Line items of the order.',
-    },
-    total: {
-      type: 'number',
-      minimum: 0,
-      maximum: 10000000,
-      description: 'Amount charged, including tax and shipping.',
-    },
-    currency: { $ref: 'currency.json', description: 'Currency of every amount in the order.' },
-    shipping: { type: 'number', minimum: 0, maximum: 100000, description: 'Shipping cost included in the total.' },
-    tax: { type: 'number', minimum: 0, maximum: 1000000, description: 'Tax included in the total.' },
-    coupon: { type: 'string', minLength: 1, maxLength: 64, description: 'Coupon code applied to the order, if any.' },
-  },
-};
-const schema40 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://clickstream.example/schemas/common/currency.json',
-  title: 'Currency',
-  description: 'ISO 4217 code of a currency the shop sells in.',
-  'x-owner': 'checkout-team',
-  type: 'string',
-  enum: ['USD', 'EUR', 'GBP', 'JPY', 'VND', 'SGD', 'AUD'],
-};
-const schema38 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://clickstream.example/schemas/common/line_item.json',
-  title: 'LineItem',
-  description: 'One product and its quantity in a cart, checkout or order.',
-  'x-owner': 'checkout-team',
-  type: 'object',
-  additionalProperties: false,
-  required: ['product', 'quantity'],
-  properties: {
-    product: { $ref: 'product.json', description: 'The product in this line.' },
-    quantity: { type: 'integer', minimum: 1, maximum: 999, description: 'Number of units of the product.' },
-  },
-};
-const schema34 = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://clickstream.example/schemas/common/product.json',
-  title: 'Product',
-  description: 'A catalogue product as shown to the shopper at the moment of the event.',
-  'x-owner': 'catalog-team',
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'name', 'category', 'price'],
-  properties: {
-    id: { type: 'string', minLength: 1, maxLength: 64, description: 'Product identifier (SKU) in the OLTP catalogue.' },
-    name: { type: 'string', minLength: 1, maxLength: 255, description: 'Display name of the product.' },
-    category: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 100,
-      description: 'Leaf category of the product, e.g. `shoes`.',
-    },
-    brand: { type: 'string', minLength: 1, maxLength: 100, description: 'Brand name, when the product has one.' },
-    price: {
-      type: 'number',
-      minimum: 0,
-      maximum: 1000000,
-      description: 'List price in the order currency, before discounts.',
-    },
-    discount_price: {
-      type: 'number',
-      minimum: 0,
-      maximum: 1000000,
-      description: 'Price after discount, when a discount applies.',
-    },
-    url_path: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 512,
-      pattern: '^/',
-      description: 'Path of the product page on the shop, starting with `/`.',
-    },
-  },
-};
-const pattern5 = new RegExp('^/', 'u');
-function validate25(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://clickstream.example/schemas/common/line_item.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate25.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.product === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'product' },
-        message: "must have required property '" + 'product' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.quantity === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'quantity' },
-        message: "must have required property '" + 'quantity' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'product' || key0 === 'quantity')) {
-        const err2 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-        };
-        if (vErrors === null) {
-          vErrors = [err2];
-        } else {
-          vErrors.push(err2);
-        }
-        errors++;
-      }
-    }
-    if (data.product !== undefined) {
-      let data0 = data.product;
-      if (data0 && typeof data0 == 'object' && !Array.isArray(data0)) {
-        if (data0.id === undefined) {
-          const err3 = {
-            instancePath: instancePath + '/product',
-            schemaPath: 'product.json/required',
-            keyword: 'required',
-            params: { missingProperty: 'id' },
-            message: "must have required property '" + 'id' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err3];
-          } else {
-            vErrors.push(err3);
-          }
-          errors++;
-        }
-        if (data0.name === undefined) {
-          const err4 = {
-            instancePath: instancePath + '/product',
-            schemaPath: 'product.json/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err4];
-          } else {
-            vErrors.push(err4);
-          }
-          errors++;
-        }
-        if (data0.category === undefined) {
-          const err5 = {
-            instancePath: instancePath + '/product',
-            schemaPath: 'product.json/required',
-            keyword: 'required',
-            params: { missingProperty: 'category' },
-            message: "must have required property '" + 'category' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err5];
-          } else {
-            vErrors.push(err5);
-          }
-          errors++;
-        }
-        if (data0.price === undefined) {
-          const err6 = {
-            instancePath: instancePath + '/product',
-            schemaPath: 'product.json/required',
-            keyword: 'required',
-            params: { missingProperty: 'price' },
-            message: "must have required property '" + 'price' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err6];
-          } else {
-            vErrors.push(err6);
-          }
-          errors++;
-        }
-        for (const key1 in data0) {
-          if (!(
-            key1 === 'id' ||
-            key1 === 'name' ||
-            key1 === 'category' ||
-            key1 === 'brand' ||
-            key1 === 'price' ||
-            key1 === 'discount_price' ||
-            key1 === 'url_path'
-          )) {
-            const err7 = {
-              instancePath: instancePath + '/product',
-              schemaPath: 'product.json/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err7];
-            } else {
-              vErrors.push(err7);
-            }
-            errors++;
-          }
-        }
-        if (data0.id !== undefined) {
-          let data1 = data0.id;
-          if (typeof data1 === 'string') {
-            if (func2(data1) > 64) {
-              const err8 = {
-                instancePath: instancePath + '/product/id',
-                schemaPath: 'product.json/properties/id/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 64 },
-                message: 'must NOT have more than 64 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err8];
-              } else {
-                vErrors.push(err8);
-              }
-              errors++;
-            }
-            if (func2(data1) < 1) {
-              const err9 = {
-                instancePath: instancePath + '/product/id',
-                schemaPath: 'product.json/properties/id/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
-            }
-          } else {
-            const err10 = {
-              instancePath: instancePath + '/product/id',
-              schemaPath: 'product.json/properties/id/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err10];
-            } else {
-              vErrors.push(err10);
-            }
-            errors++;
-          }
-        }
-        if (data0.name !== undefined) {
-          let data2 = data0.name;
-          if (typeof data2 === 'string') {
-            if (func2(data2) > 255) {
-              const err11 = {
-                instancePath: instancePath + '/product/name',
-                schemaPath: 'product.json/properties/name/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 255 },
-                message: 'must NOT have more than 255 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err11];
-              } else {
-                vErrors.push(err11);
-              }
-              errors++;
-            }
-            if (func2(data2) < 1) {
-              const err12 = {
-                instancePath: instancePath + '/product/name',
-                schemaPath: 'product.json/properties/name/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err12];
-              } else {
-                vErrors.push(err12);
-              }
-              errors++;
-            }
-          } else {
-            const err13 = {
-              instancePath: instancePath + '/product/name',
-              schemaPath: 'product.json/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err13];
-            } else {
-              vErrors.push(err13);
-            }
-            errors++;
-          }
-        }
-        if (data0.category !== undefined) {
-          let data3 = data0.category;
-          if (typeof data3 === 'string') {
-            if (func2(data3) > 100) {
-              const err14 = {
-                instancePath: instancePath + '/product/category',
-                schemaPath: 'product.json/properties/category/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 100 },
-                message: 'must NOT have more than 100 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err14];
-              } else {
-                vErrors.push(err14);
-              }
-              errors++;
-            }
-            if (func2(data3) < 1) {
-              const err15 = {
-                instancePath: instancePath + '/product/category',
-                schemaPath: 'product.json/properties/category/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err15];
-              } else {
-                vErrors.push(err15);
-              }
-              errors++;
-            }
-          } else {
-            const err16 = {
-              instancePath: instancePath + '/product/category',
-              schemaPath: 'product.json/properties/category/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err16];
-            } else {
-              vErrors.push(err16);
-            }
-            errors++;
-          }
-        }
-        if (data0.brand !== undefined) {
-          let data4 = data0.brand;
-          if (typeof data4 === 'string') {
-            if (func2(data4) > 100) {
-              const err17 = {
-                instancePath: instancePath + '/product/brand',
-                schemaPath: 'product.json/properties/brand/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 100 },
-                message: 'must NOT have more than 100 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err17];
-              } else {
-                vErrors.push(err17);
-              }
-              errors++;
-            }
-            if (func2(data4) < 1) {
-              const err18 = {
-                instancePath: instancePath + '/product/brand',
-                schemaPath: 'product.json/properties/brand/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err18];
-              } else {
-                vErrors.push(err18);
-              }
-              errors++;
-            }
-          } else {
-            const err19 = {
-              instancePath: instancePath + '/product/brand',
-              schemaPath: 'product.json/properties/brand/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err19];
-            } else {
-              vErrors.push(err19);
-            }
-            errors++;
-          }
-        }
-        if (data0.price !== undefined) {
-          let data5 = data0.price;
-          if (typeof data5 == 'number' && isFinite(data5)) {
-            if (data5 > 1000000 || isNaN(data5)) {
-              const err20 = {
-                instancePath: instancePath + '/product/price',
-                schemaPath: 'product.json/properties/price/maximum',
-                keyword: 'maximum',
-                params: { comparison: '<=', limit: 1000000 },
-                message: 'must be <= 1000000',
-              };
-              if (vErrors === null) {
-                vErrors = [err20];
-              } else {
-                vErrors.push(err20);
-              }
-              errors++;
-            }
-            if (data5 < 0 || isNaN(data5)) {
-              const err21 = {
-                instancePath: instancePath + '/product/price',
-                schemaPath: 'product.json/properties/price/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-              };
-              if (vErrors === null) {
-                vErrors = [err21];
-              } else {
-                vErrors.push(err21);
-              }
-              errors++;
-            }
-          } else {
-            const err22 = {
-              instancePath: instancePath + '/product/price',
-              schemaPath: 'product.json/properties/price/type',
-              keyword: 'type',
-              params: { type: 'number' },
-              message: 'must be number',
-            };
-            if (vErrors === null) {
-              vErrors = [err22];
-            } else {
-              vErrors.push(err22);
-            }
-            errors++;
-          }
-        }
-        if (data0.discount_price !== undefined) {
-          let data6 = data0.discount_price;
-          if (typeof data6 == 'number' && isFinite(data6)) {
-            if (data6 > 1000000 || isNaN(data6)) {
-              const err23 = {
-                instancePath: instancePath + '/product/discount_price',
-                schemaPath: 'product.json/properties/discount_price/maximum',
-                keyword: 'maximum',
-                params: { comparison: '<=', limit: 1000000 },
-                message: 'must be <= 1000000',
-              };
-              if (vErrors === null) {
-                vErrors = [err23];
-              } else {
-                vErrors.push(err23);
-              }
-              errors++;
-            }
-            if (data6 < 0 || isNaN(data6)) {
-              const err24 = {
-                instancePath: instancePath + '/product/discount_price',
-                schemaPath: 'product.json/properties/discount_price/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-              };
-              if (vErrors === null) {
-                vErrors = [err24];
-              } else {
-                vErrors.push(err24);
-              }
-              errors++;
-            }
-          } else {
-            const err25 = {
-              instancePath: instancePath + '/product/discount_price',
-              schemaPath: 'product.json/properties/discount_price/type',
-              keyword: 'type',
-              params: { type: 'number' },
-              message: 'must be number',
-            };
-            if (vErrors === null) {
-              vErrors = [err25];
-            } else {
-              vErrors.push(err25);
-            }
-            errors++;
-          }
-        }
-        if (data0.url_path !== undefined) {
-          let data7 = data0.url_path;
-          if (typeof data7 === 'string') {
-            if (func2(data7) > 512) {
-              const err26 = {
-                instancePath: instancePath + '/product/url_path',
-                schemaPath: 'product.json/properties/url_path/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 512 },
-                message: 'must NOT have more than 512 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err26];
-              } else {
-                vErrors.push(err26);
-              }
-              errors++;
-            }
-            if (func2(data7) < 1) {
-              const err27 = {
-                instancePath: instancePath + '/product/url_path',
-                schemaPath: 'product.json/properties/url_path/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err27];
-              } else {
-                vErrors.push(err27);
-              }
-              errors++;
-            }
-            if (!pattern5.test(data7)) {
-              const err28 = {
-                instancePath: instancePath + '/product/url_path',
-                schemaPath: 'product.json/properties/url_path/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^/' },
-                message: 'must match pattern "' + '^/' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err28];
-              } else {
-                vErrors.push(err28);
-              }
-              errors++;
-            }
-          } else {
-            const err29 = {
-              instancePath: instancePath + '/product/url_path',
-              schemaPath: 'product.json/properties/url_path/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err29];
-            } else {
-              vErrors.push(err29);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err30 = {
-          instancePath: instancePath + '/product',
-          schemaPath: 'product.json/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err30];
-        } else {
-          vErrors.push(err30);
-        }
-        errors++;
-      }
-    }
-    if (data.quantity !== undefined) {
-      let data8 = data.quantity;
-      if (!(typeof data8 == 'number' && !(data8 % 1) && !isNaN(data8) && isFinite(data8))) {
-        const err31 = {
-          instancePath: instancePath + '/quantity',
-          schemaPath: '#/properties/quantity/type',
-          keyword: 'type',
-          params: { type: 'integer' },
-          message: 'must be integer',
-        };
-        if (vErrors === null) {
-          vErrors = [err31];
-        } else {
-          vErrors.push(err31);
-        }
-        errors++;
-      }
-      if (typeof data8 == 'number' && isFinite(data8)) {
-        if (data8 > 999 || isNaN(data8)) {
-          const err32 = {
-            instancePath: instancePath + '/quantity',
-            schemaPath: '#/properties/quantity/maximum',
-            keyword: 'maximum',
-            params: { comparison: '<=', limit: 999 },
-            message: 'must be <= 999',
-          };
-          if (vErrors === null) {
-            vErrors = [err32];
-          } else {
-            vErrors.push(err32);
-          }
-          errors++;
-        }
-        if (data8 < 1 || isNaN(data8)) {
-          const err33 = {
-            instancePath: instancePath + '/quantity',
-            schemaPath: '#/properties/quantity/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-          };
-          if (vErrors === null) {
-            vErrors = [err33];
-          } else {
-            vErrors.push(err33);
-          }
-          errors++;
-        }
-      }
-    }
-  } else {
-    const err34 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-    };
-    if (vErrors === null) {
-      vErrors = [err34];
-    } else {
-      vErrors.push(err34);
-    }
-    errors++;
-  }
-  validate25.errors = vErrors;
-  return errors === 0;
+const schema63 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/events/purchase/1.json","title":"purchase","description":"An order was placed and paid.","x-owner":"checkout-team","type":"object","additionalProperties":false,"required":["order","payment_method"],"properties":{"order":{"$ref":"../../common/order.json","description":"The order that was placed."},"payment_method":{"type":"string","enum":["card","paypal","cash_on_delivery","bank_transfer","wallet"],"description":"How the order was paid."}}};
+const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/order.json","title":"Order","description":"A placed order: its identifier, line items and totals.","x-owner":"checkout-team","type":"object","additionalProperties":false,"required":["order_id","items","total","currency"],"properties":{"order_id":{"type":"string","minLength":1,"maxLength":64,"description":"Order identifier in the OLTP database."},"items":{"type":"array","minItems":1,"maxItems":100,"items":{"$ref":"line_item.json"},"description":"Line items of the order."},"total":{"type":"number","minimum":0,"maximum":10000000,"description":"Amount charged, including tax and shipping."},"currency":{"$ref":"currency.json","description":"Currency of every amount in the order."},"shipping":{"type":"number","minimum":0,"maximum":100000,"description":"Shipping cost included in the total."},"tax":{"type":"number","minimum":0,"maximum":1000000,"description":"Tax included in the total."},"coupon":{"type":"string","minLength":1,"maxLength":64,"description":"Coupon code applied to the order, if any."}}};
+const schema40 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/currency.json","title":"Currency","description":"ISO 4217 code of a currency the shop sells in.","x-owner":"checkout-team","type":"string","enum":["USD","EUR","GBP","JPY","VND","SGD","AUD"]};
+const schema38 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/line_item.json","title":"LineItem","description":"One product and its quantity in a cart, checkout or order.","x-owner":"checkout-team","type":"object","additionalProperties":false,"required":["product","quantity"],"properties":{"product":{"$ref":"product.json","description":"The product in this line."},"quantity":{"type":"integer","minimum":1,"maximum":999,"description":"Number of units of the product."}}};
+const schema34 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/product.json","title":"Product","description":"A catalogue product as shown to the shopper at the moment of the event.","x-owner":"catalog-team","type":"object","additionalProperties":false,"required":["id","name","category","price"],"properties":{"id":{"type":"string","minLength":1,"maxLength":64,"description":"Product identifier (SKU) in the OLTP catalogue."},"name":{"type":"string","minLength":1,"maxLength":255,"description":"Display name of the product."},"category":{"type":"string","minLength":1,"maxLength":100,"description":"Leaf category of the product, e.g. `shoes`."},"brand":{"type":"string","minLength":1,"maxLength":100,"description":"Brand name, when the product has one."},"price":{"type":"number","minimum":0,"maximum":1000000,"description":"List price in the order currency, before discounts."},"discount_price":{"type":"number","minimum":0,"maximum":1000000,"description":"Price after discount, when a discount applies."},"url_path":{"type":"string","minLength":1,"maxLength":512,"pattern":"^/","description":"Path of the product page on the shop, starting with `/`."}}};
+const pattern5 = new RegExp("^/", "u");
+
+function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://clickstream.example/schemas/common/line_item.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate25.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
 }
-validate25.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-function validate40(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://clickstream.example/schemas/common/order.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate40.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.order_id === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'order_id' },
-        message: "must have required property '" + 'order_id' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.items === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'items' },
-        message: "must have required property '" + 'items' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.total === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'total' },
-        message: "must have required property '" + 'total' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.currency === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'currency' },
-        message: "must have required property '" + 'currency' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(
-        key0 === 'order_id' ||
-        key0 === 'items' ||
-        key0 === 'total' ||
-        key0 === 'currency' ||
-        key0 === 'shipping' ||
-        key0 === 'tax' ||
-        key0 === 'coupon'
-      )) {
-        const err4 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-    if (data.order_id !== undefined) {
-      let data0 = data.order_id;
-      if (typeof data0 === 'string') {
-        if (func2(data0) > 64) {
-          const err5 = {
-            instancePath: instancePath + '/order_id',
-            schemaPath: '#/properties/order_id/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 64 },
-            message: 'must NOT have more than 64 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err5];
-          } else {
-            vErrors.push(err5);
-          }
-          errors++;
-        }
-        if (func2(data0) < 1) {
-          const err6 = {
-            instancePath: instancePath + '/order_id',
-            schemaPath: '#/properties/order_id/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err6];
-          } else {
-            vErrors.push(err6);
-          }
-          errors++;
-        }
-      } else {
-        const err7 = {
-          instancePath: instancePath + '/order_id',
-          schemaPath: '#/properties/order_id/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err7];
-        } else {
-          vErrors.push(err7);
-        }
-        errors++;
-      }
-    }
-    if (data.items !== undefined) {
-      let data1 = data.items;
-      if (Array.isArray(data1)) {
-        if (data1.length > 100) {
-          const err8 = {
-            instancePath: instancePath + '/items',
-            schemaPath: '#/properties/items/maxItems',
-            keyword: 'maxItems',
-            params: { limit: 100 },
-            message: 'must NOT have more than 100 items',
-          };
-          if (vErrors === null) {
-            vErrors = [err8];
-          } else {
-            vErrors.push(err8);
-          }
-          errors++;
-        }
-        if (data1.length < 1) {
-          const err9 = {
-            instancePath: instancePath + '/items',
-            schemaPath: '#/properties/items/minItems',
-            keyword: 'minItems',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 items',
-          };
-          if (vErrors === null) {
-            vErrors = [err9];
-          } else {
-            vErrors.push(err9);
-          }
-          errors++;
-        }
-        const len0 = data1.length;
-        for (let i0 = 0; i0 < len0; i0++) {
-          if (
-            !validate25(data1[i0], {
-              instancePath: instancePath + '/items/' + i0,
-              parentData: data1,
-              parentDataProperty: i0,
-              rootData,
-              dynamicAnchors,
-            })
-          ) {
-            vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
-            errors = vErrors.length;
-          }
-        }
-      } else {
-        const err10 = {
-          instancePath: instancePath + '/items',
-          schemaPath: '#/properties/items/type',
-          keyword: 'type',
-          params: { type: 'array' },
-          message: 'must be array',
-        };
-        if (vErrors === null) {
-          vErrors = [err10];
-        } else {
-          vErrors.push(err10);
-        }
-        errors++;
-      }
-    }
-    if (data.total !== undefined) {
-      let data3 = data.total;
-      if (typeof data3 == 'number' && isFinite(data3)) {
-        if (data3 > 10000000 || isNaN(data3)) {
-          const err11 = {
-            instancePath: instancePath + '/total',
-            schemaPath: '#/properties/total/maximum',
-            keyword: 'maximum',
-            params: { comparison: '<=', limit: 10000000 },
-            message: 'must be <= 10000000',
-          };
-          if (vErrors === null) {
-            vErrors = [err11];
-          } else {
-            vErrors.push(err11);
-          }
-          errors++;
-        }
-        if (data3 < 0 || isNaN(data3)) {
-          const err12 = {
-            instancePath: instancePath + '/total',
-            schemaPath: '#/properties/total/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 0 },
-            message: 'must be >= 0',
-          };
-          if (vErrors === null) {
-            vErrors = [err12];
-          } else {
-            vErrors.push(err12);
-          }
-          errors++;
-        }
-      } else {
-        const err13 = {
-          instancePath: instancePath + '/total',
-          schemaPath: '#/properties/total/type',
-          keyword: 'type',
-          params: { type: 'number' },
-          message: 'must be number',
-        };
-        if (vErrors === null) {
-          vErrors = [err13];
-        } else {
-          vErrors.push(err13);
-        }
-        errors++;
-      }
-    }
-    if (data.currency !== undefined) {
-      let data4 = data.currency;
-      if (typeof data4 !== 'string') {
-        const err14 = {
-          instancePath: instancePath + '/currency',
-          schemaPath: 'currency.json/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err14];
-        } else {
-          vErrors.push(err14);
-        }
-        errors++;
-      }
-      if (!(
-        data4 === 'USD' ||
-        data4 === 'EUR' ||
-        data4 === 'GBP' ||
-        data4 === 'JPY' ||
-        data4 === 'VND' ||
-        data4 === 'SGD' ||
-        data4 === 'AUD'
-      )) {
-        const err15 = {
-          instancePath: instancePath + '/currency',
-          schemaPath: 'currency.json/enum',
-          keyword: 'enum',
-          params: { allowedValues: schema40.enum },
-          message: 'must be equal to one of the allowed values',
-        };
-        if (vErrors === null) {
-          vErrors = [err15];
-        } else {
-          vErrors.push(err15);
-        }
-        errors++;
-      }
-    }
-    if (data.shipping !== undefined) {
-      let data5 = data.shipping;
-      if (typeof data5 == 'number' && isFinite(data5)) {
-        if (data5 > 100000 || isNaN(data5)) {
-          const err16 = {
-            instancePath: instancePath + '/shipping',
-            schemaPath: '#/properties/shipping/maximum',
-            keyword: 'maximum',
-            params: { comparison: '<=', limit: 100000 },
-            message: 'must be <= 100000',
-          };
-          if (vErrors === null) {
-            vErrors = [err16];
-          } else {
-            vErrors.push(err16);
-          }
-          errors++;
-        }
-        if (data5 < 0 || isNaN(data5)) {
-          const err17 = {
-            instancePath: instancePath + '/shipping',
-            schemaPath: '#/properties/shipping/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 0 },
-            message: 'must be >= 0',
-          };
-          if (vErrors === null) {
-            vErrors = [err17];
-          } else {
-            vErrors.push(err17);
-          }
-          errors++;
-        }
-      } else {
-        const err18 = {
-          instancePath: instancePath + '/shipping',
-          schemaPath: '#/properties/shipping/type',
-          keyword: 'type',
-          params: { type: 'number' },
-          message: 'must be number',
-        };
-        if (vErrors === null) {
-          vErrors = [err18];
-        } else {
-          vErrors.push(err18);
-        }
-        errors++;
-      }
-    }
-    if (data.tax !== undefined) {
-      let data6 = data.tax;
-      if (typeof data6 == 'number' && isFinite(data6)) {
-        if (data6 > 1000000 || isNaN(data6)) {
-          const err19 = {
-            instancePath: instancePath + '/tax',
-            schemaPath: '#/properties/tax/maximum',
-            keyword: 'maximum',
-            params: { comparison: '<=', limit: 1000000 },
-            message: 'must be <= 1000000',
-          };
-          if (vErrors === null) {
-            vErrors = [err19];
-          } else {
-            vErrors.push(err19);
-          }
-          errors++;
-        }
-        if (data6 < 0 || isNaN(data6)) {
-          const err20 = {
-            instancePath: instancePath + '/tax',
-            schemaPath: '#/properties/tax/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 0 },
-            message: 'must be >= 0',
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-      } else {
-        const err21 = {
-          instancePath: instancePath + '/tax',
-          schemaPath: '#/properties/tax/type',
-          keyword: 'type',
-          params: { type: 'number' },
-          message: 'must be number',
-        };
-        if (vErrors === null) {
-          vErrors = [err21];
-        } else {
-          vErrors.push(err21);
-        }
-        errors++;
-      }
-    }
-    if (data.coupon !== undefined) {
-      let data7 = data.coupon;
-      if (typeof data7 === 'string') {
-        if (func2(data7) > 64) {
-          const err22 = {
-            instancePath: instancePath + '/coupon',
-            schemaPath: '#/properties/coupon/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 64 },
-            message: 'must NOT have more than 64 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err22];
-          } else {
-            vErrors.push(err22);
-          }
-          errors++;
-        }
-        if (func2(data7) < 1) {
-          const err23 = {
-            instancePath: instancePath + '/coupon',
-            schemaPath: '#/properties/coupon/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err23];
-          } else {
-            vErrors.push(err23);
-          }
-          errors++;
-        }
-      } else {
-        const err24 = {
-          instancePath: instancePath + '/coupon',
-          schemaPath: '#/properties/coupon/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err24];
-        } else {
-          vErrors.push(err24);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err25 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-    };
-    if (vErrors === null) {
-      vErrors = [err25];
-    } else {
-      vErrors.push(err25);
-    }
-    errors++;
-  }
-  validate40.errors = vErrors;
-  return errors === 0;
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
 }
-validate40.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-function validate39(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://clickstream.example/schemas/events/purchase/1.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate39.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.order === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'order' },
-        message: "must have required property '" + 'order' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.payment_method === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'payment_method' },
-        message: "must have required property '" + 'payment_method' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!(key0 === 'order' || key0 === 'payment_method')) {
-        const err2 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-        };
-        if (vErrors === null) {
-          vErrors = [err2];
-        } else {
-          vErrors.push(err2);
-        }
-        errors++;
-      }
-    }
-    if (data.order !== undefined) {
-      if (
-        !validate40(data.order, {
-          instancePath: instancePath + '/order',
-          parentData: data,
-          parentDataProperty: 'order',
-          rootData,
-          dynamicAnchors,
-        })
-      ) {
-        vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.payment_method !== undefined) {
-      let data1 = data.payment_method;
-      if (typeof data1 !== 'string') {
-        const err3 = {
-          instancePath: instancePath + '/payment_method',
-          schemaPath: '#/properties/payment_method/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err3];
-        } else {
-          vErrors.push(err3);
-        }
-        errors++;
-      }
-      if (!(
-        data1 === 'card' ||
-        data1 === 'paypal' ||
-        data1 === 'cash_on_delivery' ||
-        data1 === 'bank_transfer' ||
-        data1 === 'wallet'
-      )) {
-        const err4 = {
-          instancePath: instancePath + '/payment_method',
-          schemaPath: '#/properties/payment_method/enum',
-          keyword: 'enum',
-          params: { allowedValues: schema63.properties.payment_method.enum },
-          message: 'must be equal to one of the allowed values',
-        };
-        if (vErrors === null) {
-          vErrors = [err4];
-        } else {
-          vErrors.push(err4);
-        }
-        errors++;
-      }
-    }
-  } else {
-    const err5 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-    };
-    if (vErrors === null) {
-      vErrors = [err5];
-    } else {
-      vErrors.push(err5);
-    }
-    errors++;
-  }
-  validate39.errors = vErrors;
-  return errors === 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.product === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "product"},message:"must have required property '"+"product"+"'"};
+if(vErrors === null){
+vErrors = [err0];
 }
-validate39.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-function validate38(
-  data,
-  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
-) {
-  /*# sourceURL="https://clickstream.example/schemas/wire/purchase/1.json" */ let vErrors = null;
-  let errors = 0;
-  const evaluated0 = validate38.evaluated;
-  if (evaluated0.dynamicProps) {
-    evaluated0.props = undefined;
-  }
-  if (evaluated0.dynamicItems) {
-    evaluated0.items = undefined;
-  }
-  if (data && typeof data == 'object' && !Array.isArray(data)) {
-    if (data.event_name === undefined) {
-      const err0 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'event_name' },
-        message: "must have required property '" + 'event_name' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err0];
-      } else {
-        vErrors.push(err0);
-      }
-      errors++;
-    }
-    if (data.event_version === undefined) {
-      const err1 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'event_version' },
-        message: "must have required property '" + 'event_version' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err1];
-      } else {
-        vErrors.push(err1);
-      }
-      errors++;
-    }
-    if (data.event_id === undefined) {
-      const err2 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'event_id' },
-        message: "must have required property '" + 'event_id' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err2];
-      } else {
-        vErrors.push(err2);
-      }
-      errors++;
-    }
-    if (data.event_timestamp === undefined) {
-      const err3 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'event_timestamp' },
-        message: "must have required property '" + 'event_timestamp' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err3];
-      } else {
-        vErrors.push(err3);
-      }
-      errors++;
-    }
-    if (data.client_id === undefined) {
-      const err4 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'client_id' },
-        message: "must have required property '" + 'client_id' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err4];
-      } else {
-        vErrors.push(err4);
-      }
-      errors++;
-    }
-    if (data.session_id === undefined) {
-      const err5 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'session_id' },
-        message: "must have required property '" + 'session_id' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err5];
-      } else {
-        vErrors.push(err5);
-      }
-      errors++;
-    }
-    if (data.page === undefined) {
-      const err6 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'page' },
-        message: "must have required property '" + 'page' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err6];
-      } else {
-        vErrors.push(err6);
-      }
-      errors++;
-    }
-    if (data.properties === undefined) {
-      const err7 = {
-        instancePath,
-        schemaPath: '#/required',
-        keyword: 'required',
-        params: { missingProperty: 'properties' },
-        message: "must have required property '" + 'properties' + "'",
-      };
-      if (vErrors === null) {
-        vErrors = [err7];
-      } else {
-        vErrors.push(err7);
-      }
-      errors++;
-    }
-    for (const key0 in data) {
-      if (!func1.call(schema61.properties, key0)) {
-        const err8 = {
-          instancePath,
-          schemaPath: '#/additionalProperties',
-          keyword: 'additionalProperties',
-          params: { additionalProperty: key0 },
-          message: 'must NOT have additional properties',
-        };
-        if (vErrors === null) {
-          vErrors = [err8];
-        } else {
-          vErrors.push(err8);
-        }
-        errors++;
-      }
-    }
-    if (data.event_name !== undefined) {
-      let data0 = data.event_name;
-      if ('purchase' !== data0) {
-        const err9 = {
-          instancePath: instancePath + '/event_name',
-          schemaPath: '#/properties/event_name/const',
-          keyword: 'const',
-          params: { allowedValue: 'purchase' },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err9];
-        } else {
-          vErrors.push(err9);
-        }
-        errors++;
-      }
-      if (typeof data0 === 'string') {
-        if (func2(data0) > 64) {
-          const err10 = {
-            instancePath: instancePath + '/event_name',
-            schemaPath: '#/properties/event_name/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 64 },
-            message: 'must NOT have more than 64 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err10];
-          } else {
-            vErrors.push(err10);
-          }
-          errors++;
-        }
-        if (!pattern4.test(data0)) {
-          const err11 = {
-            instancePath: instancePath + '/event_name',
-            schemaPath: '#/properties/event_name/pattern',
-            keyword: 'pattern',
-            params: { pattern: '^[a-z][a-z0-9_]{0,63}$' },
-            message: 'must match pattern "' + '^[a-z][a-z0-9_]{0,63}$' + '"',
-          };
-          if (vErrors === null) {
-            vErrors = [err11];
-          } else {
-            vErrors.push(err11);
-          }
-          errors++;
-        }
-      } else {
-        const err12 = {
-          instancePath: instancePath + '/event_name',
-          schemaPath: '#/properties/event_name/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err12];
-        } else {
-          vErrors.push(err12);
-        }
-        errors++;
-      }
-    }
-    if (data.event_version !== undefined) {
-      let data1 = data.event_version;
-      if (!(typeof data1 == 'number' && !(data1 % 1) && !isNaN(data1) && isFinite(data1))) {
-        const err13 = {
-          instancePath: instancePath + '/event_version',
-          schemaPath: '#/properties/event_version/type',
-          keyword: 'type',
-          params: { type: 'integer' },
-          message: 'must be integer',
-        };
-        if (vErrors === null) {
-          vErrors = [err13];
-        } else {
-          vErrors.push(err13);
-        }
-        errors++;
-      }
-      if (1 !== data1) {
-        const err14 = {
-          instancePath: instancePath + '/event_version',
-          schemaPath: '#/properties/event_version/const',
-          keyword: 'const',
-          params: { allowedValue: 1 },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err14];
-        } else {
-          vErrors.push(err14);
-        }
-        errors++;
-      }
-      if (typeof data1 == 'number' && isFinite(data1)) {
-        if (data1 > 1000 || isNaN(data1)) {
-          const err15 = {
-            instancePath: instancePath + '/event_version',
-            schemaPath: '#/properties/event_version/maximum',
-            keyword: 'maximum',
-            params: { comparison: '<=', limit: 1000 },
-            message: 'must be <= 1000',
-          };
-          if (vErrors === null) {
-            vErrors = [err15];
-          } else {
-            vErrors.push(err15);
-          }
-          errors++;
-        }
-        if (data1 < 1 || isNaN(data1)) {
-          const err16 = {
-            instancePath: instancePath + '/event_version',
-            schemaPath: '#/properties/event_version/minimum',
-            keyword: 'minimum',
-            params: { comparison: '>=', limit: 1 },
-            message: 'must be >= 1',
-          };
-          if (vErrors === null) {
-            vErrors = [err16];
-          } else {
-            vErrors.push(err16);
-          }
-          errors++;
-        }
-      }
-    }
-    if (data.event_id !== undefined) {
-      let data2 = data.event_id;
-      if (typeof data2 === 'string') {
-        if (!formats0.test(data2)) {
-          const err17 = {
-            instancePath: instancePath + '/event_id',
-            schemaPath: '#/properties/event_id/format',
-            keyword: 'format',
-            params: { format: 'uuid' },
-            message: 'must match format "' + 'uuid' + '"',
-          };
-          if (vErrors === null) {
-            vErrors = [err17];
-          } else {
-            vErrors.push(err17);
-          }
-          errors++;
-        }
-      } else {
-        const err18 = {
-          instancePath: instancePath + '/event_id',
-          schemaPath: '#/properties/event_id/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err18];
-        } else {
-          vErrors.push(err18);
-        }
-        errors++;
-      }
-    }
-    if (data.event_timestamp !== undefined) {
-      let data3 = data.event_timestamp;
-      if (typeof data3 === 'string') {
-        if (func2(data3) > 40) {
-          const err19 = {
-            instancePath: instancePath + '/event_timestamp',
-            schemaPath: '#/properties/event_timestamp/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 40 },
-            message: 'must NOT have more than 40 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err19];
-          } else {
-            vErrors.push(err19);
-          }
-          errors++;
-        }
-        if (!formats2.validate(data3)) {
-          const err20 = {
-            instancePath: instancePath + '/event_timestamp',
-            schemaPath: '#/properties/event_timestamp/format',
-            keyword: 'format',
-            params: { format: 'date-time' },
-            message: 'must match format "' + 'date-time' + '"',
-          };
-          if (vErrors === null) {
-            vErrors = [err20];
-          } else {
-            vErrors.push(err20);
-          }
-          errors++;
-        }
-      } else {
-        const err21 = {
-          instancePath: instancePath + '/event_timestamp',
-          schemaPath: '#/properties/event_timestamp/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err21];
-        } else {
-          vErrors.push(err21);
-        }
-        errors++;
-      }
-    }
-    if (data.client_id !== undefined) {
-      let data4 = data.client_id;
-      if (typeof data4 === 'string') {
-        if (func2(data4) > 64) {
-          const err22 = {
-            instancePath: instancePath + '/client_id',
-            schemaPath: '#/properties/client_id/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 64 },
-            message: 'must NOT have more than 64 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err22];
-          } else {
-            vErrors.push(err22);
-          }
-          errors++;
-        }
-        if (func2(data4) < 1) {
-          const err23 = {
-            instancePath: instancePath + '/client_id',
-            schemaPath: '#/properties/client_id/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err23];
-          } else {
-            vErrors.push(err23);
-          }
-          errors++;
-        }
-      } else {
-        const err24 = {
-          instancePath: instancePath + '/client_id',
-          schemaPath: '#/properties/client_id/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err24];
-        } else {
-          vErrors.push(err24);
-        }
-        errors++;
-      }
-    }
-    if (data.session_id !== undefined) {
-      let data5 = data.session_id;
-      if (typeof data5 === 'string') {
-        if (func2(data5) > 64) {
-          const err25 = {
-            instancePath: instancePath + '/session_id',
-            schemaPath: '#/properties/session_id/maxLength',
-            keyword: 'maxLength',
-            params: { limit: 64 },
-            message: 'must NOT have more than 64 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err25];
-          } else {
-            vErrors.push(err25);
-          }
-          errors++;
-        }
-        if (func2(data5) < 1) {
-          const err26 = {
-            instancePath: instancePath + '/session_id',
-            schemaPath: '#/properties/session_id/minLength',
-            keyword: 'minLength',
-            params: { limit: 1 },
-            message: 'must NOT have fewer than 1 characters',
-          };
-          if (vErrors === null) {
-            vErrors = [err26];
-          } else {
-            vErrors.push(err26);
-          }
-          errors++;
-        }
-      } else {
-        const err27 = {
-          instancePath: instancePath + '/session_id',
-          schemaPath: '#/properties/session_id/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err27];
-        } else {
-          vErrors.push(err27);
-        }
-        errors++;
-      }
-    }
-    if (data.is_first_visit !== undefined) {
-      if (typeof data.is_first_visit !== 'boolean') {
-        const err28 = {
-          instancePath: instancePath + '/is_first_visit',
-          schemaPath: '#/properties/is_first_visit/type',
-          keyword: 'type',
-          params: { type: 'boolean' },
-          message: 'must be boolean',
-        };
-        if (vErrors === null) {
-          vErrors = [err28];
-        } else {
-          vErrors.push(err28);
-        }
-        errors++;
-      }
-    }
-    if (data.page !== undefined) {
-      let data7 = data.page;
-      if (data7 && typeof data7 == 'object' && !Array.isArray(data7)) {
-        if (data7.url === undefined) {
-          const err29 = {
-            instancePath: instancePath + '/page',
-            schemaPath: 'https://clickstream.example/schemas/common/page.json/required',
-            keyword: 'required',
-            params: { missingProperty: 'url' },
-            message: "must have required property '" + 'url' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err29];
-          } else {
-            vErrors.push(err29);
-          }
-          errors++;
-        }
-        for (const key1 in data7) {
-          if (!(key1 === 'url' || key1 === 'referrer' || key1 === 'title')) {
-            const err30 = {
-              instancePath: instancePath + '/page',
-              schemaPath: 'https://clickstream.example/schemas/common/page.json/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err30];
-            } else {
-              vErrors.push(err30);
-            }
-            errors++;
-          }
-        }
-        if (data7.url !== undefined) {
-          let data8 = data7.url;
-          if (typeof data8 === 'string') {
-            if (func2(data8) > 2048) {
-              const err31 = {
-                instancePath: instancePath + '/page/url',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/url/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 2048 },
-                message: 'must NOT have more than 2048 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err31];
-              } else {
-                vErrors.push(err31);
-              }
-              errors++;
-            }
-            if (func2(data8) < 1) {
-              const err32 = {
-                instancePath: instancePath + '/page/url',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/url/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err32];
-              } else {
-                vErrors.push(err32);
-              }
-              errors++;
-            }
-            if (!formats4(data8)) {
-              const err33 = {
-                instancePath: instancePath + '/page/url',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/url/format',
-                keyword: 'format',
-                params: { format: 'uri' },
-                message: 'must match format "' + 'uri' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err33];
-              } else {
-                vErrors.push(err33);
-              }
-              errors++;
-            }
-          } else {
-            const err34 = {
-              instancePath: instancePath + '/page/url',
-              schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/url/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err34];
-            } else {
-              vErrors.push(err34);
-            }
-            errors++;
-          }
-        }
-        if (data7.referrer !== undefined) {
-          let data9 = data7.referrer;
-          if (typeof data9 === 'string') {
-            if (func2(data9) > 2048) {
-              const err35 = {
-                instancePath: instancePath + '/page/referrer',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/referrer/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 2048 },
-                message: 'must NOT have more than 2048 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err35];
-              } else {
-                vErrors.push(err35);
-              }
-              errors++;
-            }
-            if (!formats4(data9)) {
-              const err36 = {
-                instancePath: instancePath + '/page/referrer',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/referrer/format',
-                keyword: 'format',
-                params: { format: 'uri' },
-                message: 'must match format "' + 'uri' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err36];
-              } else {
-                vErrors.push(err36);
-              }
-              errors++;
-            }
-          } else {
-            const err37 = {
-              instancePath: instancePath + '/page/referrer',
-              schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/referrer/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err37];
-            } else {
-              vErrors.push(err37);
-            }
-            errors++;
-          }
-        }
-        if (data7.title !== undefined) {
-          let data10 = data7.title;
-          if (typeof data10 === 'string') {
-            if (func2(data10) > 512) {
-              const err38 = {
-                instancePath: instancePath + '/page/title',
-                schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/title/maxLength',
-                keyword: 'maxLength',
-                params: { limit: 512 },
-                message: 'must NOT have more than 512 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err38];
-              } else {
-                vErrors.push(err38);
-              }
-              errors++;
-            }
-          } else {
-            const err39 = {
-              instancePath: instancePath + '/page/title',
-              schemaPath: 'https://clickstream.example/schemas/common/page.json/properties/title/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err39];
-            } else {
-              vErrors.push(err39);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err40 = {
-          instancePath: instancePath + '/page',
-          schemaPath: 'https://clickstream.example/schemas/common/page.json/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err40];
-        } else {
-          vErrors.push(err40);
-        }
-        errors++;
-      }
-    }
-    if (data.properties !== undefined) {
-      if (
-        !validate39(data.properties, {
-          instancePath: instancePath + '/properties',
-          parentData: data,
-          parentDataProperty: 'properties',
-          rootData,
-          dynamicAnchors,
-        })
-      ) {
-        vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
-        errors = vErrors.length;
-      }
-    }
-  } else {
-    const err41 = {
-      instancePath,
-      schemaPath: '#/type',
-      keyword: 'type',
-      params: { type: 'object' },
-      message: 'must be object',
-    };
-    if (vErrors === null) {
-      vErrors = [err41];
-    } else {
-      vErrors.push(err41);
-    }
-    errors++;
-  }
-  validate38.errors = vErrors;
-  return errors === 0;
+else {
+vErrors.push(err0);
 }
-validate38.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+errors++;
+}
+if(data.quantity === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "quantity"},message:"must have required property '"+"quantity"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "product") || (key0 === "quantity"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.product !== undefined){
+let data0 = data.product;
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+if(data0.id === undefined){
+const err3 = {instancePath:instancePath+"/product",schemaPath:"product.json/required",keyword:"required",params:{missingProperty: "id"},message:"must have required property '"+"id"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data0.name === undefined){
+const err4 = {instancePath:instancePath+"/product",schemaPath:"product.json/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data0.category === undefined){
+const err5 = {instancePath:instancePath+"/product",schemaPath:"product.json/required",keyword:"required",params:{missingProperty: "category"},message:"must have required property '"+"category"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data0.price === undefined){
+const err6 = {instancePath:instancePath+"/product",schemaPath:"product.json/required",keyword:"required",params:{missingProperty: "price"},message:"must have required property '"+"price"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+for(const key1 in data0){
+if(!(((((((key1 === "id") || (key1 === "name")) || (key1 === "category")) || (key1 === "brand")) || (key1 === "price")) || (key1 === "discount_price")) || (key1 === "url_path"))){
+const err7 = {instancePath:instancePath+"/product",schemaPath:"product.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data0.id !== undefined){
+let data1 = data0.id;
+if(typeof data1 === "string"){
+if(func2(data1) > 64){
+const err8 = {instancePath:instancePath+"/product/id",schemaPath:"product.json/properties/id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(func2(data1) < 1){
+const err9 = {instancePath:instancePath+"/product/id",schemaPath:"product.json/properties/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/product/id",schemaPath:"product.json/properties/id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data0.name !== undefined){
+let data2 = data0.name;
+if(typeof data2 === "string"){
+if(func2(data2) > 255){
+const err11 = {instancePath:instancePath+"/product/name",schemaPath:"product.json/properties/name/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(func2(data2) < 1){
+const err12 = {instancePath:instancePath+"/product/name",schemaPath:"product.json/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/product/name",schemaPath:"product.json/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data0.category !== undefined){
+let data3 = data0.category;
+if(typeof data3 === "string"){
+if(func2(data3) > 100){
+const err14 = {instancePath:instancePath+"/product/category",schemaPath:"product.json/properties/category/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(func2(data3) < 1){
+const err15 = {instancePath:instancePath+"/product/category",schemaPath:"product.json/properties/category/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/product/category",schemaPath:"product.json/properties/category/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data0.brand !== undefined){
+let data4 = data0.brand;
+if(typeof data4 === "string"){
+if(func2(data4) > 100){
+const err17 = {instancePath:instancePath+"/product/brand",schemaPath:"product.json/properties/brand/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(func2(data4) < 1){
+const err18 = {instancePath:instancePath+"/product/brand",schemaPath:"product.json/properties/brand/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/product/brand",schemaPath:"product.json/properties/brand/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data0.price !== undefined){
+let data5 = data0.price;
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 1000000 || isNaN(data5)){
+const err20 = {instancePath:instancePath+"/product/price",schemaPath:"product.json/properties/price/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err21 = {instancePath:instancePath+"/product/price",schemaPath:"product.json/properties/price/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/product/price",schemaPath:"product.json/properties/price/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data0.discount_price !== undefined){
+let data6 = data0.discount_price;
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 1000000 || isNaN(data6)){
+const err23 = {instancePath:instancePath+"/product/discount_price",schemaPath:"product.json/properties/discount_price/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+if(data6 < 0 || isNaN(data6)){
+const err24 = {instancePath:instancePath+"/product/discount_price",schemaPath:"product.json/properties/discount_price/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/product/discount_price",schemaPath:"product.json/properties/discount_price/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data0.url_path !== undefined){
+let data7 = data0.url_path;
+if(typeof data7 === "string"){
+if(func2(data7) > 512){
+const err26 = {instancePath:instancePath+"/product/url_path",schemaPath:"product.json/properties/url_path/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(func2(data7) < 1){
+const err27 = {instancePath:instancePath+"/product/url_path",schemaPath:"product.json/properties/url_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+if(!pattern5.test(data7)){
+const err28 = {instancePath:instancePath+"/product/url_path",schemaPath:"product.json/properties/url_path/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\""};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/product/url_path",schemaPath:"product.json/properties/url_path/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/product",schemaPath:"product.json/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data.quantity !== undefined){
+let data8 = data.quantity;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err31 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 999 || isNaN(data8)){
+const err32 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/maximum",keyword:"maximum",params:{comparison: "<=", limit: 999},message:"must be <= 999"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(data8 < 1 || isNaN(data8)){
+const err33 = {instancePath:instancePath+"/quantity",schemaPath:"#/properties/quantity/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err34 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+validate25.errors = vErrors;
+return errors === 0;
+}
+validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://clickstream.example/schemas/common/order.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate40.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.order_id === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "order_id"},message:"must have required property '"+"order_id"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.items === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "items"},message:"must have required property '"+"items"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.total === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "total"},message:"must have required property '"+"total"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.currency === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "currency"},message:"must have required property '"+"currency"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "order_id") || (key0 === "items")) || (key0 === "total")) || (key0 === "currency")) || (key0 === "shipping")) || (key0 === "tax")) || (key0 === "coupon"))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.order_id !== undefined){
+let data0 = data.order_id;
+if(typeof data0 === "string"){
+if(func2(data0) > 64){
+const err5 = {instancePath:instancePath+"/order_id",schemaPath:"#/properties/order_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(func2(data0) < 1){
+const err6 = {instancePath:instancePath+"/order_id",schemaPath:"#/properties/order_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/order_id",schemaPath:"#/properties/order_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.items !== undefined){
+let data1 = data.items;
+if(Array.isArray(data1)){
+if(data1.length > 100){
+const err8 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/maxItems",keyword:"maxItems",params:{limit: 100},message:"must NOT have more than 100 items"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data1.length < 1){
+const err9 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate25(data1[i0], {instancePath:instancePath+"/items/" + i0,parentData:data1,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/items",schemaPath:"#/properties/items/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.total !== undefined){
+let data3 = data.total;
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 > 10000000 || isNaN(data3)){
+const err11 = {instancePath:instancePath+"/total",schemaPath:"#/properties/total/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000000},message:"must be <= 10000000"};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data3 < 0 || isNaN(data3)){
+const err12 = {instancePath:instancePath+"/total",schemaPath:"#/properties/total/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/total",schemaPath:"#/properties/total/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.currency !== undefined){
+let data4 = data.currency;
+if(typeof data4 !== "string"){
+const err14 = {instancePath:instancePath+"/currency",schemaPath:"currency.json/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if(!(((((((data4 === "USD") || (data4 === "EUR")) || (data4 === "GBP")) || (data4 === "JPY")) || (data4 === "VND")) || (data4 === "SGD")) || (data4 === "AUD"))){
+const err15 = {instancePath:instancePath+"/currency",schemaPath:"currency.json/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.shipping !== undefined){
+let data5 = data.shipping;
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 > 100000 || isNaN(data5)){
+const err16 = {instancePath:instancePath+"/shipping",schemaPath:"#/properties/shipping/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100000},message:"must be <= 100000"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err17 = {instancePath:instancePath+"/shipping",schemaPath:"#/properties/shipping/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/shipping",schemaPath:"#/properties/shipping/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.tax !== undefined){
+let data6 = data.tax;
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 > 1000000 || isNaN(data6)){
+const err19 = {instancePath:instancePath+"/tax",schemaPath:"#/properties/tax/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if(data6 < 0 || isNaN(data6)){
+const err20 = {instancePath:instancePath+"/tax",schemaPath:"#/properties/tax/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/tax",schemaPath:"#/properties/tax/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.coupon !== undefined){
+let data7 = data.coupon;
+if(typeof data7 === "string"){
+if(func2(data7) > 64){
+const err22 = {instancePath:instancePath+"/coupon",schemaPath:"#/properties/coupon/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(func2(data7) < 1){
+const err23 = {instancePath:instancePath+"/coupon",schemaPath:"#/properties/coupon/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/coupon",schemaPath:"#/properties/coupon/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+else {
+const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+validate40.errors = vErrors;
+return errors === 0;
+}
+validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://clickstream.example/schemas/events/purchase/1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate39.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.order === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "order"},message:"must have required property '"+"order"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.payment_method === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "payment_method"},message:"must have required property '"+"payment_method"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "order") || (key0 === "payment_method"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.order !== undefined){
+if(!(validate40(data.order, {instancePath:instancePath+"/order",parentData:data,parentDataProperty:"order",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
+errors = vErrors.length;
+}
+}
+if(data.payment_method !== undefined){
+let data1 = data.payment_method;
+if(typeof data1 !== "string"){
+const err3 = {instancePath:instancePath+"/payment_method",schemaPath:"#/properties/payment_method/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(!(((((data1 === "card") || (data1 === "paypal")) || (data1 === "cash_on_delivery")) || (data1 === "bank_transfer")) || (data1 === "wallet"))){
+const err4 = {instancePath:instancePath+"/payment_method",schemaPath:"#/properties/payment_method/enum",keyword:"enum",params:{allowedValues: schema63.properties.payment_method.enum},message:"must be equal to one of the allowed values"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+else {
+const err5 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+validate39.errors = vErrors;
+return errors === 0;
+}
+validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
+
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+/*# sourceURL="https://clickstream.example/schemas/wire/purchase/1.json" */;
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate38.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.event_name === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_name"},message:"must have required property '"+"event_name"+"'"};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.event_version === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_version"},message:"must have required property '"+"event_version"+"'"};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.event_id === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_id"},message:"must have required property '"+"event_id"+"'"};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.event_timestamp === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "event_timestamp"},message:"must have required property '"+"event_timestamp"+"'"};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data.client_id === undefined){
+const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "client_id"},message:"must have required property '"+"client_id"+"'"};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data.session_id === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "session_id"},message:"must have required property '"+"session_id"+"'"};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(data.page === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "page"},message:"must have required property '"+"page"+"'"};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+if(data.properties === undefined){
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "properties"},message:"must have required property '"+"properties"+"'"};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func1.call(schema61.properties, key0))){
+const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.event_name !== undefined){
+let data0 = data.event_name;
+if("purchase" !== data0){
+const err9 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/const",keyword:"const",params:{allowedValue: "purchase"},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(typeof data0 === "string"){
+if(func2(data0) > 64){
+const err10 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+if(!pattern4.test(data0)){
+const err11 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9_]{0,63}$"},message:"must match pattern \""+"^[a-z][a-z0-9_]{0,63}$"+"\""};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.event_version !== undefined){
+let data1 = data.event_version;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err13 = {instancePath:instancePath+"/event_version",schemaPath:"#/properties/event_version/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+if(1 !== data1){
+const err14 = {instancePath:instancePath+"/event_version",schemaPath:"#/properties/event_version/const",keyword:"const",params:{allowedValue: 1},message:"must be equal to constant"};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 1000 || isNaN(data1)){
+const err15 = {instancePath:instancePath+"/event_version",schemaPath:"#/properties/event_version/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000"};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(data1 < 1 || isNaN(data1)){
+const err16 = {instancePath:instancePath+"/event_version",schemaPath:"#/properties/event_version/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+if(data.event_id !== undefined){
+let data2 = data.event_id;
+if(typeof data2 === "string"){
+if(!(formats0.test(data2))){
+const err17 = {instancePath:instancePath+"/event_id",schemaPath:"#/properties/event_id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/event_id",schemaPath:"#/properties/event_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.event_timestamp !== undefined){
+let data3 = data.event_timestamp;
+if(typeof data3 === "string"){
+if(func2(data3) > 40){
+const err19 = {instancePath:instancePath+"/event_timestamp",schemaPath:"#/properties/event_timestamp/maxLength",keyword:"maxLength",params:{limit: 40},message:"must NOT have more than 40 characters"};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+if(!(formats2.validate(data3))){
+const err20 = {instancePath:instancePath+"/event_timestamp",schemaPath:"#/properties/event_timestamp/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/event_timestamp",schemaPath:"#/properties/event_timestamp/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.client_id !== undefined){
+let data4 = data.client_id;
+if(typeof data4 === "string"){
+if(func2(data4) > 64){
+const err22 = {instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(func2(data4) < 1){
+const err23 = {instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+if(data.session_id !== undefined){
+let data5 = data.session_id;
+if(typeof data5 === "string"){
+if(func2(data5) > 64){
+const err25 = {instancePath:instancePath+"/session_id",schemaPath:"#/properties/session_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+if(func2(data5) < 1){
+const err26 = {instancePath:instancePath+"/session_id",schemaPath:"#/properties/session_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/session_id",schemaPath:"#/properties/session_id/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+if(data.is_first_visit !== undefined){
+if(typeof data.is_first_visit !== "boolean"){
+const err28 = {instancePath:instancePath+"/is_first_visit",schemaPath:"#/properties/is_first_visit/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data.page !== undefined){
+let data7 = data.page;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(data7.url === undefined){
+const err29 = {instancePath:instancePath+"/page",schemaPath:"https://clickstream.example/schemas/common/page.json/required",keyword:"required",params:{missingProperty: "url"},message:"must have required property '"+"url"+"'"};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+for(const key1 in data7){
+if(!(((key1 === "url") || (key1 === "referrer")) || (key1 === "title"))){
+const err30 = {instancePath:instancePath+"/page",schemaPath:"https://clickstream.example/schemas/common/page.json/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data7.url !== undefined){
+let data8 = data7.url;
+if(typeof data8 === "string"){
+if(func2(data8) > 2048){
+const err31 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+if(func2(data8) < 1){
+const err32 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+if(!(formats4(data8))){
+const err33 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+if(data7.referrer !== undefined){
+let data9 = data7.referrer;
+if(typeof data9 === "string"){
+if(func2(data9) > 2048){
+const err35 = {instancePath:instancePath+"/page/referrer",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/referrer/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+if(!(formats4(data9))){
+const err36 = {instancePath:instancePath+"/page/referrer",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/referrer/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/page/referrer",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/referrer/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data7.title !== undefined){
+let data10 = data7.title;
+if(typeof data10 === "string"){
+if(func2(data10) > 512){
+const err38 = {instancePath:instancePath+"/page/title",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/title/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/page/title",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/title/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath:instancePath+"/page",schemaPath:"https://clickstream.example/schemas/common/page.json/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+}
+if(data.properties !== undefined){
+if(!(validate39(data.properties, {instancePath:instancePath+"/properties",parentData:data,parentDataProperty:"properties",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err41 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+validate38.errors = vErrors;
+return errors === 0;
+}
+validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+
