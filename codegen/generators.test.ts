@@ -156,6 +156,7 @@ describe('catalog generator', () => {
     expect(md).toContain('- Owner: `test-team`');
     expect(md).toContain('| `discount` | number | yes | ≥ 0, ≤ 1000 | Amount taken off. |');
     expect(md).toContain('`coupon_events.code` ← `/properties/coupon/code`');
+    expect(md).not.toContain('`coupon_events.event_id` ←');
   });
 });
 

@@ -48,7 +48,11 @@ export function generate(registry: Registry): GeneratedFile[] {
   const sections = registry.events.map((e) => {
     const feeds = registry.mappings
       .filter((m) => m.event === e.name && m.model === e.model)
-      .flatMap((m) => m.columns.filter((c) => c.pointer).map((c) => `\`${m.table}.${c.column}\` ← \`${c.pointer}\``));
+      .flatMap((m) =>
+        m.columns
+          .filter((c) => c.pointer?.startsWith('/properties/'))
+          .map((c) => `\`${m.table}.${c.column}\` ← \`${c.pointer}\``),
+      );
     return `## ${e.name} (model ${e.model})${e.deprecated ? ' — deprecated' : ''}
 
 ${e.description}
@@ -57,7 +61,7 @@ ${e.description}
 - Schema: [\`${e.file}\`](../../${e.file})
 
 ${propertyTable(e.schema, e.id, registry)}
-Feeds: ${feeds.join(', ')}
+Warehouse columns fed from its properties (besides the envelope columns every event fills): ${feeds.join(', ') || 'none'}
 `;
   });
   const shapes = registry.commons.map(
@@ -76,7 +80,7 @@ ${c.schema.properties ? propertyTable(c.schema, c.id, registry) : `Type: ${typeO
   const contents = `${banner(['schemas/'], 'md')}
 # Event catalogue
 
-${registry.events.length} event models. Each is sent as the envelope below with its own \`properties\`.
+${registry.events.length} event models. Each travels inside the shared envelope (see EventEnvelope under Shared shapes) with its own \`properties\`; the ingest service adds ServerEnrichment.
 
 | event | model | owner | description |
 | --- | --- | --- | --- |
