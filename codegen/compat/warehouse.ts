@@ -1,0 +1,258 @@
+/**
+ * Warehouse direction: every event (new and still-in-the-lake old ones) must load into its
+ * table, and a table change must not break the rows it already holds. The column-fit rule is the
+ * loader's own (`whyNotFit`); this module only decides which fit problems a change introduced.
+ */
+import { resolveEventPointer } from '../load.ts';
+import type { Column, WarehouseTable } from '../registry.ts';
+import { describeShape, type SqlType, whyNotFit } from '../sql-types.ts';
+import { Undecided } from './producer.ts';
+import type { RuleId } from './rules.ts';
+import { joinPointer, pointerOf, type Side } from './side.ts';
+
+export interface WarehouseIssue {
+  rule: RuleId;
+  event: string | null;
+  model: number | null;
+  table: string;
+  column?: string;
+  file: string;
+  pointer: string;
+  message: string;
+}
+
+/** Column properties the checker compares; a column carrying anything else fails closed. */
+const COLUMN_KEYS = new Set(['name', 'type', 'nullable', 'description', 'sources', 'default', 'x-pii']);
+
+/**
+ * Fit of every event model of `side` into `table`: fields whose values the column cannot store,
+ * fields that may be missing for a NOT NULL column, and sources no event has.
+ */
+export function fitIssues(side: Side, table: WarehouseTable): WarehouseIssue[] {
+  const issues: WarehouseIssue[] = [];
+  const used = new Set<string>();
+  for (const event of side.registry.events) {
+    for (const column of table.columns) {
+      if (column.sources.length === 0) continue;
+      const columnAt = joinPointer('', 'columns', column.name);
+      const base = { event: event.name, model: event.model, table: table.name, column: column.name };
+      let found = false;
+      for (const pointer of column.sources) {
+        const hit = resolveEventPointer(side.index, side.registry, event, pointer);
+        if (!hit) continue;
+        used.add(pointer);
+        found = true;
+        const shape = side.index.shape(hit.located);
+        const fieldFile = side.fileOf(hit.located.base);
+        const fieldPointer = pointerOf(side.rootOf(hit.located.base), hit.located.node);
+        const where =
+          fieldPointer === undefined
+            ? { file: table.file, pointer: joinPointer(columnAt, 'source') }
+            : { file: fieldFile, pointer: fieldPointer };
+        const why = whyNotFit(shape, column.type);
+        if (why)
+          issues.push({
+            rule: 'WAREHOUSE_FIELD_DOES_NOT_FIT',
+            ...base,
+            ...where,
+            message: `${event.name} v${event.model} field ${pointer} is ${describeShape(shape)} but column ${table.name}.${column.name} is ${column.type.sql}: ${why}`,
+          });
+        const mayBeAbsent = hit.segmentsRequired.includes(false) || shape.types.has('null');
+        if (mayBeAbsent && !column.nullable && column.default === undefined)
+          issues.push({
+            rule: 'WAREHOUSE_FIELD_MAY_BE_MISSING',
+            ...base,
+            ...where,
+            message: `${event.name} v${event.model} field ${pointer} may be absent or null but column ${table.name}.${column.name} is NOT NULL without a default`,
+          });
+        break;
+      }
+      if (!found && !column.nullable && column.default === undefined)
+        issues.push({
+          rule: 'WAREHOUSE_FIELD_MAY_BE_MISSING',
+          ...base,
+          file: table.file,
+          pointer: joinPointer(columnAt, 'source'),
+          message: `${event.name} v${event.model} has none of ${column.sources.join(', ')} but column ${table.name}.${column.name} is NOT NULL without a default`,
+        });
+    }
+  }
+  if (side.registry.events.length > 0) {
+    for (const column of table.columns) {
+      for (const pointer of column.sources) {
+        if (used.has(pointer)) continue;
+        issues.push({
+          rule: 'WAREHOUSE_SOURCE_UNUSED',
+          event: null,
+          model: null,
+          table: table.name,
+          column: column.name,
+          file: table.file,
+          pointer: joinPointer('', 'columns', column.name, 'source'),
+          message: `column ${table.name}.${column.name} reads ${pointer}, which no event model has`,
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+type Change = 'same' | 'wider' | 'narrower' | 'changed';
+
+const INT_RANK: Partial<Record<SqlType['kind'], number>> = { smallint: 1, integer: 2, bigint: 3 };
+/** Decimal digits an integer type needs in front of the point. */
+const INT_DIGITS: Partial<Record<SqlType['kind'], number>> = { smallint: 5, integer: 10, bigint: 19 };
+
+/** How a column type change affects the values the column can hold. */
+export function typeChange(from: SqlType, to: SqlType): Change {
+  if (from.sql === to.sql) return 'same';
+  if (from.kind === 'varchar' && to.kind === 'varchar')
+    return (to.length ?? 0) > (from.length ?? 0) ? 'wider' : 'narrower';
+  if (from.kind === 'varchar' && to.kind === 'text') return 'wider';
+  if (from.kind === 'text' && to.kind === 'varchar') return 'narrower';
+  const fromRank = INT_RANK[from.kind];
+  const toRank = INT_RANK[to.kind];
+  if (fromRank && toRank) return toRank > fromRank ? 'wider' : 'narrower';
+  const intDigits = (t: SqlType) => (t.kind === 'numeric' ? (t.precision ?? 0) - (t.scale ?? 0) : INT_DIGITS[t.kind]);
+  const scale = (t: SqlType) => (t.kind === 'numeric' ? (t.scale ?? 0) : 0);
+  const fromDigits = intDigits(from);
+  const toDigits = intDigits(to);
+  if (fromDigits !== undefined && toDigits !== undefined && to.kind === 'numeric') {
+    return toDigits >= fromDigits && scale(to) >= scale(from) ? 'wider' : 'narrower';
+  }
+  if (from.kind === 'numeric' && toRank) return 'narrower';
+  return 'changed';
+}
+
+function checkColumnKeys(table: WarehouseTable, column: Column): void {
+  for (const key of Object.keys(column))
+    if (!COLUMN_KEYS.has(key))
+      throw new Undecided(
+        'UNCLASSIFIED_KEYWORD',
+        table.file,
+        joinPointer('', 'columns', column.name, key),
+        `column property "${key}" is not known to the compatibility checker`,
+      );
+}
+
+/** Changes of one table between the base and the head. `head` undefined: the table was deleted. */
+export function tableIssues(base: WarehouseTable | undefined, head: WarehouseTable | undefined): WarehouseIssue[] {
+  if (!base && head)
+    return [
+      {
+        rule: 'WAREHOUSE_TABLE_ADDED',
+        event: null,
+        model: null,
+        table: head.name,
+        file: head.file,
+        pointer: '',
+        message: `table ${head.name} is new`,
+      },
+    ];
+  if (!base) return [];
+  if (!head)
+    return [
+      {
+        rule: 'WAREHOUSE_TABLE_DROPPED',
+        event: null,
+        model: null,
+        table: base.name,
+        file: base.file,
+        pointer: '',
+        message: `table ${base.name} was deleted; its rows and loaders are lost`,
+      },
+    ];
+  for (const c of [...base.columns, ...head.columns]) checkColumnKeys(head, c);
+  const issues: WarehouseIssue[] = [];
+  const push = (rule: RuleId, column: string | undefined, pointer: string, message: string) =>
+    issues.push({ rule, event: null, model: null, table: head.name, column, file: head.file, pointer, message });
+  const headCols = new Map(head.columns.map((c) => [c.name, c]));
+  const baseCols = new Map(base.columns.map((c) => [c.name, c]));
+  const added = head.columns.filter((c) => !baseCols.has(c.name));
+  const renamedTo = new Set<string>();
+  for (const old of base.columns) {
+    const now = headCols.get(old.name);
+    const at = joinPointer('', 'columns', old.name);
+    if (!now) {
+      const twin = added.find(
+        (c) =>
+          !renamedTo.has(c.name) &&
+          c.type.sql === old.type.sql &&
+          old.sources.length > 0 &&
+          JSON.stringify(c.sources) === JSON.stringify(old.sources),
+      );
+      if (twin) {
+        renamedTo.add(twin.name);
+        push(
+          'WAREHOUSE_COLUMN_RENAMED',
+          twin.name,
+          joinPointer('', 'columns', twin.name),
+          `column ${head.name}.${old.name} was renamed to ${twin.name}; queries and loaders using the old name break`,
+        );
+      } else
+        push(
+          'WAREHOUSE_COLUMN_DROPPED',
+          old.name,
+          '/columns',
+          `column ${head.name}.${old.name} (${old.type.sql}) was dropped; its data and every query reading it are lost`,
+        );
+      continue;
+    }
+    const change = typeChange(old.type, now.type);
+    if (change === 'narrower')
+      push(
+        'WAREHOUSE_COLUMN_TYPE_NARROWED',
+        old.name,
+        joinPointer(at, 'type'),
+        `column ${head.name}.${old.name} narrowed from ${old.type.sql} to ${now.type.sql}; existing rows may not fit`,
+      );
+    if (change === 'changed')
+      push(
+        'WAREHOUSE_COLUMN_TYPE_CHANGED',
+        old.name,
+        joinPointer(at, 'type'),
+        `column ${head.name}.${old.name} changed from ${old.type.sql} to ${now.type.sql}`,
+      );
+    if (old.nullable && !now.nullable)
+      push(
+        'WAREHOUSE_COLUMN_MADE_NOT_NULL',
+        old.name,
+        joinPointer(at, 'nullable'),
+        `column ${head.name}.${old.name} became NOT NULL; existing NULL rows and events without the field fail`,
+      );
+    if (JSON.stringify(old.sources) !== JSON.stringify(now.sources))
+      push(
+        'WAREHOUSE_COLUMN_SOURCE_CHANGED',
+        old.name,
+        joinPointer(at, 'source'),
+        `column ${head.name}.${old.name} was filled from ${old.sources.join(', ') || 'nothing'} and now from ${now.sources.join(', ') || 'nothing'}`,
+      );
+  }
+  for (const c of added) {
+    if (renamedTo.has(c.name)) continue;
+    const at = joinPointer('', 'columns', c.name);
+    if (!c.nullable && c.default === undefined)
+      push(
+        'WAREHOUSE_COLUMN_ADDED_NOT_NULL',
+        c.name,
+        joinPointer(at, 'nullable'),
+        `new column ${head.name}.${c.name} is NOT NULL without a default; existing rows have no value for it`,
+      );
+    else push('WAREHOUSE_COLUMN_ADDED', c.name, at, `column ${head.name}.${c.name} (${c.type.sql}) is new`);
+  }
+  if (JSON.stringify(base.primaryKey) !== JSON.stringify(head.primaryKey))
+    push(
+      'WAREHOUSE_PRIMARY_KEY_CHANGED',
+      undefined,
+      '/primaryKey',
+      `primary key (${base.primaryKey.join(', ')}) → (${head.primaryKey.join(', ')})`,
+    );
+  if (base.timeColumn !== head.timeColumn)
+    push(
+      'WAREHOUSE_TIME_COLUMN_CHANGED',
+      undefined,
+      '/timeColumn',
+      `time column ${base.timeColumn ?? 'none'} → ${head.timeColumn ?? 'none'}`,
+    );
+  return issues;
+}
