@@ -27,8 +27,8 @@ export function init(config: BrowserTrackerConfig): BrowserTracker {
   let referrer = document.referrer;
   let url = location.href;
   const tracker = createTracker(config, {
-    send: (endpoint, body, headers, keepalive) =>
-      fetch(endpoint, { method: 'POST', body, headers, keepalive, credentials: 'omit' }).then((r) => ({
+    send: (endpoint, body, headers) =>
+      fetch(endpoint, { method: 'POST', body, headers, keepalive: true, credentials: 'omit' }).then((r) => ({
         status: r.status,
         retryAfter: r.headers.get('retry-after'),
       })),

@@ -17,7 +17,6 @@ interface SentRequest {
   events: Record<string, unknown>[];
   dropped?: number;
   headers: Record<string, string>;
-  keepalive: boolean;
   at: number;
 }
 
@@ -32,8 +31,8 @@ function fakeEnv(replies: Reply[] = [], storage: MemoryStorage | undefined = new
   const beacons: { body: { events: { event_id: string }[] } }[] = [];
   let beaconAccepts = true;
   const env: TrackerEnv = {
-    async send(_url, body, headers, keepalive) {
-      requests.push({ ...JSON.parse(body), headers, keepalive, at: Date.now() });
+    async send(_url, body, headers) {
+      requests.push({ ...JSON.parse(body), headers, at: Date.now() });
       const reply = replies.shift() ?? 200;
       if (reply === 'network-error') throw new TypeError('Failed to fetch');
       return typeof reply === 'number' ? { status: reply, retryAfter: null } : reply;
@@ -82,7 +81,7 @@ describe('batching', () => {
     expect(f.requests).toHaveLength(1);
     const [req] = f.requests;
     expect(req!.sent_at).toBe('2026-11-26T10:00:00.020Z');
-    expect(req!.headers['content-type']).toBe('application/json');
+    expect(req!.headers).toEqual({ 'content-type': 'text/plain' });
     expect(req!.events.map((e) => e.event_name)).toEqual(['add_to_cart', 'add_to_cart', 'search']);
     expect(req!.events.map((e) => e.event_timestamp)).toEqual([
       '2026-11-26T10:00:00.000Z',
@@ -402,7 +401,7 @@ describe('page hide', () => {
     expect(f.requests).toHaveLength(0);
   });
 
-  it('falls back to a text/plain keepalive fetch when the beacon is refused, keeping events until acknowledged', async () => {
+  it('falls back to a request when the beacon is refused, keeping the events until acknowledged', async () => {
     const f = fakeEnv(['network-error']);
     f.refuseBeacons();
     const t = createTracker({ ...base, batchSize: 10, retryBaseMs: 1000 }, f.env);
@@ -410,10 +409,23 @@ describe('page hide', () => {
     t.flushOnHide();
     await vi.advanceTimersByTimeAsync(0);
     expect(f.requests).toHaveLength(1);
-    expect(f.requests[0]).toMatchObject({ keepalive: true, headers: { 'content-type': 'text/plain' } });
     expect(queued(f.storage!)).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1000);
     expect(f.requests).toHaveLength(2);
+    expect(queued(f.storage!)).toEqual([]);
+  });
+
+  it('leaves events in flight to their request, and queues them again if it fails while the page lives', async () => {
+    const f = fakeEnv([503]);
+    const t = createTracker({ ...base, batchSize: 1, retryBaseMs: 1000 }, f.env);
+    t.track('search', 1, { query: 'in flight', results_count: 0 });
+    t.flushOnHide();
+    expect(f.beacons).toHaveLength(0);
+    expect(queued(f.storage!)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(queued(f.storage!)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(f.requests.map((r) => r.events[0]!.event_id)).toEqual([f.ids(0)[0], f.ids(0)[0]]);
     expect(queued(f.storage!)).toEqual([]);
   });
 

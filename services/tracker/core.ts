@@ -4,8 +4,9 @@
  * tests give it fakes. Every byte here ships to every shopper, so the code is deliberately terse.
  *
  * Delivery is at-least-once: an event leaves the queue only when the server acknowledged it (2xx),
- * refused it for good (4xx other than 429) or a beacon took it; retries resend the same event_id
- * so the pipeline deduplicates.
+ * refused it for good (4xx other than 429), or the page is going away with the event in a beacon
+ * or in a keepalive request the browser finishes on its own; retries resend the same event_id so
+ * the pipeline deduplicates.
  */
 import type { TrackFn } from '../../generated/tracker/api.ts';
 import type { EventEnvelope, PageContext } from '../../generated/types/events.ts';
@@ -46,12 +47,14 @@ export interface TrackerConfig {
 
 /** What the core needs from its surroundings. */
 export interface TrackerEnv {
-  /** POSTs a JSON body; resolves with the status and Retry-After header, rejects on network errors. */
+  /**
+   * POSTs a JSON body as a keepalive request (finished by the browser even if the page goes
+   * away); resolves with the status and Retry-After header, rejects on network errors.
+   */
   send(
     url: string,
     body: string,
     headers: Record<string, string>,
-    keepalive: boolean,
   ): Promise<{ status: number; retryAfter: string | null }>;
   /** Hands a text/plain body to the browser to deliver after the page is gone; false when refused. */
   beacon(url: string, body: string): boolean;
@@ -65,7 +68,7 @@ export interface Tracker {
   track: TrackFn;
   /** Sends waiting events now, even while backing off (e.g. when the browser comes back online). */
   flush(): void;
-  /** Sends what is left while the page is being hidden or unloaded (sendBeacon). */
+  /** Hands what is left to the browser while the page is being hidden or unloaded (sendBeacon). */
   flushOnHide(): void;
   /** Grants (true) or revokes (false) consent; revoking clears the queue and the identifiers. */
   consent(granted: boolean): void;
@@ -109,6 +112,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   /** Events this tab may send: its own and those left by earlier pages (other live tabs send theirs). */
   const mine = new Set<string>();
   const inflight = new Set<string>();
+  /** In-flight events a page hide took out of storage, trusting their keepalive request. */
+  const handedOff = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
 
@@ -151,7 +156,10 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
 
   function remove(batch: QueuedEvent[], refused: boolean, reportedDropped: number) {
     const ids = new Set(batch.map((e) => e.event_id));
-    for (const id of ids) mine.delete(id);
+    for (const id of ids) {
+      mine.delete(id);
+      handedOff.delete(id);
+    }
     writeQueue(readQueue().filter((e) => !ids.has(e.event_id)));
     // A refused request recorded nothing, so the count it carried is still unreported.
     addDropped(refused ? batch.length : -reportedDropped);
@@ -197,20 +205,20 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     if (n) timer = setTimeout(flush, n < batchSize ? flushIntervalMs : 0);
   }
 
-  async function send(batch: QueuedEvent[], keepalive: boolean) {
+  async function send(batch: QueuedEvent[]) {
     for (const e of batch) inflight.add(e.event_id);
     const dropped = +(get('d') ?? 0);
     let status = 0;
     let retryAfter: string | null = null;
     try {
-      const token = keepalive ? null : await config.auth?.();
+      const token = await config.auth?.();
       ({ status, retryAfter } = await env.send(
         endpoint,
         body(batch, dropped),
+        // Without a token the request is CORS-simple (text/plain): no preflight round trip.
         token
           ? { 'content-type': 'application/json', authorization: `Bearer ${token}` }
-          : { 'content-type': keepalive ? 'text/plain' : 'application/json' },
-        keepalive,
+          : { 'content-type': 'text/plain' },
       ));
     } catch {
       // Network error, CORS failure or an auth hook that threw: retried like a 5xx.
@@ -218,6 +226,11 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     for (const e of batch) inflight.delete(e.event_id);
     if (status === 429 || status > 499 || status < 200) {
       failures++;
+      // A hide trusted this request (see flushOnHide) but it failed. The page also fails it when it
+      // unloads while the browser still delivers it, so queue the events again only from a later
+      // task: that runs only if the page lives on.
+      const lost = batch.filter((e) => handedOff.delete(e.event_id));
+      if (lost.length) setTimeout(() => granted && writeQueue([...lost, ...readQueue()]));
       const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** (failures - 1));
       const serverWait = retryAfter
         ? Number.isNaN(+retryAfter)
@@ -238,17 +251,23 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     timer = undefined;
     if (granted && !inflight.size) {
       const batch = nextBatch();
-      if (batch.length) send(batch, false);
+      if (batch.length) send(batch);
     }
   }
 
   function flushOnHide() {
     if (!granted) return;
+    // While the server answers, requests in flight are trusted like beacons: the browser finishes
+    // keepalive requests after the page is gone, so the next page must not send their events again.
+    if (!failures) {
+      for (const id of inflight) handedOff.add(id);
+      writeQueue(readQueue().filter((e) => !inflight.has(e.event_id)));
+    }
     for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
       const dropped = +(get('d') ?? 0);
-      // While the server is failing a beacon would be lost unseen: use a keepalive fetch whose
-      // events stay queued until acknowledged (resent by the next page if this one is gone).
-      if (failures || !env.beacon(endpoint, body(batch, dropped))) return void send(batch, true);
+      // While the server is failing a beacon would be lost unseen: send a request whose events
+      // stay queued until acknowledged (and are resent by the next page if this one is gone).
+      if (failures || !env.beacon(endpoint, body(batch, dropped))) return void send(batch);
       remove(batch, false, dropped);
     }
   }
