@@ -1,0 +1,197 @@
+/**
+ * The ingest HTTP API as a Hono app, shared by the Node server and the Lambda adapter:
+ *
+ *   POST /clickstream   { sent_at, events: [...] } → 200 { accepted, rejected: [...], token? }
+ *   GET  /health        → 200 { ok: true }
+ *
+ * HTTP concerns only (content type, encoding, size, CORS, rate limit, identity header); the
+ * decisions about events are the core's, the durability is the lake writer's.
+ */
+import { gunzipSync } from 'node:zlib';
+import { type Context, Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { DEFAULT_LIMITS, type IngestLimits, processBody } from './core.ts';
+import type { IdentityResolver } from './identity.ts';
+import type { LakeWriter } from './lake-writer.ts';
+import { errorFields, type Logger } from './log.ts';
+import { countEvents, type EventCounts } from './metrics.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+export interface IngestAppDeps {
+  writer: LakeWriter;
+  resolveIdentity: IdentityResolver;
+  logger: Logger;
+  limits?: IngestLimits;
+  /** Browser origins allowed to post (exact `scheme://host[:port]`); others get 403. */
+  corsOrigins?: string[];
+  /** The client's address as the platform reports it (socket peer, API Gateway sourceIp). */
+  clientIp?: (c: Context) => string | undefined;
+  /** Per-client throttle; the Node server has one, API Gateway throttles for the Lambda. */
+  rateLimiter?: RateLimiter;
+  /** Called with each stored request's per-event-name counts (metrics). */
+  onStored?: (counts: EventCounts) => void;
+  now?: () => Date;
+}
+
+type ErrorStatus = 400 | 403 | 404 | 413 | 415 | 429 | 503;
+
+const ACCEPTED_TYPES = new Set(['application/json', 'text/plain']);
+
+export function createIngestApp(deps: IngestAppDeps): Hono {
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  const allowed = new Set(deps.corsOrigins ?? []);
+  const now = deps.now ?? (() => new Date());
+  const app = new Hono();
+
+  const fail = (c: Context, status: ErrorStatus, code: string, message: string) =>
+    c.json({ error: { code, message } }, status);
+
+  app.use(
+    '/clickstream',
+    cors({
+      origin: (origin) => (allowed.has(origin) ? origin : null),
+      allowMethods: ['POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization'],
+      // sendBeacon always sends credentials; the allowlist is exact origins, never `*`.
+      credentials: true,
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/health', (c) => c.json({ ok: true }));
+
+  app.post('/clickstream', async (c) => {
+    const started = performance.now();
+    const receivedAt = now();
+    const ip = deps.clientIp?.(c);
+    const origin = c.req.header('origin');
+    const log = (status: number, fields: Record<string, unknown> = {}) =>
+      deps.logger.info('request', {
+        method: 'POST',
+        path: '/clickstream',
+        status,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+        ...fields,
+      });
+
+    if (origin !== undefined && !allowed.has(origin)) {
+      log(403, { origin });
+      return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not in CORS_ORIGINS`);
+    }
+    if (deps.rateLimiter && ip !== undefined) {
+      const retryAfter = deps.rateLimiter.take(ip, receivedAt.getTime());
+      if (retryAfter > 0) {
+        c.header('Retry-After', String(retryAfter));
+        log(429);
+        return fail(c, 429, 'rate_limited', `too many requests; retry after ${retryAfter} s`);
+      }
+    }
+    const mediaType = (c.req.header('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    if (!ACCEPTED_TYPES.has(mediaType)) {
+      log(415, { content_type: mediaType });
+      return fail(c, 415, 'unsupported_media_type', 'Content-Type must be application/json or text/plain');
+    }
+    const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity' && encoding !== 'gzip') {
+      log(415, { content_encoding: encoding });
+      return fail(c, 415, 'unsupported_encoding', 'Content-Encoding must be gzip or absent');
+    }
+
+    const raw = await readBody(c.req.raw, limits.maxBodyBytes);
+    if (raw === 'too_large') {
+      log(413);
+      return fail(c, 413, 'body_too_large', `body is larger than ${limits.maxBodyBytes} bytes`);
+    }
+    let body: Uint8Array = raw;
+    if (encoding === 'gzip') {
+      try {
+        // The output cap stops gzip bombs before they are inflated in memory.
+        body = gunzipSync(raw, { maxOutputLength: limits.maxBodyBytes });
+      } catch (err) {
+        const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+        log(tooLarge ? 413 : 400);
+        return tooLarge
+          ? fail(c, 413, 'body_too_large', `decompressed body is larger than ${limits.maxBodyBytes} bytes`)
+          : fail(c, 400, 'invalid_gzip', 'body is not valid gzip');
+      }
+    }
+
+    const { identity, token } = await deps.resolveIdentity(c.req.header('authorization'));
+    const result = processBody(body, { receivedAt, identity, userAgent: c.req.header('user-agent'), ip }, limits);
+    if (!result.ok) {
+      log(result.status, { code: result.code });
+      return fail(c, result.status, result.code, result.message);
+    }
+
+    try {
+      await deps.writer.write(
+        result.accepted.map((a) => a.line),
+        result.rejected.map((r) => r.line),
+        receivedAt,
+      );
+    } catch (err) {
+      deps.logger.error('lake write failed', errorFields(err));
+      log(503, { events: result.accepted.length + result.rejected.length });
+      return fail(c, 503, 'store_unavailable', 'events could not be stored; retry with the same event_ids');
+    }
+    const counts = countEvents(result.accepted, result.rejected);
+    deps.onStored?.(counts);
+    log(200, {
+      accepted: result.accepted.length,
+      rejected: result.rejected.length,
+      user_login_state: identity.user_login_state,
+      ...(token && !token.accepted ? { token_rejected: token.reason } : {}),
+    });
+    return c.json({
+      accepted: result.accepted.length,
+      rejected: result.rejected.map(({ index, event_id, errors }) => ({ index, event_id, errors })),
+      ...(token ? { token } : {}),
+    });
+  });
+
+  app.notFound((c) => fail(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    deps.logger.error('unhandled error', errorFields(err));
+    return c.json({ error: { code: 'internal_error', message: 'internal error' } }, 500);
+  });
+  return app;
+}
+
+/** `CORS_ORIGINS`: comma-separated exact origins; `*` is refused (the API sends credentials). */
+export function parseOrigins(value: string): string[] {
+  const origins = value
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of origins) {
+    if (o === '*' || !/^https?:\/\/[^/\s]+$/.test(o)) {
+      throw new Error(`CORS_ORIGINS: ${JSON.stringify(o)} is not an origin like https://shop.example (no * allowed)`);
+    }
+  }
+  return origins;
+}
+
+/** The body bytes, or 'too_large' as soon as more than `limit` bytes arrived (never buffers more). */
+async function readBody(req: Request, limit: number): Promise<Uint8Array | 'too_large'> {
+  const declared = Number(req.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) return 'too_large';
+  if (!req.body) return new Uint8Array();
+  if (Number.isFinite(declared)) {
+    const whole = new Uint8Array(await req.arrayBuffer());
+    return whole.byteLength > limit ? 'too_large' : whole;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return 'too_large';
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}

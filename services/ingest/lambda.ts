@@ -1,0 +1,35 @@
+/**
+ * AWS Lambda entry point behind an API Gateway HTTP API (payload v2): the same Hono app through
+ * hono's `handle`. Initialised once per container at import (cold start); the lake is S3 here.
+ * Counters leave as CloudWatch EMF lines on stdout; throttling is API Gateway's.
+ */
+import { handle } from 'hono/aws-lambda';
+import { loadConfig } from '../config.ts';
+import { openRawStore } from '../lake/open.ts';
+import { createIngestApp, parseOrigins } from './app.ts';
+import { createIdentityResolver } from './identity.ts';
+import { LakeWriter } from './lake-writer.ts';
+import { createLogger } from './log.ts';
+import { emfLines } from './metrics.ts';
+
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL);
+const store = openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+
+export const app = createIngestApp({
+  writer: new LakeWriter(store),
+  logger,
+  resolveIdentity: await createIdentityResolver(config),
+  limits: {
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxEventBytes: config.MAX_EVENT_BYTES,
+    maxEventsPerRequest: config.MAX_EVENTS_PER_REQUEST,
+  },
+  corsOrigins: parseOrigins(config.CORS_ORIGINS),
+  clientIp: (c) => (c.env as { requestContext?: { http?: { sourceIp?: string } } }).requestContext?.http?.sourceIp,
+  onStored: (counts) => {
+    for (const line of emfLines(counts, new Date())) process.stdout.write(`${line}\n`);
+  },
+});
+
+export const handler = handle(app);

@@ -1,0 +1,81 @@
+/**
+ * The ingest app on node:http (`clickstream ingest serve`): the Hono app plus what only a
+ * long-running server has — the socket peer as client IP, a per-IP rate limit, running counters on
+ * GET /metrics, and a graceful close that stops accepting and drains the lake writer.
+ */
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Config } from '../config.ts';
+import { openRawStore } from '../lake/open.ts';
+import type { RawStore } from '../lake/raw-store.ts';
+import { createIngestApp, parseOrigins } from './app.ts';
+import { createIdentityResolver } from './identity.ts';
+import { LakeWriter } from './lake-writer.ts';
+import { createLogger, type Logger } from './log.ts';
+import { Counters } from './metrics.ts';
+import { createRateLimiter } from './rate-limit.ts';
+
+export interface IngestServer {
+  /** `http://host:port` the server listens on. */
+  url: string;
+  port: number;
+  counters: Counters;
+  /** Stops accepting connections, finishes in-flight requests and their lake writes. */
+  close(): Promise<void>;
+}
+
+export interface StartIngestServerOptions {
+  config: Config;
+  /** Defaults to the store of config.LAKE_URL. */
+  store?: RawStore;
+  logger?: Logger;
+}
+
+export async function startIngestServer({ config, store, logger }: StartIngestServerOptions): Promise<IngestServer> {
+  const log = logger ?? createLogger(config.LOG_LEVEL);
+  const lake = store ?? openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+  const writer = new LakeWriter(lake, { maxInFlight: lake.url.startsWith('file:') ? 1 : 4 });
+  const counters = new Counters();
+  const app = createIngestApp({
+    writer,
+    logger: log,
+    resolveIdentity: await createIdentityResolver(config),
+    limits: {
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      maxEventBytes: config.MAX_EVENT_BYTES,
+      maxEventsPerRequest: config.MAX_EVENTS_PER_REQUEST,
+    },
+    corsOrigins: parseOrigins(config.CORS_ORIGINS),
+    clientIp: (c) => getConnInfo(c).remote.address,
+    rateLimiter: createRateLimiter(config.RATE_LIMIT_PER_MINUTE),
+    onStored: (counts) => counters.add(counts),
+  });
+  app.get('/metrics', (c) => c.json(counters.snapshot()));
+
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.HOST });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  const url = `http://${host}:${port}`;
+  log.info('listening', { url, lake: lake.url });
+
+  return {
+    url,
+    port,
+    counters,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      await closed;
+      await writer.drain();
+      log.info('stopped', { counters: counters.snapshot() });
+    },
+  };
+}
