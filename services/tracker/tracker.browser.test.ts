@@ -3,7 +3,8 @@
  * file lake): what arrives is counted by reading the lake's gzip JSON-lines objects.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,8 @@ type PageGlobals = { clickstream: { init: typeof init }; tracker: ReturnType<typ
 
 interface LakeEvent {
   event_id: string;
+  user_id: string | null;
+  user_login_state: string;
   event_name: string;
   client_id: string;
   session_id: string;
@@ -40,6 +43,19 @@ let ingestPort: number;
 let ingestUrl: string;
 let ingest: ChildProcess | undefined;
 let browser: Browser;
+
+/** The ingest server verifies ID tokens of this issuer with a local JWKS, as it would Cognito's. */
+const ISSUER = 'https://issuer.tracker-test.example';
+const AUDIENCE = 'tracker-test-client';
+const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+/** An RS256 ID token shaped like Cognito's, signed with the key the server trusts. */
+function idToken(sub: string): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const signed = `${part({ alg: 'RS256', kid: 'test', typ: 'JWT' })}.${part({ sub, iss: ISSUER, aud: AUDIENCE, token_use: 'id', iat: now, exp: now + 600 })}`;
+  return `${signed}.${sign('sha256', Buffer.from(signed), signingKey.privateKey).toString('base64url')}`;
+}
 
 async function listen(server: http.Server, port = 0): Promise<number> {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -62,6 +78,9 @@ async function startIngest(): Promise<void> {
       HOST: '127.0.0.1',
       LAKE_URL: `file://${lakeDir}`,
       CORS_ORIGINS: shopOrigin,
+      JWT_ISSUER: ISSUER,
+      JWKS_URI: `file://${path.join(workDir, 'jwks.json')}`,
+      COGNITO_CLIENT_ID: AUDIENCE,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -128,6 +147,7 @@ const countById = (events: LakeEvent[]) => {
 
 interface ProxiedPost {
   contentType?: string;
+  authorization?: string;
   ids: string[];
 }
 
@@ -149,7 +169,8 @@ async function startProxy({ failFirst = 0, delayMs = 0 } = {}) {
       const body = Buffer.concat(chunks);
       if (req.method === 'POST') {
         const ids = (JSON.parse(body.toString()) as { events: LakeEvent[] }).events.map((e) => e.event_id);
-        posts.push({ contentType: req.headers['content-type'], ids });
+        const { 'content-type': contentType, authorization } = req.headers;
+        posts.push({ contentType, ids, ...(authorization && { authorization }) });
         if (failuresLeft-- > 0) {
           res.writeHead(503, {
             'content-type': 'application/json',
@@ -221,6 +242,8 @@ const queueLength = (page: Page) =>
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(tmpdir(), 'tracker-browser-'));
   lakeDir = path.join(workDir, 'lake');
+  const jwk = { ...signingKey.publicKey.export({ format: 'jwk' }), kid: 'test', alg: 'RS256', use: 'sig' };
+  await writeFile(path.join(workDir, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
   bundles = await buildTracker(path.join(workDir, 'dist'));
   const scripts: Record<string, string> = {
     '/clickstream.min.js': await readFile(bundles.full, 'utf8'),
@@ -345,6 +368,38 @@ describe('tracker in Chromium against clickstream ingest serve', () => {
     const events = await delivered(ids);
     expect(proxy.posts.map((p) => p.ids)).toEqual([ids, ids, ids]);
     expect(Object.values(countById(events))).toEqual([1, 1, 1]);
+    await context.close();
+    await proxy.close();
+  });
+
+  it('sends the ID token from the auth hook as Authorization, so the server attributes events to the user', async () => {
+    const proxy = await startProxy();
+    const context = await browser.newContext();
+    const token = idToken('user-42');
+    const page = await context.newPage();
+    await page.goto(`${shopOrigin}/account.html?bundle=clickstream.min.js`);
+    await page.evaluate(
+      ({ endpoint, token }) => {
+        const g = window as unknown as PageGlobals;
+        g.tracker = g.clickstream.init({
+          endpoint,
+          consent: 'granted',
+          autoPageView: false,
+          batchSize: 1,
+          auth: async () => token,
+        });
+        g.tracker.login({ method: 'email' });
+      },
+      { endpoint: proxy.url, token },
+    );
+    await expect.poll(() => queueLength(page)).toBe(0);
+
+    const ids = proxy.posts.flatMap((p) => p.ids);
+    const [event] = await delivered(ids);
+    expect(event).toMatchObject({ event_name: 'login', user_id: 'user-42', user_login_state: 'logged_in' });
+    // A header other than the CORS-safelisted ones costs a preflight; it must pass, keepalive included.
+    expect(proxy.requests).toEqual(['OPTIONS', 'POST']);
+    expect(proxy.posts).toEqual([{ contentType: 'application/json', authorization: `Bearer ${token}`, ids }]);
     await context.close();
     await proxy.close();
   });
