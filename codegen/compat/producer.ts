@@ -98,7 +98,12 @@ function valueType(v: unknown): TypeName {
 
 function finiteValues(node: JsonSchema): unknown[] | undefined {
   if (node.const !== undefined) return [node.const];
-  return node.enum;
+  if (node.enum) return node.enum;
+  // Booleans and null are finite too: `boolean` ⊆ `enum: [true, false]` is decided by value.
+  const declared = node.type === undefined ? undefined : Array.isArray(node.type) ? node.type : [node.type];
+  if (declared?.every((t) => t === 'boolean' || t === 'null'))
+    return declared.flatMap((t) => (t === 'boolean' ? [true, false] : [null]));
+  return undefined;
 }
 
 /** Types a node can produce, considering enum/const. */
@@ -225,7 +230,13 @@ export class ProducerComparison {
       if (!o.synthetic && !this.old.accepts(o.base, o.pointer, value).ok) continue;
       const verdict = this.neu.accepts(n.base, n.pointer, value);
       if (verdict.ok) continue;
-      const rule = VALUE_RULES[verdict.keyword ?? ''] ?? 'EVENT_ENUM_VALUE_REMOVED';
+      const oldWasFree = o.node.enum === undefined && o.node.const === undefined;
+      const rule =
+        oldWasFree && verdict.keyword === 'const'
+          ? 'EVENT_CONST_ADDED'
+          : oldWasFree && verdict.keyword === 'enum'
+            ? 'EVENT_ENUM_ADDED'
+            : (VALUE_RULES[verdict.keyword ?? ''] ?? 'EVENT_ENUM_VALUE_REMOVED');
       const keyword = verdict.keyword;
       const pointer =
         keyword !== undefined && Object.hasOwn(n.node, keyword) ? joinPointer(n.pointer, keyword) : n.pointer;

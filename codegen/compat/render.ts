@@ -9,12 +9,14 @@ export type Format = 'text' | 'json' | 'github' | 'markdown';
 export const FORMATS: readonly Format[] = ['text', 'json', 'github', 'markdown'];
 
 const label = (f: Finding) => (f.allowlisted ? 'ALLOWED' : f.severity.toUpperCase());
+/** Info findings need no action, so they carry no fix. */
+const tail = (f: Finding) =>
+  f.allowlisted ? ` (allowlisted: ${f.allowlisted})` : f.severity === 'info' ? '' : ` Fix: ${f.fix}`;
 
 export function renderText(findings: Finding[]): string {
   return findings
     .map((f) => {
-      const tail = f.allowlisted ? ` (allowlisted: ${f.allowlisted})` : ` Fix: ${f.fix}`;
-      return `${label(f)} ${f.rule} ${f.file}#${f.pointer} — ${f.message}.${tail}`;
+      return `${label(f)} ${f.rule} ${f.file}#${f.pointer} — ${f.message}.${tail(f)}`;
     })
     .join('\n');
 }
@@ -39,8 +41,7 @@ export function renderGithub(
       const props = [`file=${escapeProperty(f.file)}`, line ? `line=${line}` : '', `title=${escapeProperty(f.rule)}`]
         .filter(Boolean)
         .join(',');
-      const tail = f.allowlisted ? ` (allowlisted: ${f.allowlisted})` : ` Fix: ${f.fix}`;
-      return `::${level} ${props}::${escapeData(`${f.message}.${tail}`)}`;
+      return `::${level} ${props}::${escapeData(`${f.message}.${tail(f)}`)}`;
     })
     .join('\n');
 }
