@@ -274,6 +274,16 @@ describe('offline queue', () => {
     expect(clientIds.size).toBe(1);
   });
 
+  it('treats an unreadable stored queue as empty instead of throwing at the site', async () => {
+    const storage = new MemoryStorage();
+    storage.setItem('clickstream.q', '{not json');
+    const f = fakeEnv([], storage);
+    const t = createTracker({ ...base, batchSize: 1 }, f.env);
+    expect(() => t.track('search', 1, { query: 'a', results_count: 0 })).not.toThrow();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests.flatMap((r) => r.events)).toHaveLength(1);
+  });
+
   it('drops an event larger than maxEventBytes at track time instead of poisoning a batch', async () => {
     const f = fakeEnv();
     const t = createTracker({ ...base, batchSize: 1, maxEventBytes: 2000 }, f.env);

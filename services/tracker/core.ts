@@ -140,7 +140,14 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       storage = undefined;
     }
   };
-  const readQueue = (): QueuedEvent[] => JSON.parse(get('q') ?? '[]');
+  /** The stored queue; anything unreadable (another script wrote the key) counts as empty, never throws at the site. */
+  const readQueue = (): QueuedEvent[] => {
+    try {
+      const queue = JSON.parse(get('q') ?? '[]');
+      if (Array.isArray(queue)) return queue;
+    } catch {}
+    return [];
+  };
   const addDropped = (n: number) => set('d', String(+(get('d') ?? 0) + n));
 
   /** Stores the queue, dropping the oldest events beyond the count and size bounds. */
