@@ -140,3 +140,21 @@ describe('truncateIp', () => {
     expect(truncateIp(ip)).toBe(expected);
   });
 });
+
+describe('characters PostgreSQL cannot store', () => {
+  it.each([
+    ['NUL', '\u0000', true],
+    ['an unpaired surrogate', '\ud800', true],
+    ['an escaped backslash before a surrogate-like text', 'a\\ud800', false],
+    ['a surrogate pair (emoji)', '😀', false],
+  ])('%s in a string: rejected=%s, quarantined as sent', (_, title, rejectedExpected) => {
+    const ev = sampleEvent('page_view', { page: { url: 'https://shop.example/', title } });
+    const r = processBody(body([ev]), ctx);
+    if (!r.ok) throw new Error(r.code);
+    expect(r.rejected.length).toBe(rejectedExpected ? 1 : 0);
+    if (rejectedExpected) {
+      expect(r.rejected[0]!.errors[0]!.rule).toBe('unstorable_character');
+      expect(JSON.parse(r.rejected[0]!.line).raw).toEqual(ev);
+    }
+  });
+});

@@ -92,6 +92,8 @@ const SERVER_FIELDS = [
 
 /** RFC 3339 date-time, the only `sent_at` form trackers produce (Date#toISOString). */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+/** In JSON.stringify output: a \u0000 or lone-surrogate escape not preceded by an escaped backslash. */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 const UUID = /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
@@ -152,6 +154,9 @@ export function processBody(
     ip: ctx.ip === undefined ? undefined : truncateIp(ctx.ip),
   }).slice(1);
 
+  // PostgreSQL text and jsonb cannot hold NUL or unpaired surrogates, which JSON can encode as
+  // \u escapes. Such escapes are rare, so events are searched only when the body has one.
+  const mayHoldUnstorable = text.includes('\\u');
   const accepted: AcceptedEvent[] = [];
   const rejected: RejectedEvent[] = [];
   for (let index = 0; index < events.length; index++) {
@@ -175,6 +180,14 @@ export function processBody(
     }
     if (wireJson.length * 3 > limits.maxEventBytes && Buffer.byteLength(wireJson) > limits.maxEventBytes) {
       return refuse(413, 'event_too_large', `event ${index} is larger than ${limits.maxEventBytes} bytes`);
+    }
+    if (!errors && mayHoldUnstorable && UNSTORABLE_ESCAPE.test(wireJson)) {
+      errors = [{ path: '', rule: 'unstorable_character', message: 'strings must not contain NUL or unpaired surrogates' }];
+      // Quarantine what was sent, not the skew-corrected form.
+      const e = event as Record<string, unknown>;
+      e.event_timestamp = e.client_event_timestamp;
+      delete e.client_event_timestamp;
+      wireJson = JSON.stringify(e);
     }
     if (errors) {
       // Built around wireJson rather than stringified again: no second walk, no deeper nesting.
@@ -203,12 +216,10 @@ export function enrichBody(
 function validateEvent(e: Record<string, unknown>): EventError[] | undefined {
   const { event_name: name, event_version: version } = e;
   if (typeof name !== 'string' || !Number.isInteger(version)) {
-    return [
-      ...(typeof name === 'string' ? [] : [{ path: '/event_name', rule: 'required', message: 'must be a string' }]),
-      ...(Number.isInteger(version)
-        ? []
-        : [{ path: '/event_version', rule: 'required', message: 'must be an integer' }]),
-    ];
+    const errors: EventError[] = [];
+    if (typeof name !== 'string') errors.push(fieldError('/event_name', name, 'must be a string'));
+    if (!Number.isInteger(version)) errors.push(fieldError('/event_version', version, 'must be an integer'));
+    return errors;
   }
   const validate = validatorFor(name, version as number);
   if (!validate) {
@@ -222,6 +233,12 @@ function validateEvent(e: Record<string, unknown>): EventError[] | undefined {
   }
   if (validate(e)) return undefined;
   return (validate.errors ?? []).map(toEventError);
+}
+
+function fieldError(path: string, value: unknown, message: string): EventError {
+  return value === undefined
+    ? { path, rule: 'required', message: `must have required property '${path.slice(1)}'` }
+    : { path, rule: 'type', message };
 }
 
 function toEventError(err: ValidationError): EventError {
