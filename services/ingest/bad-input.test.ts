@@ -295,7 +295,7 @@ describe('bad input against the Node server', () => {
   function send(body: Case['body'], headers: Record<string, string> = {}) {
     return fetch(`${server.url}/clickstream`, {
       method: 'POST',
-      body,
+      body: body as BodyInit,
       headers: { 'content-type': 'application/json', ...headers },
     });
   }
