@@ -41,7 +41,7 @@ export function init(config: BrowserTrackerConfig): BrowserTracker {
     }),
   });
   addEventListener('pagehide', tracker.flushOnHide);
-  addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && tracker.flushOnHide());
+  document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && tracker.flushOnHide());
   addEventListener('online', tracker.flush);
 
   if (config.autoPageView !== false) {

@@ -320,6 +320,40 @@ describe('tracker in Chromium against clickstream ingest serve', () => {
     await proxy.close();
   });
 
+  it('sends waiting events by sendBeacon when the tab is hidden, and keeps tracking when it is back', async () => {
+    const proxy = await startProxy();
+    const context = await browser.newContext();
+    const page = await openShop(context, {
+      endpoint: proxy.url,
+      consent: 'granted',
+      autoPageView: false,
+      batchSize: 100,
+      flushIntervalMs: 600_000,
+    });
+    // A headless page is never hidden for real: the visibility state is overridden and the
+    // browser's own event dispatched, which is what a tab switch looks like to the page.
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      page.evaluate((s) => {
+        Object.defineProperty(document, 'visibilityState', { value: s, configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, state);
+    const first = await trackSearches(page, 2, 'before hiding');
+    await setVisibility('hidden');
+    await delivered(first);
+    await setVisibility('visible');
+    const second = await trackSearches(page, 1, 'after coming back');
+    await setVisibility('hidden');
+    const events = await delivered([...first, ...second]);
+
+    expect(Object.values(countById(events))).toEqual([1, 1, 1]);
+    expect(proxy.posts).toEqual([
+      { contentType: 'text/plain;charset=UTF-8', ids: first },
+      { contentType: 'text/plain;charset=UTF-8', ids: second },
+    ]);
+    await context.close();
+    await proxy.close();
+  });
+
   it('queues events while the server is down, across a reload, and delivers each exactly once when it is back', async () => {
     const context = await browser.newContext();
     const config = {
