@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../load.ts';
-import { CommonSchemaFile, EventSchemaFile, SchemaNode } from '../meta-schema.ts';
+import { CommonSchemaFile, EventSchemaFile, SchemaNode, WarehouseColumn, WarehouseTableFile } from '../meta-schema.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
 import { applyAllowlist } from './allowlist.ts';
 import { checkCompatibility, exitCodeOf } from './check.ts';
@@ -10,6 +10,7 @@ import { CLASSIFIED_KEYWORDS } from './producer.ts';
 import { lineOfPointer, pointerLines } from './render.ts';
 import { type Finding, RULES } from './rules.ts';
 import { makeSide } from './side.ts';
+import { COLUMN_KEYS, TABLE_KEYS } from './warehouse.ts';
 
 const SCHEMAS = path.resolve(import.meta.dirname, '..', '..', 'schemas');
 
@@ -83,6 +84,18 @@ describe('failing closed', () => {
     const keys = (s: unknown) => Object.keys((s as { properties: Record<string, unknown> }).properties);
     const allowed = new Set([...keys(SchemaNode), ...keys(EventSchemaFile), ...keys(CommonSchemaFile)]);
     expect([...allowed].filter((k) => !CLASSIFIED_KEYWORDS.has(k))).toEqual([]);
+  });
+
+  it('knows every warehouse table and column property the meta-schema allows', () => {
+    const keys = (s: unknown) => Object.keys((s as { properties: Record<string, unknown> }).properties);
+    // The loader renames `source` to `sources`, `table` to `name`, `$id` to `id`, `x-owner` to `owner`.
+    const renamed: Record<string, string> = { source: 'sources', table: 'name', $id: 'id', 'x-owner': 'owner' };
+    const column = keys(WarehouseColumn).map((k) => renamed[k] ?? k);
+    expect(column.filter((k) => !COLUMN_KEYS.has(k))).toEqual([]);
+    const table = keys(WarehouseTableFile)
+      .filter((k) => !['$schema', 'title'].includes(k))
+      .map((k) => renamed[k] ?? k);
+    expect(table.filter((k) => !TABLE_KEYS.has(k))).toEqual([]);
   });
 
   // The loader refuses unknown keywords, so the keyword is planted after loading: this proves the

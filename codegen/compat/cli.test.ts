@@ -112,6 +112,19 @@ describe('npm run schemas:check in a git repository', () => {
     expect(r.stderr).toContain('schemas/events/add_to_cart/1.json');
   });
 
+  it('exits 2 with a clear message outside a git repository without --base-dir', async () => {
+    const plain = await mkdtemp(path.join(tmpdir(), 'schemas-check-plain-'));
+    try {
+      await writeTree(plain, v1);
+      const err: string[] = [];
+      const code = await main([], { cwd: plain, out: () => {}, err: (t) => err.push(t) });
+      expect(code).toBe(2);
+      expect(err.join('\n')).toContain('not inside a git repository; compare folders with --base-dir');
+    } finally {
+      await rm(plain, { recursive: true, force: true });
+    }
+  });
+
   it('exits 2 on bad arguments', async () => {
     await commit(v1, 'first');
     expect((await check('--format', 'xml')).code).toBe(2);

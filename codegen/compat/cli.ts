@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { loadRegistry, RegistryError } from '../load.ts';
 import { AllowlistError, applyAllowlist, readAllowlist } from './allowlist.ts';
 import { checkCompatibility, exitCodeOf } from './check.ts';
-import { extractTree, git, resolveBase, schemaStates } from './git.ts';
+import { extractTree, GitError, git, resolveBase, schemaStates } from './git.ts';
 import {
   FORMATS,
   type Format,
@@ -84,7 +84,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return 2;
       }
     } else {
-      const repo = await git(path.dirname(headDir), ['rev-parse', '--show-toplevel']);
+      const repo = await git(path.dirname(headDir), ['rev-parse', '--show-toplevel']).catch(() => {
+        throw new GitError(`${headDir} is not inside a git repository; compare folders with --base-dir`);
+      });
       const relPath = path.relative(repo, headDir).split(path.sep).join('/');
       const ref = await resolveBase(repo, values.against);
       if (!ref) {
@@ -140,7 +142,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.err(`schemas:check: ${verdict} against ${baseLabel} (${1 + history.length} base state(s) compared)`);
     return code;
   } catch (e) {
-    if (e instanceof RegistryError || e instanceof AllowlistError) io.err(`schemas:check: ${e.message}`);
+    if (e instanceof RegistryError || e instanceof AllowlistError || e instanceof GitError)
+      io.err(`schemas:check: ${e.message}`);
     else io.err(`schemas:check: failed: ${(e as Error).stack ?? e}`);
     return 2;
   } finally {

@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** A problem with the repository or the ref asked for: reported as a message, exit 2. */
+export class GitError extends Error {}
+
 export async function git(cwd: string, args: string[]): Promise<string> {
   const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 });
   return stdout.trim();
@@ -31,9 +34,11 @@ export interface BaseRef {
  * that ref exists; else HEAD~1. Undefined when there is nothing to compare (a single commit).
  */
 export async function resolveBase(cwd: string, against?: string): Promise<BaseRef | undefined> {
+  if (!(await tryGit(cwd, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'])))
+    throw new GitError(`${cwd} is not a git repository with commits; compare folders with --base-dir`);
   if (against !== undefined) {
     const commit = await tryGit(cwd, ['rev-parse', '--verify', '--quiet', `${against}^{commit}`]);
-    if (!commit) throw new Error(`--against ${against}: not a commit in this repository`);
+    if (!commit) throw new GitError(`--against ${against}: not a commit in this repository`);
     return { commit, label: against };
   }
   if (await tryGit(cwd, ['rev-parse', '--verify', '--quiet', 'origin/main^{commit}'])) {

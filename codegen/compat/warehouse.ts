@@ -22,7 +22,30 @@ export interface WarehouseIssue {
 }
 
 /** Column properties the checker compares; a column carrying anything else fails closed. */
-const COLUMN_KEYS = new Set(['name', 'type', 'nullable', 'description', 'sources', 'default', 'x-pii']);
+export const COLUMN_KEYS: ReadonlySet<string> = new Set([
+  'name',
+  'type',
+  'nullable',
+  'description',
+  'sources',
+  'default',
+  'x-pii',
+]);
+/**
+ * Table properties the checker knows: compared ones plus `indexes` (adding or dropping an index
+ * changes no value a row can hold) and descriptive ones.
+ */
+export const TABLE_KEYS: ReadonlySet<string> = new Set([
+  'name',
+  'id',
+  'file',
+  'description',
+  'owner',
+  'columns',
+  'primaryKey',
+  'timeColumn',
+  'indexes',
+]);
 
 /**
  * Fit of every event model of `side` into `table`: fields whose values the column cannot store,
@@ -162,6 +185,14 @@ export function tableIssues(base: WarehouseTable | undefined, head: WarehouseTab
         message: `table ${base.name} was deleted; its rows and loaders are lost`,
       },
     ];
+  for (const key of Object.keys(head))
+    if (!TABLE_KEYS.has(key))
+      throw new Undecided(
+        'UNCLASSIFIED_KEYWORD',
+        head.file,
+        joinPointer('', key),
+        `table property "${key}" is not known to the compatibility checker`,
+      );
   for (const c of [...base.columns, ...head.columns]) checkColumnKeys(head, c);
   const issues: WarehouseIssue[] = [];
   const push = (rule: RuleId, column: string | undefined, pointer: string, message: string) =>
