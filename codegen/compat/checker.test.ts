@@ -79,6 +79,49 @@ describe('the shipped schemas', () => {
   });
 });
 
+describe('the shipped schemas against the warehouse', () => {
+  const check = (head: Registry) =>
+    checkCompatibility({ base: makeSide('base', shipped), head: makeSide('head', head) });
+
+  it('pass a widening the mapped column already fits (add_to_cart quantity up to 9999 into integer)', () => {
+    const head = edited('add_to_cart', (s) => {
+      (s.properties?.quantity as JsonSchema).maximum = 9999;
+    });
+    expect(errorsOf(check(head))).toEqual([]);
+  });
+
+  it('catch a widening the column cannot hold, located at the field in the shared shape', () => {
+    const head = structuredClone(shipped);
+    const product = head.commons.find((c) => c.file === 'schemas/common/product.json');
+    (product?.schema.properties?.name as JsonSchema).maxLength = 300;
+    const findings = errorsOf(check(head));
+    expect(new Set(findings.map((f) => `${f.rule} ${f.file}#${f.pointer}`))).toEqual(
+      new Set(['WAREHOUSE_FIELD_DOES_NOT_FIT schemas/common/product.json#/properties/name']),
+    );
+    // One finding per event model that carries a product.
+    expect(findings.map((f) => f.event)).toContain('add_to_cart');
+    expect(findings[0]?.message).toContain('varchar(255)');
+  });
+
+  it('pass a breaking change shipped as a new model file', () => {
+    const head = structuredClone(shipped);
+    const v1 = head.events.find((e) => e.name === 'add_to_cart' && e.model === 1);
+    if (!v1) throw new Error('add_to_cart v1 is shipped');
+    const schema = structuredClone(v1.schema);
+    schema.required = [...(schema.required ?? []), 'cart_id'];
+    head.events.push({
+      ...v1,
+      model: 2,
+      id: v1.id.replace('/1.json', '/2.json'),
+      file: v1.file.replace('/1.json', '/2.json'),
+      schema: { ...schema, $id: v1.id.replace('/1.json', '/2.json') },
+    });
+    const findings = check(head);
+    expect(errorsOf(findings)).toEqual([]);
+    expect(findings.map((f) => f.rule)).toEqual(['EVENT_MODEL_ADDED']);
+  });
+});
+
 describe('failing closed', () => {
   it('classifies every keyword the meta-schema allows', () => {
     const keys = (s: unknown) => Object.keys((s as { properties: Record<string, unknown> }).properties);
