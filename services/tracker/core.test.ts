@@ -229,6 +229,22 @@ describe('offline queue', () => {
     expect(f.requests.at(-1)).not.toHaveProperty('dropped');
   });
 
+  it('reports the dropped count on one request at a time, never on a beacon sent meanwhile', async () => {
+    const f = fakeEnv([400]);
+    const t = createTracker({ ...base, batchSize: 1 }, f.env);
+    t.track('search', 1, { query: 'refused', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    t.track('search', 1, { query: 'in flight', results_count: 0 });
+    t.track('search', 1, { query: 'beaconed', results_count: 0 });
+    t.flushOnHide();
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(f.requests[1]!.dropped).toBe(1);
+    expect(f.beacons).toHaveLength(1);
+    expect(f.beacons[0]!.body).not.toHaveProperty('dropped');
+    expect(f.storage!.getItem('clickstream.d')).toBe('0');
+  });
+
   it('keeps the stored queue under maxQueueBytes', () => {
     const f = fakeEnv(['network-error']);
     const t = createTracker({ ...base, batchSize: 1000, maxQueueBytes: 5000 }, f.env);

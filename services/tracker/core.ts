@@ -149,6 +149,12 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     return [];
   };
   const addDropped = (n: number) => set('d', String(+(get('d') ?? 0) + n));
+  /** Takes the dropped count for a request to report; whoever fails to deliver it puts it back. */
+  const takeDropped = () => {
+    const n = +(get('d') ?? 0);
+    if (n) set('d', '0');
+    return n;
+  };
 
   /** Stores the queue, dropping the oldest events beyond the count and size bounds. */
   function writeQueue(queue: QueuedEvent[]) {
@@ -161,15 +167,13 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     set('q', json);
   }
 
-  function remove(batch: QueuedEvent[], refused: boolean, reportedDropped: number) {
+  function remove(batch: QueuedEvent[]) {
     const ids = new Set(batch.map((e) => e.event_id));
     for (const id of ids) {
       mine.delete(id);
       handedOff.delete(id);
     }
     writeQueue(readQueue().filter((e) => !ids.has(e.event_id)));
-    // A refused request recorded nothing, so the count it carried is still unreported.
-    addDropped(refused ? batch.length : -reportedDropped);
   }
 
   function stamp(e: QueuedEvent) {
@@ -214,7 +218,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
 
   async function send(batch: QueuedEvent[]) {
     for (const e of batch) inflight.add(e.event_id);
-    const dropped = +(get('d') ?? 0);
+    const dropped = takeDropped();
     let status = 0;
     let retryAfter: string | null = null;
     try {
@@ -237,7 +241,12 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       // unloads while the browser still delivers it, so queue the events again only from a later
       // task: that runs only if the page lives on.
       const lost = batch.filter((e) => handedOff.delete(e.event_id));
-      if (lost.length) setTimeout(() => granted && writeQueue([...lost, ...readQueue()]));
+      const requeue = () => {
+        addDropped(dropped);
+        if (lost.length && granted) writeQueue([...lost, ...readQueue()]);
+      };
+      if (lost.length) setTimeout(requeue);
+      else requeue();
       const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** (failures - 1));
       const serverWait = retryAfter
         ? Number.isNaN(+retryAfter)
@@ -248,7 +257,9 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       timer = setTimeout(flush, Math.max(serverWait || 0, backoff / 2 + (Math.random() * backoff) / 2));
     } else {
       failures = 0;
-      remove(batch, status > 299, dropped);
+      remove(batch);
+      // A refused request recorded nothing: its events are dropped, its count still unreported.
+      if (status > 299) addDropped(batch.length + dropped);
       schedule();
     }
   }
@@ -271,11 +282,14 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       writeQueue(readQueue().filter((e) => !inflight.has(e.event_id)));
     }
     for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
-      const dropped = +(get('d') ?? 0);
+      const dropped = takeDropped();
       // While the server is failing a beacon would be lost unseen: send a request whose events
       // stay queued until acknowledged (and are resent by the next page if this one is gone).
-      if (failures || !env.beacon(endpoint, body(batch, dropped))) return void send(batch);
-      remove(batch, false, dropped);
+      if (failures || !env.beacon(endpoint, body(batch, dropped))) {
+        addDropped(dropped);
+        return void send(batch);
+      }
+      remove(batch);
     }
   }
 
