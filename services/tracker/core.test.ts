@@ -310,6 +310,16 @@ describe('offline queue', () => {
     expect(f.requests[0]!.events).toHaveLength(1);
     expect(f.requests[0]!.dropped).toBe(1);
   });
+
+  it('never queues an event too big for any request, whatever maxEventBytes says', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 1, maxEventBytes: 1_000_000 }, f.env);
+    t.track('search', 1, { query: 'x'.repeat(70_000), results_count: 0 });
+    t.track('search', 1, { query: 'after it', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests.map((r) => r.events.length)).toEqual([1]);
+    expect(f.requests[0]!.dropped).toBe(1);
+  });
 });
 
 describe('identity and session', () => {

@@ -29,7 +29,7 @@ export interface TrackerConfig {
   maxQueueEvents?: number;
   /** Most characters of queued JSON (what localStorage quotas count). Default 500 000. */
   maxQueueBytes?: number;
-  /** Events larger than this (UTF-8 JSON) are dropped at track time, as the server would refuse them. Default 32 768. */
+  /** Events larger than this (UTF-8 JSON, at most 60 000) are dropped at track time, as the server would refuse them. Default 32 768. */
   maxEventBytes?: number;
   /** First retry delay; doubles per failure, with jitter, up to retryMaxMs. Default 1000 ms. */
   retryBaseMs?: number;
@@ -304,7 +304,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       properties: properties as QueuedEvent['properties'],
     };
     if (granted) stamp(e);
-    if (bytes(JSON.stringify(e)) > maxEventBytes) return addDropped(1);
+    // An event over the batch limit could never be sent and would block the queue behind it.
+    if (bytes(JSON.stringify(e)) > Math.min(maxEventBytes, MAX_BATCH_BYTES)) return addDropped(1);
     mine.add(e.event_id);
     writeQueue([...readQueue(), e]);
     if (granted && !failures && pending().length >= batchSize) flush();
