@@ -21,7 +21,7 @@ const AllowlistEntry = Type.Object(
 );
 export type AllowlistEntry = Static<typeof AllowlistEntry>;
 
-export const AllowlistFile = Type.Object(
+const AllowlistFile = Type.Object(
   { $comment: Type.Optional(Type.String()), entries: Type.Array(AllowlistEntry) },
   { additionalProperties: false },
 );

@@ -124,6 +124,17 @@ function without(loc: Loc, ...keys: (keyof JsonSchema)[]): Loc {
   return { ...loc, node, synthetic: true };
 }
 
+/**
+ * A value that matched both `own` and `part` (a union branch or an allOf member): the two merged
+ * when they share no keyword — so `type` next to `anyOf` still narrows each branch — else `part`
+ * alone, which accepts at least those values.
+ */
+function mergeOwn(own: JsonSchema, part: Loc): Loc {
+  const ownKeys = Object.keys(own).filter((k) => !ANNOTATIONS.has(k));
+  const overlap = ownKeys.some((k) => k in part.node) || part.node.$ref !== undefined;
+  return overlap || ownKeys.length === 0 ? part : { ...part, node: { ...own, ...part.node }, synthetic: true };
+}
+
 /** Effective lower (or upper) bound: the tighter of the inclusive and exclusive keyword. */
 function bound(node: JsonSchema, side: 'min' | 'max'): { value: number; exclusive: boolean } | undefined {
   const incl = side === 'min' ? node.minimum : node.maximum;
@@ -202,12 +213,12 @@ export class ProducerComparison {
     if (o.node.allOf) {
       const own = this.compare(without(o, 'allOf'), n);
       if (own.length === 0) return [];
-      // Old values satisfied every member, so one member the new schema accepts is enough.
-      const members = o.node.allOf.map((m, i) => ({
-        node: m as JsonSchema,
-        base: o.base,
-        pointer: joinPointer(o.pointer, 'allOf', i),
-      }));
+      // Old values satisfied the own keywords and every member, so one of them (or own and a
+      // member together) that the new schema accepts is enough.
+      const ownNode = without(o, 'allOf').node;
+      const members = o.node.allOf.map((m, i) =>
+        mergeOwn(ownNode, { node: m as JsonSchema, base: o.base, pointer: joinPointer(o.pointer, 'allOf', i) }),
+      );
       return members.some((m) => this.compare(m, n).length === 0) ? [] : own;
     }
     for (const kw of ['anyOf', 'oneOf'] as const) {
@@ -286,17 +297,11 @@ export class ProducerComparison {
     for (const kw of ['anyOf', 'oneOf'] as const) {
       const branches = o.node[kw];
       if (!branches) continue;
+      // An old value matched the node's own keywords AND one branch.
       const own = without(o, kw).node;
-      return branches.map((b, i) => {
-        const branch: Loc = { node: b as JsonSchema, base: o.base, pointer: joinPointer(o.pointer, kw, i) };
-        // An old value matched the node's own keywords AND the branch; merge them when they do not
-        // overlap so that e.g. `type` next to `anyOf` still narrows each branch.
-        const ownKeys = Object.keys(own).filter((k) => !ANNOTATIONS.has(k));
-        const overlap = ownKeys.some((k) => k in branch.node) || branch.node.$ref !== undefined;
-        return overlap || ownKeys.length === 0
-          ? branch
-          : { ...branch, node: { ...own, ...branch.node }, synthetic: true };
-      });
+      return branches.map((b, i) =>
+        mergeOwn(own, { node: b as JsonSchema, base: o.base, pointer: joinPointer(o.pointer, kw, i) }),
+      );
     }
     const types = declaredTypes(o.node);
     if (o.node.type !== undefined && types.size > 1)

@@ -66,7 +66,7 @@ export function makeSide(label: string, registry: Registry, mappingIssues: Schem
   };
 }
 
-export const escapeSegment = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+const escapeSegment = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 export const joinPointer = (pointer: string, ...segments: (string | number)[]) =>
   pointer + segments.map((s) => `/${escapeSegment(String(s))}`).join('');
 

@@ -92,7 +92,7 @@ function expand(rel: string, content: Json): Json {
 }
 
 /** The full file map of a fixture tree: baseline files, overridden or deleted by the tree. */
-export function fullTree(tree: Tree): Record<string, Json> {
+function fullTree(tree: Tree): Record<string, Json> {
   const files: Record<string, Json> = {};
   for (const [rel, content] of Object.entries({ ...BASELINE, ...tree })) {
     if (content === null) continue;

@@ -127,7 +127,7 @@ const INT_RANK: Partial<Record<SqlType['kind'], number>> = { smallint: 1, intege
 const INT_DIGITS: Partial<Record<SqlType['kind'], number>> = { smallint: 5, integer: 10, bigint: 19 };
 
 /** How a column type change affects the values the column can hold. */
-export function typeChange(from: SqlType, to: SqlType): Change {
+function typeChange(from: SqlType, to: SqlType): Change {
   if (from.sql === to.sql) return 'same';
   if (from.kind === 'varchar' && to.kind === 'varchar')
     return (to.length ?? 0) > (from.length ?? 0) ? 'wider' : 'narrower';
