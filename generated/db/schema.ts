@@ -164,6 +164,23 @@ export interface DailyEventCountsRow {
 /** Column order of daily_event_counts (COPY order). */
 export const dailyEventCountsColumns = ['day', 'event_name', 'user_login_state', 'events'] as const;
 
+/** UTC days whose facts changed but whose rollup and sessions are not yet refreshed. A load transaction marks the days of its rows; the refresh recomputes them and clears the mark in one transaction, so a crash between the two only delays the refresh to the next run. (schemas/warehouse/etl_dirty_days.json) */
+export const etlDirtyDays = pgTable('etl_dirty_days', {
+  /** UTC day of event_timestamp. */
+  day: date('day', { mode: 'string' }).notNull().primaryKey(),
+  /** When a load first marked the day. */
+  marked_at: timestamp('marked_at', { withTimezone: true, mode: 'string' }).notNull(),
+});
+
+/** A row of etl_dirty_days as the pipeline writes it. */
+export interface EtlDirtyDaysRow {
+  day: string;
+  marked_at: string;
+}
+
+/** Column order of etl_dirty_days (COPY order). */
+export const etlDirtyDaysColumns = ['day', 'marked_at'] as const;
+
 /** Ledger of raw-lake objects loaded into the warehouse, written in the same transaction as their rows: what makes the ETL exactly-once. (schemas/warehouse/etl_loaded_objects.json) */
 export const etlLoadedObjects = pgTable(
   'etl_loaded_objects',
@@ -178,10 +195,10 @@ export const etlLoadedObjects = pgTable(
     loaded_at: timestamp('loaded_at', { withTimezone: true, mode: 'string' }).notNull(),
     /** Lines in the object. */
     lines: integer('lines').notNull(),
-    /** Rows that were new to the fact table. */
-    rows_inserted: integer('rows_inserted').notNull(),
-    /** Rows skipped because their event_id was already loaded. */
-    duplicates: integer('duplicates').notNull(),
+    /** Rows of the object that were new to the fact table; null when its load batch also held duplicates, which are counted per run (etl_runs) rather than attributed to objects. */
+    rows_inserted: integer('rows_inserted'),
+    /** Rows skipped because their event_id was already loaded; null when not attributed to objects (see rows_inserted). */
+    duplicates: integer('duplicates'),
     /** Lines sent to quarantine. */
     quarantined: integer('quarantined').notNull(),
   },
@@ -195,8 +212,8 @@ export interface EtlLoadedObjectsRow {
   run_id: string;
   loaded_at: string;
   lines: number;
-  rows_inserted: number;
-  duplicates: number;
+  rows_inserted: number | null;
+  duplicates: number | null;
   quarantined: number;
 }
 

@@ -1,12 +1,14 @@
 /**
  * The ETL core: plan → list → skip loaded → read → parse/validate/map → COPY → insert → record.
  *
- * Exactly-once rests on one rule: an object's rows, its rollup and session increments and its
- * ledger row (key + ETag) commit in ONE transaction. Whatever dies — the process, the connection,
+ * Exactly-once rests on one rule: an object's rows, its ledger row (key + ETag) and the mark on
+ * the days it changed commit in ONE transaction. Whatever dies — the process, the connection,
  * the store — either the whole batch is in the warehouse and in the ledger, or none of it is, and
  * the next run lists the lake again and loads what the ledger does not hold. `event_id` is the
  * fact table's primary key, so an event written twice to the lake (tracker retry) lands once.
  * A session-level advisory lock keeps two runs from loading the same objects at the same time.
+ * After loading, the rollup and sessions of the marked days are recomputed from the facts and the
+ * marks cleared in the same transaction, so a crash in between only defers that to the next run.
  *
  * Adapters (cli.ts, lambda.ts) only build the options and report the result.
  */
@@ -15,7 +17,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { clickstreamEventsColumns } from '../../generated/db/schema.ts';
 import { decodeJsonl, encodeJsonl } from '../lake/jsonl.ts';
 import { hourOfKey, type LakeObject, objectKey, type RawStore } from '../lake/raw-store.ts';
-import { copyLine } from './copy-text.ts';
+import { CopyBuffer } from './copy-text.ts';
 import { type LineError, parseLine } from './parse.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
 import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
@@ -66,13 +68,13 @@ export interface EtlResult {
   rowsInserted: number;
   duplicates: number;
   quarantined: number;
-  /** UTC days (of event_timestamp) whose rollups and sessions the run changed. */
+  /** UTC days (of event_timestamp) whose rollup and sessions the run refreshed. */
   daysTouched: string[];
   durationMs: number;
   error?: string;
 }
 
-export const DEFAULT_BATCH_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_BATCH_BYTES = 1024 * 1024;
 export const DEFAULT_BATCH_OBJECTS = 500;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -86,7 +88,14 @@ interface PreparedObject {
   lines: number;
   rows: number;
   quarantined: number;
-  copyText: string;
+}
+
+interface PreparedBatch {
+  objects: PreparedObject[];
+  /** UTC days (YYYY-MM-DD) of the batch's valid rows. */
+  days: string[];
+  /** COPY text of every valid row of the batch, each prefixed with its object's index. */
+  copy: Uint8Array;
 }
 
 export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, opts: EtlOptions): Promise<EtlResult> {
@@ -145,7 +154,7 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
           'CREATE TEMP TABLE etl_staging (source_object integer NOT NULL, LIKE clickstream_events) ON COMMIT DELETE ROWS',
         );
 
-        const loader = new BatchLoader(session, store, runId, opts, retry, result, days);
+        const loader = new BatchLoader(session, store, runId, opts, retry, result);
         const pending = (day: Date) => pendingObjects(session, store, window, day, retry);
         const dayStarts: Date[] = [];
         for (let d = Math.floor(window.start.getTime() / DAY_MS) * DAY_MS; d < window.end.getTime(); d += DAY_MS) {
@@ -164,6 +173,7 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
           for (const o of await pending(day)) await loader.add(o);
         }
         await loader.flush();
+        await refreshDirtyDays(session, days);
       } finally {
         await session.unlock(LOCK_KEYS.etl).catch(() => {});
       }
@@ -276,63 +286,11 @@ async function pendingObjects(
 const STAGING_COLUMNS = ['source_object', ...clickstreamEventsColumns].join(', ');
 const FACT_COLUMNS = clickstreamEventsColumns.join(', ');
 
-/**
- * The one statement per batch: insert new facts, skip known event_ids, and fold exactly the rows
- * inserted (RETURNING) into the rollup and the sessions. Returns, per staged object, how many of
- * its rows were new, and the days touched.
- */
-const MERGE_SQL = `
-WITH ins AS (
-  INSERT INTO clickstream_events (${FACT_COLUMNS})
-  SELECT ${FACT_COLUMNS} FROM etl_staging
-  ON CONFLICT (event_id) DO NOTHING
-  RETURNING event_id, event_timestamp, event_name, user_login_state, session_id, client_id, user_id,
-    page_url, order_total
-), daily AS (
-  INSERT INTO daily_event_counts AS d (day, event_name, user_login_state, events)
-  SELECT (event_timestamp AT TIME ZONE 'UTC')::date, event_name, user_login_state, count(*)
-  FROM ins GROUP BY 1, 2, 3
-  ON CONFLICT (day, event_name, user_login_state) DO UPDATE SET events = d.events + EXCLUDED.events
-  RETURNING day
-), sess AS (
-  INSERT INTO sessions AS s (session_id, client_id, user_id, started_at, ended_at, events, page_views,
-    product_views, add_to_carts, checkouts, purchases, revenue, landing_page)
-  SELECT session_id,
-    (array_agg(client_id ORDER BY event_timestamp))[1],
-    (array_agg(user_id ORDER BY event_timestamp) FILTER (WHERE user_id IS NOT NULL))[1],
-    min(event_timestamp), max(event_timestamp), count(*),
-    count(*) FILTER (WHERE event_name = 'page_view'),
-    count(*) FILTER (WHERE event_name = 'product_view'),
-    count(*) FILTER (WHERE event_name = 'add_to_cart'),
-    count(*) FILTER (WHERE event_name = 'begin_checkout'),
-    count(*) FILTER (WHERE event_name = 'purchase'),
-    coalesce(sum(order_total) FILTER (WHERE event_name = 'purchase'), 0),
-    (array_agg(page_url ORDER BY event_timestamp))[1]
-  FROM ins GROUP BY session_id
-  ON CONFLICT (session_id) DO UPDATE SET
-    client_id = CASE WHEN EXCLUDED.started_at < s.started_at THEN EXCLUDED.client_id ELSE s.client_id END,
-    landing_page = CASE WHEN EXCLUDED.started_at < s.started_at THEN EXCLUDED.landing_page ELSE s.landing_page END,
-    user_id = CASE WHEN EXCLUDED.started_at < s.started_at THEN coalesce(EXCLUDED.user_id, s.user_id)
-                   ELSE coalesce(s.user_id, EXCLUDED.user_id) END,
-    started_at = least(s.started_at, EXCLUDED.started_at),
-    ended_at = greatest(s.ended_at, EXCLUDED.ended_at),
-    events = s.events + EXCLUDED.events,
-    page_views = s.page_views + EXCLUDED.page_views,
-    product_views = s.product_views + EXCLUDED.product_views,
-    add_to_carts = s.add_to_carts + EXCLUDED.add_to_carts,
-    checkouts = s.checkouts + EXCLUDED.checkouts,
-    purchases = s.purchases + EXCLUDED.purchases,
-    revenue = s.revenue + EXCLUDED.revenue
-  RETURNING 1
-), by_object AS (
-  SELECT source_object, count(*)::int AS inserted
-  FROM (SELECT min(st.source_object) AS source_object FROM ins JOIN etl_staging st USING (event_id)
-        GROUP BY ins.event_id) first_copy
-  GROUP BY source_object
-)
-SELECT (SELECT coalesce(json_agg(json_build_array(source_object, inserted)), '[]'::json) FROM by_object) AS by_object,
-       (SELECT coalesce(array_agg(DISTINCT day::text), '{}') FROM daily) AS days,
-       (SELECT count(*)::int FROM sess) AS sessions`;
+const INSERT_SQL = `INSERT INTO clickstream_events (${FACT_COLUMNS})
+SELECT ${FACT_COLUMNS} FROM etl_staging ON CONFLICT (event_id) DO NOTHING`;
+
+const MARK_DIRTY_SQL = `INSERT INTO etl_dirty_days (day, marked_at)
+SELECT unnest($1::date[]), now() ON CONFLICT (day) DO NOTHING`;
 
 const LEDGER_SQL = `
 INSERT INTO etl_loaded_objects (object_key, etag, run_id, loaded_at, lines, rows_inserted, duplicates, quarantined)
@@ -341,6 +299,67 @@ FROM unnest($1::text[], $2::text[], $4::int[], $5::int[], $6::int[], $7::int[]) 
 ON CONFLICT (object_key) DO UPDATE SET etag = EXCLUDED.etag, run_id = EXCLUDED.run_id,
   loaded_at = EXCLUDED.loaded_at, lines = EXCLUDED.lines, rows_inserted = EXCLUDED.rows_inserted,
   duplicates = EXCLUDED.duplicates, quarantined = EXCLUDED.quarantined`;
+
+/** Fact rows of the days in $1 (a date[]), found through the event_timestamp index. */
+const ROWS_OF_DAYS = `clickstream_events e JOIN unnest($1::date[]) AS d(day)
+  ON e.event_timestamp >= d.day::timestamp AT TIME ZONE 'UTC'
+ AND e.event_timestamp < (d.day + 1)::timestamp AT TIME ZONE 'UTC'`;
+
+/** Rollup rows of the days, recomputed from the facts (facts only grow, so upsert = replace). */
+const REFRESH_DAILY_SQL = `
+INSERT INTO daily_event_counts AS c (day, event_name, user_login_state, events)
+SELECT d.day, e.event_name, e.user_login_state, count(*) FROM ${ROWS_OF_DAYS} GROUP BY 1, 2, 3
+ON CONFLICT (day, event_name, user_login_state) DO UPDATE SET events = EXCLUDED.events`;
+
+/** Every session with an event on one of the days, recomputed from all its events (it may cross midnight). */
+const REFRESH_SESSIONS_SQL = `
+INSERT INTO sessions AS s (session_id, client_id, user_id, started_at, ended_at, events, page_views,
+  product_views, add_to_carts, checkouts, purchases, revenue, landing_page)
+SELECT session_id,
+  (array_agg(client_id ORDER BY event_timestamp))[1],
+  (array_agg(user_id ORDER BY event_timestamp) FILTER (WHERE user_id IS NOT NULL))[1],
+  min(event_timestamp), max(event_timestamp), count(*),
+  count(*) FILTER (WHERE event_name = 'page_view'),
+  count(*) FILTER (WHERE event_name = 'product_view'),
+  count(*) FILTER (WHERE event_name = 'add_to_cart'),
+  count(*) FILTER (WHERE event_name = 'begin_checkout'),
+  count(*) FILTER (WHERE event_name = 'purchase'),
+  coalesce(sum(order_total) FILTER (WHERE event_name = 'purchase'), 0),
+  (array_agg(page_url ORDER BY event_timestamp))[1]
+FROM clickstream_events
+WHERE session_id IN (SELECT DISTINCT e.session_id FROM ${ROWS_OF_DAYS})
+GROUP BY session_id
+ON CONFLICT (session_id) DO UPDATE SET client_id = EXCLUDED.client_id, user_id = EXCLUDED.user_id,
+  started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, events = EXCLUDED.events,
+  page_views = EXCLUDED.page_views, product_views = EXCLUDED.product_views,
+  add_to_carts = EXCLUDED.add_to_carts, checkouts = EXCLUDED.checkouts, purchases = EXCLUDED.purchases,
+  revenue = EXCLUDED.revenue, landing_page = EXCLUDED.landing_page`;
+
+/** Days refreshed per transaction: bounds a long backfill's refresh transactions. */
+const REFRESH_DAYS_PER_TRANSACTION = 7;
+
+/**
+ * Recomputes the rollup and sessions of every dirty day and clears the marks, a few days per
+ * transaction. Runs after the loads, and first thing too, finishing what a crashed run left.
+ */
+async function refreshDirtyDays(session: Session, refreshed: Set<string>): Promise<void> {
+  for (;;) {
+    await session.query('BEGIN');
+    const { rows } = await session.query<{ day: string }>(
+      `SELECT day::text AS day FROM etl_dirty_days ORDER BY day LIMIT ${REFRESH_DAYS_PER_TRANSACTION} FOR UPDATE`,
+    );
+    if (!rows.length) {
+      await session.query('COMMIT');
+      return;
+    }
+    const days = rows.map((r) => r.day);
+    await session.query(REFRESH_DAILY_SQL, [days]);
+    await session.query(REFRESH_SESSIONS_SQL, [days]);
+    await session.query('DELETE FROM etl_dirty_days WHERE day = ANY($1::date[])', [days]);
+    await session.query('COMMIT');
+    for (const day of days) refreshed.add(day);
+  }
+}
 
 /**
  * Groups pending objects into batches and pipelines them: while batch k is being loaded by the
@@ -351,7 +370,7 @@ class BatchLoader {
   readonly progress: EtlProgress = { objectsDone: 0, objectsTotal: 0, bytesDone: 0, bytesTotal: 0, rowsInserted: 0 };
   private batch: LakeObject[] = [];
   private batchSize = 0;
-  private inFlight: Promise<PreparedObject[]> | undefined;
+  private inFlight: Promise<PreparedBatch> | undefined;
   private readonly batchBytes: number;
   private readonly batchObjects: number;
 
@@ -362,7 +381,6 @@ class BatchLoader {
     private readonly opts: EtlOptions,
     private readonly retry: RetryPolicy,
     private readonly result: EtlResult,
-    private readonly days: Set<string>,
   ) {
     this.batchBytes = opts.batchBytes ?? DEFAULT_BATCH_BYTES;
     this.batchObjects = opts.batchObjects ?? DEFAULT_BATCH_OBJECTS;
@@ -392,19 +410,28 @@ class BatchLoader {
     if (previous) await this.load(await previous);
   }
 
-  private async prepare(objects: LakeObject[]): Promise<PreparedObject[]> {
+  private async prepare(objects: LakeObject[]): Promise<PreparedBatch> {
     const bodies = await mapLimit(objects, this.opts.fetchConcurrency ?? 8, (o) =>
       withRetry(`get ${o.key}`, this.retry, () => this.store.get(o.key)),
     );
+    // Gzipped JSON lines expand about 2-3x into COPY text; start near that to avoid regrowth.
+    const copy = new CopyBuffer(Math.max(64 * 1024, bodies.reduce((n, b) => n + b.length, 0) * 3));
+    const days = new Set<string>();
     const out: PreparedObject[] = [];
     for (let i = 0; i < objects.length; i++) {
-      out.push(await this.prepareObject(objects[i] as LakeObject, bodies[i] as Uint8Array, i));
+      out.push(await this.prepareObject(objects[i] as LakeObject, bodies[i] as Uint8Array, i, copy, days));
       await yieldToLoop(); // let the COPY of the previous batch stream while this one parses
     }
-    return out;
+    return { objects: out, days: [...days], copy: copy.bytes() };
   }
 
-  private async prepareObject(object: LakeObject, body: Uint8Array, index: number): Promise<PreparedObject> {
+  private async prepareObject(
+    object: LakeObject,
+    body: Uint8Array,
+    index: number,
+    copy: CopyBuffer,
+    days: Set<string>,
+  ): Promise<PreparedObject> {
     const receivedHour = hourOfKey(object.key) ?? new Date(0);
     let lines: string[];
     const quarantine: { raw: string | null; errors: LineError[]; received_at: string; source_object: string }[] = [];
@@ -422,12 +449,12 @@ class BatchLoader {
       });
     }
     const prefix = String(index);
-    let copyText = '';
     let rows = 0;
     for (const line of lines) {
       const parsed = parseLine(line);
       if (parsed.ok) {
-        copyText += copyLine(parsed.row, prefix);
+        copy.writeRow(parsed.row, prefix);
+        days.add(utcDay(parsed.row.event_timestamp));
         rows++;
       } else {
         quarantine.push({
@@ -445,49 +472,51 @@ class BatchLoader {
       const body = encodeJsonl(quarantine);
       await withRetry(`put ${key}`, this.retry, () => this.store.put(key, body));
     }
-    return { object, lines: lines.length, rows, quarantined: quarantine.length, copyText };
+    return { object, lines: lines.length, rows, quarantined: quarantine.length };
   }
 
-  private async load(prepared: PreparedObject[]): Promise<void> {
+  private async load(batch: PreparedBatch): Promise<void> {
     const s = this.session;
+    const prepared = batch.objects;
     await s.query('BEGIN');
-    let inserted = new Map<number, number>();
-    if (prepared.some((p) => p.rows > 0)) {
-      await s.copyIn(
-        `COPY etl_staging (${STAGING_COLUMNS}) FROM STDIN`,
-        prepared.map((p) => p.copyText).filter((t) => t.length > 0),
-      );
-      const { rows } = await s.query<{ by_object: [number, number][]; days: string[] }>(MERGE_SQL);
-      const merged = rows[0];
-      inserted = new Map(merged?.by_object ?? []);
-      for (const day of merged?.days ?? []) this.days.add(day);
+    let inserted = 0;
+    if (batch.copy.length > 0) {
+      await s.copyIn(`COPY etl_staging (${STAGING_COLUMNS}) FROM STDIN`, batch.copy);
+      inserted = (await s.query(INSERT_SQL)).rowCount;
+      // Every day of the batch, including its duplicates' days: refreshing one day too many is harmless.
+      if (inserted > 0) await s.query(MARK_DIRTY_SQL, [batch.days]);
     }
-    const ledger = prepared.map((p, i) => {
-      const rowsInserted = inserted.get(i) ?? 0;
-      return { ...p, rowsInserted, duplicates: p.rows - rowsInserted };
-    });
+    const staged = prepared.reduce((n, p) => n + p.rows, 0);
+    // Without duplicates in the batch every staged row is new, so per-object counts are exact for
+    // free; with some, which object they came from is not tracked (the run's totals stay exact).
+    const attributed = inserted === staged;
     await s.query(LEDGER_SQL, [
-      ledger.map((p) => p.object.key),
-      ledger.map((p) => p.object.etag),
+      prepared.map((p) => p.object.key),
+      prepared.map((p) => p.object.etag),
       this.runId,
-      ledger.map((p) => p.lines),
-      ledger.map((p) => p.rowsInserted),
-      ledger.map((p) => p.duplicates),
-      ledger.map((p) => p.quarantined),
+      prepared.map((p) => p.lines),
+      prepared.map((p) => (attributed ? p.rows : null)),
+      prepared.map(() => (attributed ? 0 : null)),
+      prepared.map((p) => p.quarantined),
     ]);
     await s.query('COMMIT');
-    for (const p of ledger) {
+    for (const p of prepared) {
       this.result.objects++;
       this.result.lines += p.lines;
-      this.result.rowsInserted += p.rowsInserted;
-      this.result.duplicates += p.duplicates;
       this.result.quarantined += p.quarantined;
       this.progress.objectsDone++;
       this.progress.bytesDone += p.object.size;
     }
+    this.result.rowsInserted += inserted;
+    this.result.duplicates += staged - inserted;
     this.progress.rowsInserted = this.result.rowsInserted;
     this.opts.onProgress?.({ ...this.progress });
   }
+}
+
+/** YYYY-MM-DD in UTC of an RFC 3339 timestamp; the common `…Z` form needs no Date. */
+function utcDay(timestamp: string): string {
+  return timestamp.endsWith('Z') ? timestamp.slice(0, 10) : new Date(timestamp).toISOString().slice(0, 10);
 }
 
 function receivedAtOf(line: string): string | undefined {

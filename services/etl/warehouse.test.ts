@@ -15,7 +15,14 @@ async function tablesOf(wh: Warehouse): Promise<string[]> {
   return rows.map((r) => r.table_name);
 }
 
-const EXPECTED_TABLES = ['clickstream_events', 'daily_event_counts', 'etl_loaded_objects', 'etl_runs', 'sessions'];
+const EXPECTED_TABLES = [
+  'clickstream_events',
+  'daily_event_counts',
+  'etl_dirty_days',
+  'etl_loaded_objects',
+  'etl_runs',
+  'sessions',
+];
 
 describe('migrations/ apply cleanly', () => {
   let temp: TempDatabase;

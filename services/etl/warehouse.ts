@@ -24,8 +24,8 @@ export const LOCK_KEYS = { migrate: 72_001, etl: 72_002 } as const;
 
 export interface Session {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
-  /** Runs `COPY … FROM STDIN` (text format), feeding it the chunks in order. */
-  copyIn(copySql: string, chunks: Iterable<string>): Promise<void>;
+  /** Runs `COPY … FROM STDIN` (text format) with `data` as its input. */
+  copyIn(copySql: string, data: Uint8Array): Promise<void>;
   /**
    * Takes the session-level advisory lock `key` if nobody holds it. PGlite is one connection
    * shared by everything in the process, where a Postgres advisory lock would be re-entrant, so
@@ -114,25 +114,24 @@ function pgSession(client: pg.PoolClient): Session {
       const res = await client.query(sql, params);
       return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
     },
-    copyIn(copySql: string, chunks: Iterable<string>) {
+    copyIn(copySql: string, data: Uint8Array) {
       return new Promise<void>((resolve, reject) => {
         const stream = client.query(copyFrom(copySql));
         stream.on('error', reject);
         stream.on('finish', () => resolve());
-        const iterator = chunks[Symbol.iterator]();
-        // Respect backpressure so a large batch never sits twice in memory.
+        // Fed in slices with backpressure, so the socket buffers never hold a second copy of a batch.
+        const SLICE = 256 * 1024;
+        let offset = 0;
         const pump = () => {
-          for (;;) {
-            const next = iterator.next();
-            if (next.done) {
-              stream.end();
-              return;
-            }
-            if (!stream.write(next.value)) {
+          while (offset < data.length) {
+            const slice = data.subarray(offset, offset + SLICE);
+            offset += slice.length;
+            if (!stream.write(slice)) {
               stream.once('drain', pump);
               return;
             }
           }
+          stream.end();
         };
         pump();
       });
@@ -159,9 +158,9 @@ async function openPglite(dir: string, migrationsFolder: string): Promise<Wareho
       const res = await db.query<T>(sql, params);
       return { rows: res.rows, rowCount: res.affectedRows ?? 0 };
     },
-    async copyIn(copySql: string, chunks: Iterable<string>) {
+    async copyIn(copySql: string, data: Uint8Array) {
       // PGlite has no COPY protocol stream; it reads COPY input from a Blob at /dev/blob.
-      const blob = new Blob([...chunks]);
+      const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
       await db.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob });
     },
     async tryLock(key: number) {
