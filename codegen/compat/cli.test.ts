@@ -64,6 +64,7 @@ describe('npm run schemas:check in a git repository', () => {
     const r = await check();
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('nothing to compare');
+    expect(JSON.parse((await check('--format', 'json')).stdout)).toEqual([]);
   });
 
   it('passes a safe commit against HEAD~1', async () => {

@@ -90,11 +90,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
       const relPath = path.relative(repo, headDir).split(path.sep).join('/');
       const ref = await resolveBase(repo, values.against);
       if (!ref) {
+        if (format === 'json') io.out('[]');
         io.err('schemas:check: nothing to compare: HEAD has no parent commit and there is no origin/main; passing');
         return 0;
       }
       const states = await schemaStates(repo, ref.commit, relPath, !values['base-only']);
       if (states.length === 0) {
+        if (format === 'json') io.out('[]');
         io.err(`schemas:check: nothing to compare: ${relPath}/ does not exist at ${ref.label}; every schema is new`);
         return 0;
       }

@@ -43,10 +43,20 @@ beforeAll(async () => {
 afterAll(() => rm(temp, { recursive: true, force: true }));
 
 let counter = 0;
-async function side(tree: Tree, label: string): Promise<Side> {
-  const dir = await writeTree(path.join(temp, String(counter++)), tree);
-  const { mappingIssues, ...registry } = await loadRegistry(dir, { collectMappingIssues: true });
-  return makeSide(label, registry, mappingIssues);
+/** Many cases share a tree; each distinct tree is written and loaded once (loading dominates). */
+const loaded = new Map<string, Promise<Side>>();
+function side(tree: Tree, label: string): Promise<Side> {
+  const key = JSON.stringify(tree);
+  let side = loaded.get(key);
+  if (!side) {
+    side = (async () => {
+      const dir = await writeTree(path.join(temp, String(counter++)), tree);
+      const { mappingIssues, ...registry } = await loadRegistry(dir, { collectMappingIssues: true });
+      return makeSide('fixture', registry, mappingIssues);
+    })();
+    loaded.set(key, side);
+  }
+  return side.then((s) => ({ ...s, label }));
 }
 
 /** Pairs each expectation with one finding that has every field it names. */
