@@ -8,8 +8,9 @@
  * decisions about events are the core's, the durability is the lake writer's.
  */
 import { gunzipSync } from 'node:zlib';
-import { type Context, Hono } from 'hono';
+import type { Context } from 'hono';
 import { cors } from 'hono/cors';
+import { Hono } from 'hono/tiny';
 import { DEFAULT_LIMITS, type IngestLimits, processBody } from './core.ts';
 import type { IdentityResolver } from './identity.ts';
 import type { LakeWriter } from './lake-writer.ts';

@@ -30,7 +30,13 @@ export class FileRawStore implements RawStore {
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     let handle: FileHandle | undefined;
     try {
-      handle = await open(tmp, 'wx');
+      handle = await open(tmp, 'wx').catch(async (err: NodeJS.ErrnoException) => {
+        // The folder vanished since it was cached (lake cleaned under a running server): recreate it.
+        if (err.code !== 'ENOENT') throw err;
+        this.durableDirs.clear();
+        await this.ensureDurableDir(dir);
+        return open(tmp, 'wx');
+      });
       await handle.writeFile(body);
       await handle.sync();
       await handle.close();

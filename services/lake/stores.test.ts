@@ -114,3 +114,18 @@ describe('openRawStore', () => {
     expect(() => openRawStore('s3://')).toThrow(/LAKE_URL/);
   });
 });
+
+describe('file store under a cleaned lake', () => {
+  it('recreates folders removed while it was running', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lake-'));
+    try {
+      const store = new FileRawStore(dir);
+      await store.put('events/2026/01/01/00/a.jsonl.gz', encodeJsonl([1]));
+      await rm(path.join(dir, 'events'), { recursive: true });
+      await store.put('events/2026/01/01/00/b.jsonl.gz', encodeJsonl([2]));
+      expect((await collect(store.list('events/'))).map((o) => o.key)).toEqual(['events/2026/01/01/00/b.jsonl.gz']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * `npm run bench:ingest` — the ingest benchmarks of issue #4, printed as one Markdown table.
+ *
+ *   P1  CPU per 25-event batch: JSON.parse alone vs the whole core (parse + validate + enrich +
+ *       serialise lake lines); gzip level 1 vs 6 for the lake object (the encodeJsonl choice).
+ *   P2  HTTP on loopback: `clickstream ingest serve` (file lake, fsync per group commit) pinned to
+ *       core 0 with taskset, autocannon in a second process pinned to core 1, against a no-op
+ *       node:http server answering 200 to the same body, in the same run. ~12 s in total.
+ *       Afterwards the lake is counted: every 2xx response's 25 events must be stored.
+ *   P5  The Lambda bundle (esbuild, minified, @aws-sdk external as the runtime provides it) and
+ *       a cold process that imports it and handles one request, vs `node -e ''`.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { FileRawStore } from '../lake/file-store.ts';
+import { decodeJsonl, encodeJsonlLines } from '../lake/jsonl.ts';
+import { bundleIngestLambda } from './bundle.ts';
+import { GUEST, processBody } from './core.ts';
+import { sampleBatch } from './sample-events.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const BATCH = 25;
+type Row = [string, string, string];
+const rows: Row[] = [];
+const row = (bench: string, metric: string, value: string) => rows.push([bench, metric, value]);
+
+/** Mean µs per call of `fn`, after warm-up, over at least `ms` milliseconds. */
+function time(fn: () => unknown, ms = 1500): number {
+  for (let i = 0; i < 2000; i++) fn();
+  let n = 0;
+  const start = process.hrtime.bigint();
+  const until = start + BigInt(ms) * 1_000_000n;
+  let now = start;
+  while (now < until) {
+    for (let i = 0; i < 200; i++) fn();
+    n += 200;
+    now = process.hrtime.bigint();
+  }
+  return Number(now - start) / 1000 / n;
+}
+
+function p1(): void {
+  const body = JSON.stringify(sampleBatch(BATCH));
+  const ctx = { receivedAt: new Date(), identity: GUEST, userAgent: 'Mozilla/5.0 (bench)', ip: '203.0.113.9' };
+  const parse = time(() => JSON.parse(body));
+  const core = time(() => processBody(body, ctx));
+  const result = processBody(body, ctx);
+  if (!result.ok || result.accepted.length !== BATCH) throw new Error('P1 batch is not fully valid');
+  const lines = result.accepted.map((a) => a.line);
+  const text = `${lines.join('\n')}\n`;
+  const gz1 = time(() => encodeJsonlLines(lines), 1000);
+  const gz6 = time(() => gzipSync(text, { level: 6 }), 1000);
+  row('P1', `body: ${BATCH} events`, `${body.length} B`);
+  row('P1', 'JSON.parse', `${parse.toFixed(1)} µs`);
+  row('P1', 'core processBody (parse+validate+enrich+serialise)', `${core.toFixed(1)} µs`);
+  row('P1', 'validate+enrich+serialise beyond parse', `${(core - parse).toFixed(1)} µs`);
+  row('P1', '(core − parse) / parse  (goal ≤ 1.5×)', `${((core - parse) / parse).toFixed(2)}×`);
+  row('P1', 'core / parse', `${(core / parse).toFixed(2)}×`);
+  row(
+    'P1',
+    `gzip level 1 (chosen): time, size of ${text.length} B`,
+    `${gz1.toFixed(1)} µs, ${encodeJsonlLines(lines).length} B`,
+  );
+  row('P1', 'gzip level 6: time, size', `${gz6.toFixed(1)} µs, ${gzipSync(text, { level: 6 }).length} B`);
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Starts `cmd` pinned to `cpu`, resolves once its output contains `ready`. */
+async function startPinned(cpu: number, cmd: string[], env: Record<string, string>, ready: string) {
+  const child = spawn('taskset', ['-c', String(cpu), ...cmd], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d;
+      if (out.includes(ready)) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited ${code}: ${out}`)));
+  });
+  return child;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Cannon {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+}
+
+function autocannon(url: string, bodyFile: string, seconds: number): Cannon {
+  const out = execFileSync(
+    'taskset',
+    [
+      '-c',
+      '1',
+      process.execPath,
+      path.join(ROOT, 'node_modules/autocannon/autocannon.js'),
+      '--json',
+      '-c',
+      '32',
+      '-d',
+      String(seconds),
+      '-m',
+      'POST',
+      '-H',
+      'content-type=application/json',
+      '-i',
+      bodyFile,
+      url,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: (seconds + 10) * 1000 },
+  );
+  return JSON.parse(out) as Cannon;
+}
+
+const NOOP_SERVER = `
+const http = require('node:http');
+const answer = JSON.stringify({ accepted: ${BATCH}, rejected: [] });
+http.createServer((req, res) => {
+  req.on('data', () => {});
+  req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json' }); res.end(answer); });
+}).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));
+`;
+
+async function p2(): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'bench-ingest-'));
+  const lakeDir = path.join(work, 'lake');
+  const bodyFile = path.join(work, 'body.json');
+  await writeFile(bodyFile, JSON.stringify(sampleBatch(BATCH)));
+  try {
+    const results: Record<string, Cannon> = {};
+    const warmup2xx: Record<string, number> = {};
+    for (const target of ['noop', 'ingest'] as const) {
+      const port = await freePort();
+      const child =
+        target === 'noop'
+          ? await startPinned(0, [process.execPath, '-e', NOOP_SERVER], { PORT: String(port) }, 'listening')
+          : await startUntilHealthy(port, lakeDir);
+      try {
+        const url = `http://127.0.0.1:${port}/clickstream`;
+        warmup2xx[target] = autocannon(url, bodyFile, 1)['2xx']; // JIT, connection setup: not reported
+        results[target] = autocannon(url, bodyFile, 4);
+      } finally {
+        await stop(child);
+      }
+    }
+    const { noop, ingest } = results as { noop: Cannon; ingest: Cannon };
+    const stored = await countLake(lakeDir);
+    row('P2', 'no-op node:http: req/s, p50/p99 ms', fmtCannon(noop));
+    row('P2', 'ingest serve (file lake): req/s, p50/p99 ms', fmtCannon(ingest));
+    row('P2', 'ingest events/s', `${Math.round(ingest.requests.average * BATCH)}`);
+    row(
+      'P2',
+      'ingest / no-op req/s  (goal ≥ 25%)',
+      `${((100 * ingest.requests.average) / noop.requests.average).toFixed(1)}%`,
+    );
+    row(
+      'P2',
+      'durability: events in lake / 25 × 2xx answers',
+      `${stored.events} / ${(warmup2xx.ingest! + ingest['2xx']) * BATCH} (non-2xx ${ingest.non2xx}, errors ${ingest.errors})`,
+    );
+    row(
+      'P2',
+      'lake objects written (group commit)',
+      `${stored.objects} (${(stored.events / stored.objects).toFixed(0)} events/object)`,
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** `clickstream ingest serve` pinned to core 0; LOG_LEVEL=warn (no per-request log line), so /health tells readiness. */
+async function startUntilHealthy(port: number, lakeDir: string): Promise<ChildProcess> {
+  const child = spawn('taskset', ['-c', '0', process.execPath, 'bin/clickstream.js', 'ingest', 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      LAKE_URL: pathToFileURL(lakeDir).href,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+    },
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error('ingest server did not become healthy');
+}
+
+function fmtCannon(c: Cannon): string {
+  return `${Math.round(c.requests.average)} req/s, ${c.latency.p50}/${c.latency.p99} ms`;
+}
+
+async function countLake(dir: string): Promise<{ objects: number; events: number }> {
+  const store = new FileRawStore(dir);
+  let objects = 0;
+  let events = 0;
+  for await (const o of store.list('events/')) {
+    objects++;
+    events += decodeJsonl(await store.get(o.key)).length;
+  }
+  return { objects, events };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Wall time of a fresh `node` process running `args`, median of `runs`. */
+function processMs(args: string[], env: Record<string, string>, runs = 7): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    execFileSync(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+async function p5(): Promise<void> {
+  // Inside node_modules/.cache so the external @aws-sdk/* resolve from the project, as in Lambda.
+  const outdir = path.join(ROOT, 'node_modules/.cache/clickstream-ingest-bench');
+  await mkdir(outdir, { recursive: true });
+  const bundle = await bundleIngestLambda(outdir);
+  const event = JSON.parse(
+    await readFile(path.join(import.meta.dirname, 'fixtures/apigw-v2/post-json-gzip-base64.json'), 'utf8'),
+  );
+  const lakeDir = await mkdtemp(path.join(os.tmpdir(), 'bench-p5-'));
+  const script = `
+    const { handler } = await import(${JSON.stringify(pathToFileURL(bundle.file).href)});
+    const res = await handler(${JSON.stringify(event)}, {});
+    if (res.statusCode !== 200) { console.error(res); process.exit(1); }
+    process.exit(0);`;
+  try {
+    const bare = processMs(['-e', ''], {});
+    const cold = processMs(['--input-type=module', '-e', script], {
+      LAKE_URL: pathToFileURL(lakeDir).href,
+      LOG_LEVEL: 'warn',
+      CORS_ORIGINS: 'https://shop.example',
+    });
+    row('P5', 'Lambda bundle (minified, @aws-sdk external)  (goal ≤ 400 KB)', `${(bundle.bytes / 1024).toFixed(0)} KB`);
+    row('P5', "node -e '' (median of 7)", `${bare.toFixed(0)} ms`);
+    row('P5', 'cold import + first invocation (median of 7)', `${cold.toFixed(0)} ms`);
+    row('P5', 'cold / bare  (goal ≤ 3×)', `${(cold / bare).toFixed(2)}×`);
+  } finally {
+    await rm(lakeDir, { recursive: true, force: true });
+  }
+}
+
+p1();
+await p2();
+await p5();
+const header: Row = ['bench', 'metric', 'value'];
+const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
+const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+console.log(
+  [
+    `ingest benchmarks — node ${process.version}, ${os.cpus().length}× ${os.cpus()[0]?.model.trim()}`,
+    '',
+    line(header),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n'),
+);
