@@ -182,7 +182,9 @@ export function processBody(
       return refuse(413, 'event_too_large', `event ${index} is larger than ${limits.maxEventBytes} bytes`);
     }
     if (!errors && mayHoldUnstorable && UNSTORABLE_ESCAPE.test(wireJson)) {
-      errors = [{ path: '', rule: 'unstorable_character', message: 'strings must not contain NUL or unpaired surrogates' }];
+      errors = [
+        { path: '', rule: 'unstorable_character', message: 'strings must not contain NUL or unpaired surrogates' },
+      ];
       // Quarantine what was sent, not the skew-corrected form.
       const e = event as Record<string, unknown>;
       e.event_timestamp = e.client_event_timestamp;
