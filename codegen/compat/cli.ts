@@ -5,14 +5,13 @@
  * Exit 0: no breaking change · 1: breaking changes · 2: could not decide or failed.
  * Findings go to stdout in the chosen format; the one-line summary and notes go to stderr.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadRegistry, RegistryError } from '../load.ts';
 import { AllowlistError, applyAllowlist, readAllowlist } from './allowlist.ts';
 import { checkCompatibility, exitCodeOf } from './check.ts';
-import { extractTree, GitError, git, resolveBase, schemaStates } from './git.ts';
+import { GitError } from './git.ts';
 import {
   FORMATS,
   type Format,
@@ -24,7 +23,7 @@ import {
   renderText,
 } from './render.ts';
 import type { Finding } from './rules.ts';
-import { makeSide, type Side } from './side.ts';
+import { loadBaseDir, loadBaseGit, loadHead, StateError } from './states.ts';
 
 export interface Io {
   cwd: string;
@@ -36,11 +35,6 @@ const USAGE =
   'usage: npm run schemas:check -- [--against <git-ref>] [--base-dir <dir>] [--head-dir <dir>] [--format text|json|github|markdown] [--allowlist <file>] [--base-only]';
 
 class UsageError extends Error {}
-
-async function loadSide(dir: string, label: string): Promise<Side> {
-  const { mappingIssues, ...registry } = await loadRegistry(dir, { collectMappingIssues: true });
-  return makeSide(label, registry, mappingIssues);
-}
 
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
 
@@ -63,77 +57,29 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const headDir = path.resolve(io.cwd, values['head-dir'] ?? 'schemas');
   const temp = await mkdtemp(path.join(tmpdir(), 'schemas-check-'));
   try {
-    let head: Side;
-    try {
-      head = await loadSide(headDir, 'head');
-    } catch (e) {
-      io.err(`schemas:check: cannot check: the head schemas do not load\n${(e as Error).message}`);
-      return 2;
+    const head = await loadHead(headDir);
+    const states = values['base-dir']
+      ? await loadBaseDir(path.resolve(io.cwd, values['base-dir']))
+      : await loadBaseGit(headDir, {
+          against: values.against,
+          allStates: !values['base-only'],
+          temp,
+          note: (text) => io.err(`schemas:check: note: ${text}`),
+        });
+    if ('nothingToCompare' in states) {
+      if (format === 'json') io.out('[]');
+      io.err(`schemas:check: nothing to compare: ${states.nothingToCompare}`);
+      return 0;
     }
-
-    let base: Side;
-    let history: Side[] = [];
-    let baseLabel: string;
-    if (values['base-dir']) {
-      const baseDir = path.resolve(io.cwd, values['base-dir']);
-      baseLabel = baseDir;
-      try {
-        base = await loadSide(baseDir, baseDir);
-      } catch (e) {
-        io.err(`schemas:check: cannot check: the base schemas in ${baseDir} do not load\n${(e as Error).message}`);
-        return 2;
-      }
-    } else {
-      const repo = await git(path.dirname(headDir), ['rev-parse', '--show-toplevel']).catch(() => {
-        throw new GitError(`${headDir} is not inside a git repository; compare folders with --base-dir`);
-      });
-      const relPath = path.relative(repo, headDir).split(path.sep).join('/');
-      const ref = await resolveBase(repo, values.against);
-      if (!ref) {
-        if (format === 'json') io.out('[]');
-        io.err('schemas:check: nothing to compare: HEAD has no parent commit and there is no origin/main; passing');
-        return 0;
-      }
-      const states = await schemaStates(repo, ref.commit, relPath, !values['base-only']);
-      if (states.length === 0) {
-        if (format === 'json') io.out('[]');
-        io.err(`schemas:check: nothing to compare: ${relPath}/ does not exist at ${ref.label}; every schema is new`);
-        return 0;
-      }
-      baseLabel = ref.label;
-      const loaded: Side[] = [];
-      for (const [i, state] of states.entries()) {
-        const dest = path.join(temp, String(i));
-        await mkdir(dest);
-        await extractTree(repo, state.tree, path.basename(headDir), dest);
-        const label = i === 0 ? ref.label : state.commit.slice(0, 7);
-        try {
-          loaded.push(await loadSide(path.join(dest, path.basename(headDir)), label));
-        } catch (e) {
-          if (i === 0) {
-            io.err(
-              `schemas:check: cannot check: the base schemas at ${ref.label} do not load\n${(e as Error).message}`,
-            );
-            return 2;
-          }
-          // An old state the current loader refuses (e.g. written before a meta-schema rule).
-          io.err(`schemas:check: note: skipped state ${label}, which does not load with today's loader`);
-        }
-      }
-      [base, ...history] = loaded as [Side, ...Side[]];
-    }
+    const { base, history, label: baseLabel } = states;
 
     const allowlistFile = path.resolve(io.cwd, values.allowlist ?? path.join(headDir, 'compat-allowlist.json'));
     const allowlistName = path.relative(path.dirname(headDir), allowlistFile).split(path.sep).join('/');
-    let findings = applyAllowlist(
+    const findings = applyAllowlist(
       checkCompatibility({ head, base, history }),
       await readAllowlist(allowlistFile),
       allowlistName,
-    );
-    findings = findings
-      .map((f, i) => ({ f, i }))
-      .sort((a, b) => SEVERITY_ORDER[a.f.severity] - SEVERITY_ORDER[b.f.severity] || a.i - b.i)
-      .map(({ f }) => f);
+    ).sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]); // stable: keeps check order
 
     const rendered = await render(format, findings, baseLabel, path.dirname(headDir));
     if (rendered) io.out(rendered);
@@ -144,7 +90,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.err(`schemas:check: ${verdict} against ${baseLabel} (${1 + history.length} base state(s) compared)`);
     return code;
   } catch (e) {
-    if (e instanceof RegistryError || e instanceof AllowlistError || e instanceof GitError)
+    if (e instanceof StateError || e instanceof AllowlistError || e instanceof GitError)
       io.err(`schemas:check: ${e.message}`);
     else io.err(`schemas:check: failed: ${(e as Error).stack ?? e}`);
     return 2;
