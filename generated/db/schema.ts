@@ -195,9 +195,9 @@ export const etlLoadedObjects = pgTable(
     loaded_at: timestamp('loaded_at', { withTimezone: true, mode: 'string' }).notNull(),
     /** Lines in the object. */
     lines: integer('lines').notNull(),
-    /** Rows of the object that were new to the fact table; null when its load batch also held duplicates, which are counted per run (etl_runs) rather than attributed to objects. */
+    /** Rows of the object that were new to the fact table (null only in rows written before per-object counts were kept). */
     rows_inserted: integer('rows_inserted'),
-    /** Rows skipped because their event_id was already loaded; null when not attributed to objects (see rows_inserted). */
+    /** Valid rows skipped because their event_id was already loaded or repeated earlier in the batch. */
     duplicates: integer('duplicates'),
     /** Lines sent to quarantine. */
     quarantined: integer('quarantined').notNull(),

@@ -29,11 +29,12 @@ export class CopyBuffer {
     return this.pos;
   }
 
-  /** Appends one fact row preceded by `prefix` (already-escaped leading columns, e.g. the source object). */
-  writeRow(row: ClickstreamEventsRow, prefix: string): void {
-    this.writeString(prefix);
+  /** Appends one fact row, columns in clickstreamEventsColumns order. */
+  writeRow(row: ClickstreamEventsRow): void {
+    let first = true;
     for (const column of clickstreamEventsColumns) {
-      this.writeByte(TAB);
+      if (!first) this.writeByte(TAB);
+      first = false;
       const value = row[column];
       if (value === null || value === undefined) this.writeString('\\N');
       else if (typeof value === 'string') this.writeString(escapeCopyText(value));

@@ -215,11 +215,12 @@ describe.each(['postgres', 'pglite'] as const)('etl core on %s', (kind) => {
     await writeSampleLake(store, events.slice(0, 5), 30);
     const run = await runEtl({ warehouse: wh, store }, base);
     expect(run).toMatchObject({ status: 'succeeded', objects: 2, lines: 35, rowsInserted: 30, duplicates: 5 });
-    const ledger = await wh.query('SELECT rows_inserted, duplicates FROM etl_loaded_objects');
-    expect(ledger).toEqual([
-      { rows_inserted: null, duplicates: null },
-      { rows_inserted: null, duplicates: null },
-    ]);
+    // Whichever object sorts first gets the shared events; the other counts them as duplicates.
+    const ledger = await wh.query<{ lines: number; rows_inserted: number; duplicates: number }>(
+      'SELECT lines, rows_inserted, duplicates FROM etl_loaded_objects',
+    );
+    expect(ledger.every((o) => o.rows_inserted + o.duplicates === o.lines)).toBe(true);
+    expect(ledger.reduce((n, o) => n + o.duplicates, 0)).toBe(5);
     await expectDerivedTablesExact(wh);
   });
 

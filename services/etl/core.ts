@@ -1,5 +1,6 @@
 /**
- * The ETL core: plan → list → skip loaded → read → parse/validate/map → COPY → insert → record.
+ * The ETL core: plan → list → skip loaded objects → read → parse/validate/map → skip known
+ * event_ids → COPY into the fact table → record → refresh rollup and sessions of touched days.
  *
  * Exactly-once rests on one rule: an object's rows, its ledger row (key + ETag) and the mark on
  * the days it changed commit in ONE transaction. Whatever dies — the process, the connection,
@@ -86,16 +87,20 @@ const dayPrefix = (d: Date) => `events/${d.getUTCFullYear()}/${pad(d.getUTCMonth
 interface PreparedObject {
   object: LakeObject;
   lines: number;
-  rows: number;
   quarantined: number;
+  /** Valid lines repeating an event_id seen earlier in the same batch. */
+  repeats: number;
 }
 
+/** A batch ready to load: one COPY text row per distinct valid event, in parallel arrays. */
 interface PreparedBatch {
   objects: PreparedObject[];
-  /** UTC days (YYYY-MM-DD) of the batch's valid rows. */
-  days: string[];
-  /** COPY text of every valid row of the batch, each prefixed with its object's index. */
   copy: Uint8Array;
+  /** Per row: lower-case event_id, UTC day of event_timestamp, object index, end offset in `copy`. */
+  ids: string[];
+  days: string[];
+  objectOf: number[];
+  ends: number[];
 }
 
 export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, opts: EtlOptions): Promise<EtlResult> {
@@ -147,12 +152,6 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
         );
         recorded = true;
         log({ level: 'info', msg: 'etl run started', run_id: runId, trigger: opts.trigger, window });
-
-        await session.query('DROP TABLE IF EXISTS pg_temp.etl_staging');
-        // Temporary: never WAL-logged, private to this connection, emptied by every commit.
-        await session.query(
-          'CREATE TEMP TABLE etl_staging (source_object integer NOT NULL, LIKE clickstream_events) ON COMMIT DELETE ROWS',
-        );
 
         const loader = new BatchLoader(session, store, runId, opts, retry, result);
         const pending = (day: Date) => pendingObjects(session, store, window, day, retry);
@@ -283,11 +282,10 @@ async function pendingObjects(
   return listed.filter((o) => loaded.get(o.key) !== o.etag);
 }
 
-const STAGING_COLUMNS = ['source_object', ...clickstreamEventsColumns].join(', ');
-const FACT_COLUMNS = clickstreamEventsColumns.join(', ');
+const COPY_SQL = `COPY clickstream_events (${clickstreamEventsColumns.join(', ')}) FROM STDIN`;
 
-const INSERT_SQL = `INSERT INTO clickstream_events (${FACT_COLUMNS})
-SELECT ${FACT_COLUMNS} FROM etl_staging ON CONFLICT (event_id) DO NOTHING`;
+/** Which of the batch's event_ids the fact table already holds (primary-key probes). */
+const EXISTING_SQL = 'SELECT event_id::text AS id FROM clickstream_events WHERE event_id = ANY($1::uuid[])';
 
 const MARK_DIRTY_SQL = `INSERT INTO etl_dirty_days (day, marked_at)
 SELECT unnest($1::date[]), now() ON CONFLICT (day) DO NOTHING`;
@@ -416,13 +414,15 @@ class BatchLoader {
     );
     // Gzipped JSON lines expand about 2-3x into COPY text; start near that to avoid regrowth.
     const copy = new CopyBuffer(Math.max(64 * 1024, bodies.reduce((n, b) => n + b.length, 0) * 3));
-    const days = new Set<string>();
-    const out: PreparedObject[] = [];
+    const batch: Omit<PreparedBatch, 'copy'> = { objects: [], ids: [], days: [], objectOf: [], ends: [] };
+    const seen = new Set<string>();
     for (let i = 0; i < objects.length; i++) {
-      out.push(await this.prepareObject(objects[i] as LakeObject, bodies[i] as Uint8Array, i, copy, days));
+      batch.objects.push(
+        await this.prepareObject(objects[i] as LakeObject, bodies[i] as Uint8Array, i, copy, batch, seen),
+      );
       await yieldToLoop(); // let the COPY of the previous batch stream while this one parses
     }
-    return { objects: out, days: [...days], copy: copy.bytes() };
+    return { ...batch, copy: copy.bytes() };
   }
 
   private async prepareObject(
@@ -430,7 +430,8 @@ class BatchLoader {
     body: Uint8Array,
     index: number,
     copy: CopyBuffer,
-    days: Set<string>,
+    batch: Omit<PreparedBatch, 'copy'>,
+    seen: Set<string>,
   ): Promise<PreparedObject> {
     const receivedHour = hourOfKey(object.key) ?? new Date(0);
     let lines: string[];
@@ -448,14 +449,21 @@ class BatchLoader {
         source_object: object.key,
       });
     }
-    const prefix = String(index);
-    let rows = 0;
+    let repeats = 0;
     for (const line of lines) {
       const parsed = parseLine(line);
       if (parsed.ok) {
-        copy.writeRow(parsed.row, prefix);
-        days.add(utcDay(parsed.row.event_timestamp));
-        rows++;
+        const id = parsed.row.event_id.toLowerCase();
+        if (seen.has(id)) {
+          repeats++;
+          continue;
+        }
+        seen.add(id);
+        copy.writeRow(parsed.row);
+        batch.ids.push(id);
+        batch.days.push(utcDay(parsed.row.event_timestamp));
+        batch.objectOf.push(index);
+        batch.ends.push(copy.length);
       } else {
         quarantine.push({
           raw: line,
@@ -472,43 +480,68 @@ class BatchLoader {
       const body = encodeJsonl(quarantine);
       await withRetry(`put ${key}`, this.retry, () => this.store.put(key, body));
     }
-    return { object, lines: lines.length, rows, quarantined: quarantine.length };
+    return { object, lines: lines.length, quarantined: quarantine.length, repeats };
   }
 
+  /**
+   * One transaction: probe which event_ids are already loaded, COPY the others straight into the
+   * fact table, mark their days dirty, write the ledger. No staging table and no INSERT … SELECT:
+   * the run holds the ETL lock, so nothing else inserts facts between the probe and the COPY (and
+   * if something did, the primary key would fail the batch, never duplicate a row).
+   */
   private async load(batch: PreparedBatch): Promise<void> {
     const s = this.session;
-    const prepared = batch.objects;
     await s.query('BEGIN');
-    let inserted = 0;
-    if (batch.copy.length > 0) {
-      await s.copyIn(`COPY etl_staging (${STAGING_COLUMNS}) FROM STDIN`, batch.copy);
-      inserted = (await s.query(INSERT_SQL)).rowCount;
-      // Every day of the batch, including its duplicates' days: refreshing one day too many is harmless.
-      if (inserted > 0) await s.query(MARK_DIRTY_SQL, [batch.days]);
+    const existing = batch.ids.length
+      ? new Set((await s.query<{ id: string }>(EXISTING_SQL, [batch.ids])).rows.map((r) => r.id))
+      : new Set<string>();
+    const inserted = new Array<number>(batch.objects.length).fill(0);
+    const known = new Array<number>(batch.objects.length).fill(0);
+    const days = new Set<string>();
+    const keep: [number, number][] = [];
+    let start = 0;
+    for (let r = 0; r < batch.ids.length; r++) {
+      const end = batch.ends[r] as number;
+      const object = batch.objectOf[r] as number;
+      if (existing.has(batch.ids[r] as string)) {
+        known[object] = (known[object] as number) + 1;
+      } else {
+        inserted[object] = (inserted[object] as number) + 1;
+        days.add(batch.days[r] as string);
+        const last = keep.at(-1);
+        if (last && last[1] === start) last[1] = end;
+        else keep.push([start, end]);
+      }
+      start = end;
     }
-    const staged = prepared.reduce((n, p) => n + p.rows, 0);
-    // Without duplicates in the batch every staged row is new, so per-object counts are exact for
-    // free; with some, which object they came from is not tracked (the run's totals stay exact).
-    const attributed = inserted === staged;
+    if (keep.length) {
+      // Usually one range (no duplicates): the prepared bytes go out as they are.
+      const data =
+        keep.length === 1
+          ? batch.copy.subarray(keep[0]?.[0], keep[0]?.[1])
+          : Buffer.concat(keep.map(([a, b]) => batch.copy.subarray(a, b)));
+      await s.copyIn(COPY_SQL, data);
+      await s.query(MARK_DIRTY_SQL, [[...days]]);
+    }
     await s.query(LEDGER_SQL, [
-      prepared.map((p) => p.object.key),
-      prepared.map((p) => p.object.etag),
+      batch.objects.map((p) => p.object.key),
+      batch.objects.map((p) => p.object.etag),
       this.runId,
-      prepared.map((p) => p.lines),
-      prepared.map((p) => (attributed ? p.rows : null)),
-      prepared.map(() => (attributed ? 0 : null)),
-      prepared.map((p) => p.quarantined),
+      batch.objects.map((p) => p.lines),
+      inserted,
+      batch.objects.map((p, i) => (known[i] as number) + p.repeats),
+      batch.objects.map((p) => p.quarantined),
     ]);
     await s.query('COMMIT');
-    for (const p of prepared) {
+    batch.objects.forEach((p, i) => {
       this.result.objects++;
       this.result.lines += p.lines;
       this.result.quarantined += p.quarantined;
+      this.result.rowsInserted += inserted[i] as number;
+      this.result.duplicates += (known[i] as number) + p.repeats;
       this.progress.objectsDone++;
       this.progress.bytesDone += p.object.size;
-    }
-    this.result.rowsInserted += inserted;
-    this.result.duplicates += staged - inserted;
+    });
     this.progress.rowsInserted = this.result.rowsInserted;
     this.opts.onProgress?.({ ...this.progress });
   }
