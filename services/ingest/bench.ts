@@ -278,9 +278,12 @@ async function p5(): Promise<void> {
   }
 }
 
-p1();
-await p2();
-await p5();
+// `npm run bench:ingest -- p2` runs only P2 (any subset of p1 p2 p5); no argument runs all.
+const only = new Set(process.argv.slice(2).map((a) => a.toLowerCase()));
+const wanted = (name: string) => only.size === 0 || only.has(name);
+if (wanted('p1')) p1();
+if (wanted('p2')) await p2();
+if (wanted('p5')) await p5();
 const header: Row = ['bench', 'metric', 'value'];
 const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
 const line = (r: Row) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

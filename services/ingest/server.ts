@@ -3,8 +3,9 @@
  * long-running server has — the socket peer as client IP, a per-IP rate limit, running counters on
  * GET /metrics, and a graceful close that stops accepting and drains the lake writer.
  */
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
@@ -35,7 +36,7 @@ export interface StartIngestServerOptions {
 export async function startIngestServer({ config, store, logger }: StartIngestServerOptions): Promise<IngestServer> {
   const log = logger ?? createLogger(config.LOG_LEVEL);
   const lake = store ?? openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
-  const writer = new LakeWriter(lake, { maxInFlight: lake.url.startsWith('file:') ? 1 : 4 });
+  const writer = new LakeWriter(lake);
   const counters = new Counters();
   const app = createIngestApp({
     writer,
@@ -48,6 +49,7 @@ export async function startIngestServer({ config, store, logger }: StartIngestSe
     },
     corsOrigins: parseOrigins(config.CORS_ORIGINS),
     clientIp: (c) => getConnInfo(c).remote.address,
+    readBody: (c, limit) => readIncoming((c.env as HttpBindings).incoming, limit),
     rateLimiter: createRateLimiter(config.RATE_LIMIT_PER_MINUTE),
     onStored: (counts) => counters.add(counts),
   });
@@ -78,4 +80,30 @@ export async function startIngestServer({ config, store, logger }: StartIngestSe
       log.info('stopped', { counters: counters.snapshot() });
     },
   };
+}
+
+/** The body of a node:http request, or 'too_large' (and the rest discarded) past `limit` bytes. */
+function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array | 'too_large'> {
+  const declared = Number(incoming.headers['content-length'] ?? Number.NaN);
+  if (declared > limit) {
+    incoming.resume();
+    return Promise.resolve('too_large');
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        incoming.off('data', onData);
+        incoming.resume();
+        resolve('too_large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    incoming.once('error', reject);
+  });
 }
