@@ -48,14 +48,19 @@ const REF_SIBLINGS = new Set(['$ref', 'description', 'title', 'deprecated', 'exa
 
 type Meta = { event: ValidateFunction; common: ValidateFunction; table: ValidateFunction };
 
+let compiledMeta: Meta | undefined;
+
+/** The meta-schema validators, compiled once per process (compiling is most of a small load). */
 function compileMeta(): Meta {
+  if (compiledMeta) return compiledMeta;
   const ajv = createMetaAjv();
   ajv.addSchema(SchemaNode);
-  return {
+  compiledMeta = {
     event: ajv.compile(EventSchemaFile),
     common: ajv.compile(CommonSchemaFile),
     table: ajv.compile(WarehouseTableFile),
   };
+  return compiledMeta;
 }
 
 function metaIssues(file: string, errors: ErrorObject[] | null | undefined): SchemaIssue[] {
