@@ -65,11 +65,6 @@ export const CONFIG_VARIABLES = {
     default: 24,
     doc: 'How far back `etl run` lists the lake for late objects.',
   },
-  ETL_INTERVAL_MINUTES: {
-    schema: PositiveInt,
-    default: 60,
-    doc: 'Period of the local ETL timer (AWS: EventBridge rate(1 hour)).',
-  },
   ALERT_TOPIC_ARN: { schema: Type.String(), default: '', doc: 'SNS topic that failed ETL runs publish to.' },
   LOG_LEVEL: {
     schema: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')]),
