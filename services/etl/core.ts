@@ -75,9 +75,10 @@ export interface EtlResult {
   error?: string;
 }
 
-export const DEFAULT_BATCH_BYTES = 1024 * 1024;
+export const DEFAULT_BATCH_BYTES = 256 * 1024;
 export const DEFAULT_BATCH_OBJECTS = 500;
 const HOUR_MS = 3_600_000;
+const YIELD_EVERY_LINES = 200;
 const DAY_MS = 24 * HOUR_MS;
 
 const floorHour = (d: Date) => new Date(Math.floor(d.getTime() / HOUR_MS) * HOUR_MS);
@@ -420,7 +421,6 @@ class BatchLoader {
       batch.objects.push(
         await this.prepareObject(objects[i] as LakeObject, bodies[i] as Uint8Array, i, copy, batch, seen),
       );
-      await yieldToLoop(); // let the COPY of the previous batch stream while this one parses
     }
     return { ...batch, copy: copy.bytes() };
   }
@@ -450,7 +450,10 @@ class BatchLoader {
       });
     }
     let repeats = 0;
-    for (const line of lines) {
+    for (let n = 0; n < lines.length; n++) {
+      // Parsing is synchronous; yielding often keeps the previous batch's COPY stream fed.
+      if (n % YIELD_EVERY_LINES === YIELD_EVERY_LINES - 1) await yieldToLoop();
+      const line = lines[n] as string;
       const parsed = parseLine(line);
       if (parsed.ok) {
         const id = parsed.row.event_id.toLowerCase();
