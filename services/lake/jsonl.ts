@@ -1,12 +1,12 @@
 /**
  * Lake object encoding: gzipped JSON lines, one record per line, `\n`-terminated.
- * Level 1: on 25-event batches it is about twice as fast as level 6 for a few percent more bytes
- * (measured by `npm run bench:ingest`, see docs/readme/ingest.md), and compression runs on the
- * ingest hot path while storage is cheap.
+ * Level 3, by measurement (`npm run bench:ingest`, P1, on a 325-event group object): levels 1–3
+ * cost the same (zlib's fast deflate), level 3 is a few percent smaller; level 6 takes ~3× as
+ * long for ~20% fewer bytes. Compression runs on the ingest hot path; storage is cheap.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 
-export const GZIP_LEVEL = 1;
+export const GZIP_LEVEL = 3;
 
 export function encodeJsonl(records: unknown[]): Uint8Array {
   return encodeJsonlLines(records.map((r) => JSON.stringify(r)));
