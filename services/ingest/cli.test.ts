@@ -95,6 +95,8 @@ describe('clickstream ingest serve', () => {
       for await (const o of store.list('events/'))
         for (const l of decodeJsonl(await store.get(o.key))) ids.push(JSON.parse(l).event_id);
       expect(ids).toEqual(batch.events.map((e) => e.event_id));
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).json();
+      expect(metrics).toMatchObject({ add_to_cart: { accepted: 1, rejected: 0 }, begin_checkout: { accepted: 1 } });
 
       srv.child.kill('SIGTERM');
       await srv.exited;
