@@ -285,6 +285,8 @@ async function pendingObjects(
 
 const COPY_SQL = `COPY clickstream_events (${clickstreamEventsColumns.join(', ')}) FROM STDIN`;
 
+const UNIQUE_VIOLATION = '23505';
+
 /** Which of the batch's event_ids the fact table already holds (primary-key probes). */
 const EXISTING_SQL = 'SELECT event_id::text AS id FROM clickstream_events WHERE event_id = ANY($1::uuid[])';
 
@@ -487,17 +489,26 @@ class BatchLoader {
   }
 
   /**
-   * One transaction: probe which event_ids are already loaded, COPY the others straight into the
-   * fact table, mark their days dirty, write the ledger. No staging table and no INSERT … SELECT:
-   * the run holds the ETL lock, so nothing else inserts facts between the probe and the COPY (and
-   * if something did, the primary key would fail the batch, never duplicate a row).
+   * One transaction: COPY the batch's rows straight into the fact table, mark their days dirty,
+   * write the ledger. No staging table and no INSERT … SELECT. Optimistic about duplicates (a
+   * re-read object, a tracker retry that landed in two objects): if the COPY hits the primary key,
+   * it is rolled back to a savepoint, the batch's event_ids are probed, and only the new rows are
+   * copied. The run holds the ETL lock, so nothing else inserts facts in between.
    */
   private async load(batch: PreparedBatch): Promise<void> {
     const s = this.session;
     await s.query('BEGIN');
-    const existing = batch.ids.length
-      ? new Set((await s.query<{ id: string }>(EXISTING_SQL, [batch.ids])).rows.map((r) => r.id))
-      : new Set<string>();
+    let existing = new Set<string>();
+    if (batch.ids.length) {
+      await s.query('SAVEPOINT optimistic_copy');
+      try {
+        await s.copyIn(COPY_SQL, batch.copy);
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        await s.query('ROLLBACK TO SAVEPOINT optimistic_copy');
+        existing = new Set((await s.query<{ id: string }>(EXISTING_SQL, [batch.ids])).rows.map((r) => r.id));
+      }
+    }
     const inserted = new Array<number>(batch.objects.length).fill(0);
     const known = new Array<number>(batch.objects.length).fill(0);
     const days = new Set<string>();
@@ -517,15 +528,10 @@ class BatchLoader {
       }
       start = end;
     }
-    if (keep.length) {
-      // Usually one range (no duplicates): the prepared bytes go out as they are.
-      const data =
-        keep.length === 1
-          ? batch.copy.subarray(keep[0]?.[0], keep[0]?.[1])
-          : Buffer.concat(keep.map(([a, b]) => batch.copy.subarray(a, b)));
-      await s.copyIn(COPY_SQL, data);
-      await s.query(MARK_DIRTY_SQL, [[...days]]);
+    if (existing.size && keep.length) {
+      await s.copyIn(COPY_SQL, Buffer.concat(keep.map(([a, b]) => batch.copy.subarray(a, b))));
     }
+    if (days.size) await s.query(MARK_DIRTY_SQL, [[...days]]);
     await s.query(LEDGER_SQL, [
       batch.objects.map((p) => p.object.key),
       batch.objects.map((p) => p.object.etag),
