@@ -105,7 +105,14 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
       return fail(c, 415, 'unsupported_encoding', 'Content-Encoding must be gzip or absent');
     }
 
-    const raw = await read(c, limits.maxBodyBytes);
+    let raw: Uint8Array | 'too_large';
+    try {
+      raw = await read(c, limits.maxBodyBytes);
+    } catch (err) {
+      // The client went away mid-body; nobody will read the answer.
+      deps.logger.warn('request body aborted', errorFields(err));
+      return fail(c, 400, 'body_aborted', 'the request body was not received completely');
+    }
     if (raw === 'too_large') {
       log(413);
       return fail(c, 413, 'body_too_large', `body is larger than ${limits.maxBodyBytes} bytes`);

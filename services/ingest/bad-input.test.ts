@@ -5,6 +5,7 @@
  * events/, every rejected one in quarantine/ with its reason.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -280,12 +281,13 @@ const ACCEPTED: { name: string; body: string; events: number }[] = [
 describe('bad input against the Node server', () => {
   let server: IngestServer;
   let lakeDir: string;
+  const warnings: string[] = [];
   const outcomes: { accepted: string[]; rejected: Map<string, string> } = { accepted: [], rejected: new Map() };
 
   beforeAll(async () => {
     lakeDir = await mkdtemp(path.join(os.tmpdir(), 'bad-input-'));
     const config = { ...loadConfig({ LAKE_URL: pathToFileURL(lakeDir).href, CORS_ORIGINS: '' }), PORT: 0 };
-    server = await startIngestServer({ config, logger: createLogger('error', () => {}) });
+    server = await startIngestServer({ config, logger: createLogger('warn', (l) => warnings.push(l)) });
   });
   afterAll(async () => {
     await server?.close();
@@ -328,6 +330,20 @@ describe('bad input against the Node server', () => {
     expect(await res.json()).toEqual({ accepted: c.events, rejected: [] });
     for (const e of JSON.parse(c.body).events) outcomes.accepted.push(e.event_id);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('gives up on a client that disconnects mid-body', async () => {
+    const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      'POST /clickstream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"sent_at":',
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    for (let i = 0; i < 40 && !warnings.some((l) => l.includes('request body aborted')); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(warnings.some((l) => l.includes('request body aborted'))).toBe(true);
   });
 
   it('is still healthy, and the lake holds every accepted event once and every rejected one with its reason', async () => {

@@ -104,6 +104,7 @@ function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Ar
     };
     incoming.on('data', onData);
     incoming.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    // A client that disconnects mid-body: node:http emits 'error' (ECONNRESET, "aborted").
     incoming.once('error', reject);
   });
 }
