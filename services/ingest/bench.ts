@@ -5,8 +5,9 @@
  *       serialise lake lines); gzip level 1 vs 6 for the lake object (the encodeJsonl choice).
  *   P2  HTTP on loopback: `clickstream ingest serve` (file lake, fsync per group commit) pinned to
  *       core 0 with taskset, autocannon in a second process pinned to core 1, against a no-op
- *       node:http server answering 200 to the same body, in the same run. ~12 s in total.
- *       Afterwards the lake is counted: every 2xx response's 25 events must be stored.
+ *       node:http server answering 200 to the same body, in the same run. ~20 s in total.
+ *       The same with the lake on s3rver (a local S3 API in another process, not pinned).
+ *       Afterwards each lake is counted: every 2xx response's 25 events must be stored.
  *   P5  The Lambda bundle (esbuild, minified, @aws-sdk external as the runtime provides it) and
  *       a cold process that imports it and handles one request, vs `node -e ''`.
  */
@@ -18,8 +19,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { validatorFor } from '../../generated/validators/index.ts';
-import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl, GZIP_LEVEL } from '../lake/jsonl.ts';
+import { openRawStore } from '../lake/open.ts';
+import type { RawStore } from '../lake/raw-store.ts';
+import { startS3rver } from '../testing/s3rver.ts';
 import { bundleIngestLambda } from './bundle.ts';
 import { GUEST, processBody } from './core.ts';
 import { sampleBatch } from './sample-events.ts';
@@ -161,61 +164,74 @@ http.createServer((req, res) => {
 
 async function p2(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'bench-ingest-'));
-  const lakeDir = path.join(work, 'lake');
   const bodyFile = path.join(work, 'body.json');
   await writeFile(bodyFile, JSON.stringify(sampleBatch(BATCH)));
+  const s3 = await startS3rver('bench-lake');
   try {
-    const results: Record<string, Cannon> = {};
-    const warmup2xx: Record<string, number> = {};
-    for (const target of ['noop', 'ingest'] as const) {
-      const port = await freePort();
-      const child =
-        target === 'noop'
-          ? await startPinned(0, [process.execPath, '-e', NOOP_SERVER], { PORT: String(port) }, 'listening')
-          : await startUntilHealthy(port, lakeDir);
-      try {
-        const url = `http://127.0.0.1:${port}/clickstream`;
-        warmup2xx[target] = autocannon(url, bodyFile, 1)['2xx']; // JIT, connection setup: not reported
-        results[target] = autocannon(url, bodyFile, 4);
-      } finally {
-        await stop(child);
-      }
-    }
-    const { noop, ingest } = results as { noop: Cannon; ingest: Cannon };
-    const stored = await countLake(lakeDir);
-    const acknowledged = (warmup2xx.ingest! + ingest['2xx']) * BATCH;
-    row('P2', 'no-op node:http: req/s, p50/p99 ms', fmtCannon(noop));
-    row('P2', 'ingest serve (file lake): req/s, p50/p99 ms', fmtCannon(ingest));
-    row('P2', 'ingest events/s', `${Math.round(ingest.requests.average * BATCH)}`);
-    row(
-      'P2',
-      'ingest / no-op req/s  (goal ≥ 25%)',
-      `${((100 * ingest.requests.average) / noop.requests.average).toFixed(1)}%`,
+    const noop = await loadTest(bodyFile, (port) =>
+      startPinned(0, [process.execPath, '-e', NOOP_SERVER], { PORT: String(port) }, 'listening'),
     );
-    row(
-      'P2',
+    row('P2', 'no-op node:http: req/s, p50/p99 ms', fmtCannon(noop.run));
+    const lakes = [
+      { name: 'file lake', url: pathToFileURL(path.join(work, 'lake')).href, endpoint: undefined },
+      { name: 's3rver lake', url: `s3://${s3.bucket}`, endpoint: s3.endpoint },
+    ];
+    for (const lake of lakes) {
+      const store = openRawStore(lake.url, { s3Endpoint: lake.endpoint });
+      const { warmup2xx, run } = await loadTest(bodyFile, (port) => startIngest(port, lake.url, lake.endpoint));
+      const stored = await countLake(store);
       // Requests still in flight when autocannon stops are stored but not counted as answered.
-      'durability: events in lake ≥ 25 × 2xx answers (warm-up + run)',
-      `${stored.events} / ${acknowledged}${stored.events < acknowledged ? ' ✗ ACKNOWLEDGED EVENTS LOST' : ''} (non-2xx ${ingest.non2xx}, errors ${ingest.errors})`,
-    );
-    row(
-      'P2',
-      'lake objects written (group commit)',
-      `${stored.objects} (${(stored.events / stored.objects).toFixed(0)} events/object)`,
-    );
+      const acknowledged = (warmup2xx + run['2xx']) * BATCH;
+      const lost = stored.events < acknowledged ? ' ✗ ACKNOWLEDGED EVENTS LOST' : '';
+      row('P2', `ingest serve (${lake.name}): req/s, p50/p99 ms`, fmtCannon(run));
+      row('P2', `ingest (${lake.name}) events/s`, `${Math.round(run.requests.average * BATCH)}`);
+      row(
+        'P2',
+        `ingest (${lake.name}) / no-op req/s  (goal ≥ 25%)`,
+        `${((100 * run.requests.average) / noop.run.requests.average).toFixed(1)}%`,
+      );
+      row(
+        'P2',
+        `durability (${lake.name}): events stored ≥ 25 × 2xx (warm-up + run)`,
+        `${stored.events} / ${acknowledged}${lost} (non-2xx ${run.non2xx}, errors ${run.errors})`,
+      );
+      row(
+        'P2',
+        `objects written (${lake.name})`,
+        `${stored.objects} (${(stored.events / stored.objects).toFixed(0)} events/object)`,
+      );
+    }
   } finally {
+    await s3.stop();
     await rm(work, { recursive: true, force: true });
   }
 }
 
+/** Starts a server on a free port, warms it up for 1 s (not reported), then loads it for 4 s. */
+async function loadTest(
+  bodyFile: string,
+  start: (port: number) => Promise<ChildProcess>,
+): Promise<{ warmup2xx: number; run: Cannon }> {
+  const port = await freePort();
+  const child = await start(port);
+  try {
+    const url = `http://127.0.0.1:${port}/clickstream`;
+    const warmup2xx = autocannon(url, bodyFile, 1)['2xx'];
+    return { warmup2xx, run: autocannon(url, bodyFile, 4) };
+  } finally {
+    await stop(child);
+  }
+}
+
 /** `clickstream ingest serve` pinned to core 0; LOG_LEVEL=warn (no per-request log line), so /health tells readiness. */
-async function startUntilHealthy(port: number, lakeDir: string): Promise<ChildProcess> {
+async function startIngest(port: number, lakeUrl: string, s3Endpoint: string | undefined): Promise<ChildProcess> {
   const child = spawn('taskset', ['-c', '0', process.execPath, 'bin/clickstream.js', 'ingest', 'serve'], {
     cwd: ROOT,
     env: {
       ...process.env,
       PORT: String(port),
-      LAKE_URL: pathToFileURL(lakeDir).href,
+      LAKE_URL: lakeUrl,
+      ...(s3Endpoint ? { S3_ENDPOINT: s3Endpoint } : {}),
       LOG_LEVEL: 'warn',
       RATE_LIMIT_PER_MINUTE: '1000000000',
     },
@@ -235,8 +251,7 @@ function fmtCannon(c: Cannon): string {
   return `${Math.round(c.requests.average)} req/s, ${c.latency.p50}/${c.latency.p99} ms`;
 }
 
-async function countLake(dir: string): Promise<{ objects: number; events: number }> {
-  const store = new FileRawStore(dir);
+async function countLake(store: RawStore): Promise<{ objects: number; events: number }> {
   let objects = 0;
   let events = 0;
   for await (const o of store.list('events/')) {
