@@ -52,7 +52,7 @@ describe('migrations/ apply cleanly', () => {
     const lite = await openWarehouse({ pgliteDir: 'memory://' });
     const real = await openWarehouse({ databaseUrl: temp.url });
     try {
-      await lite.migrate();
+      await Promise.all([lite.migrate(), real.migrate()]);
       await lite.migrate();
       expect(await tablesOf(lite)).toEqual(EXPECTED_TABLES);
       const columnsSql = `SELECT table_name, column_name, data_type, is_nullable, column_default
