@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl } from '../lake/jsonl.ts';
 import type { RawStore } from '../lake/raw-store.ts';
@@ -27,9 +27,7 @@ beforeEach(async () => {
   store = new FileRawStore(dir);
   logLines.length = 0;
 });
-afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+afterEach(() => rm(dir, { recursive: true, force: true }));
 
 function makeApp(overrides: Partial<IngestAppDeps> = {}) {
   return createIngestApp({
