@@ -1,0 +1,328 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp } from './test-app.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation JSON is untyped; the assertions give it shape.
+type Json = any;
+type Resource = { Type: string; Properties: Record<string, Json> };
+const refs = (list: { Ref: string }[]) => list.map((item) => item.Ref).sort();
+
+// One synth for the whole file: every assertion reads the same template.
+let template: Template;
+let resources: Record<string, Resource>;
+beforeAll(() => {
+  const { app, stack } = buildTestApp({
+    'clickstream:corsOrigins': 'https://shop.example.com',
+    'clickstream:alertEmail': 'oncall@example.com',
+  });
+  app.synth();
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalIdOf = (type: string, pathPart: string) => {
+  const found = ofType(type).filter(([id]) => id.includes(pathPart));
+  expect(found, `${type} ${pathPart}`).toHaveLength(1);
+  return found[0]![0];
+};
+const isolatedSubnets = () =>
+  ofType('AWS::EC2::Subnet')
+    .filter(([, r]) => r.Properties.Tags.some((t: Json) => t.Key === 'aws-cdk:subnet-type' && t.Value === 'Isolated'))
+    .map(([id]) => id)
+    .sort();
+/** Every statement of the inline policies attached to the role whose logical id contains `rolePart`. */
+const statementsOf = (rolePart: string) => {
+  const roleId = logicalIdOf('AWS::IAM::Role', rolePart);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+};
+const actionsOf = (statement: Json): string[] => [statement.Action].flat();
+const rawLakeId = () => logicalIdOf('AWS::S3::Bucket', 'RawLake');
+const lakeObjects = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [rawLakeId(), 'Arn'] }, `/${prefix}`]] });
+
+describe('network: no NAT, endpoints instead', () => {
+  it('has no NAT gateway and the only default route goes to the internet gateway (public subnets)', () => {
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    const routes = ofType('AWS::EC2::Route').map(([, r]) => r.Properties);
+    expect(routes.length).toBe(2);
+    for (const route of routes) {
+      expect(route.GatewayId).toEqual({ Ref: logicalIdOf('AWS::EC2::InternetGateway', 'Vpc') });
+      expect(route.NatGatewayId).toBeUndefined();
+    }
+  });
+
+  it('routes S3 from the isolated subnets through a gateway endpoint', () => {
+    const isolatedTables = ofType('AWS::EC2::SubnetRouteTableAssociation')
+      .filter(([, a]) => isolatedSubnets().includes(a.Properties.SubnetId.Ref))
+      .map(([, a]) => a.Properties.RouteTableId);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      RouteTableIds: Match.arrayWith(isolatedTables),
+    });
+    const gateway = ofType('AWS::EC2::VPCEndpoint').find(([, e]) => e.Properties.VpcEndpointType === 'Gateway')!;
+    expect(JSON.stringify(gateway[1].Properties.ServiceName)).toMatch(/\.s3"/);
+  });
+
+  it('has interface endpoints for Session Manager, Secrets Manager and SNS in the isolated subnets', () => {
+    const services = ofType('AWS::EC2::VPCEndpoint')
+      .filter(([, e]) => e.Properties.VpcEndpointType === 'Interface')
+      .map(([, e]) => {
+        expect(refs(e.Properties.SubnetIds)).toEqual(isolatedSubnets());
+        expect(e.Properties.PrivateDnsEnabled).toBe(true);
+        return /\.([a-z0-9]+)"\]\]\}$/.exec(JSON.stringify(e.Properties.ServiceName))![1];
+      });
+    expect(services.sort()).toEqual(['ec2messages', 'secretsmanager', 'sns', 'ssm', 'ssmmessages']);
+  });
+
+  it('logs all VPC traffic', () => {
+    template.hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL' });
+  });
+
+  it('runs the bastion in an isolated subnet with IMDSv2, an encrypted disk, SSM and no inbound rule', () => {
+    const [, bastion] = ofType('AWS::EC2::Instance')[0]!;
+    const [nic] = bastion.Properties.NetworkInterfaces;
+    expect(isolatedSubnets()).toContain(nic.SubnetId.Ref);
+    expect(nic.AssociatePublicIpAddress).toBe(false);
+    expect(bastion.Properties.KeyName).toBeUndefined();
+    expect(bastion.Properties.BlockDeviceMappings[0].Ebs.Encrypted).toBe(true);
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } },
+    });
+    const sgId = nic.GroupSet[0]['Fn::GetAtt'][0];
+    expect(resources[sgId]!.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(
+      ofType('AWS::EC2::SecurityGroupIngress').filter(([, i]) => i.Properties.GroupId['Fn::GetAtt']?.[0] === sgId),
+    ).toEqual([]);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      ManagedPolicyArns: [
+        Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/AmazonSSMManagedInstanceCore'])] }),
+      ],
+    });
+  });
+});
+
+describe('ingest flow', () => {
+  it('serves POST /clickstream on a throttled, access-logged $default stage with CORS from context', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /clickstream' });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: { AllowOrigins: ['https://shop.example.com'], AllowMethods: ['POST'] },
+    });
+  });
+
+  it('configures the ingest function with the lake, the Cognito pool/client and CORS origins', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          LAKE_URL: { 'Fn::Join': ['', ['s3://', { Ref: rawLakeId() }]] },
+          COGNITO_USER_POOL_ID: { Ref: logicalIdOf('AWS::Cognito::UserPool', 'Users') },
+          COGNITO_CLIENT_ID: { Ref: logicalIdOf('AWS::Cognito::UserPoolClient', 'Shop') },
+          CORS_ORIGINS: 'https://shop.example.com',
+        }),
+      },
+    });
+  });
+
+  it('lets the ingest role PutObject under events/ and quarantine/ only: no read, no list, no delete', () => {
+    const s3 = statementsOf('IngestFunctionRole').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    expect(s3).toEqual([
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: [lakeObjects('events/*'), lakeObjects('quarantine/*')] },
+    ]);
+    const all = statementsOf('IngestFunctionRole').flatMap(actionsOf).sort();
+    expect(all).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 's3:PutObject']);
+    const role = resources[logicalIdOf('AWS::IAM::Role', 'IngestFunctionRole')]!;
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('etl flow', () => {
+  it('runs the ETL function every hour', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalIdOf('AWS::Lambda::Function', 'EtlFunction'), 'Arn'] } }),
+      ],
+    });
+  });
+
+  it('puts the ETL function in the isolated subnets, password-free: the secret ARN, not the secret', () => {
+    const fn = resources[logicalIdOf('AWS::Lambda::Function', 'EtlFunction')]!.Properties;
+    expect(refs(fn.VpcConfig.SubnetIds)).toEqual(isolatedSubnets());
+    expect(fn.ReservedConcurrentExecutions).toBe(1);
+    const env = fn.Environment.Variables;
+    expect(env.DATABASE_SECRET_ARN).toEqual({
+      Ref: logicalIdOf('AWS::SecretsManager::SecretTargetAttachment', 'EtlWarehouse'),
+    });
+    expect(env.ALERT_TOPIC_ARN).toEqual({ Ref: logicalIdOf('AWS::SNS::Topic', 'Alerts') });
+    expect(env.LAKE_URL).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: rawLakeId() }]] });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(JSON.stringify(env)).not.toMatch(/resolve:secretsmanager|password/i);
+  });
+
+  it('lets the ETL role read events/, list only events/, write quarantine/ — nothing else in the lake', () => {
+    const s3 = statementsOf('EtlFunctionRole').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    expect(s3).toEqual([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: lakeObjects('events/*') },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [rawLakeId(), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['events/*'] } },
+      },
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: lakeObjects('quarantine/*') },
+    ]);
+    const others = statementsOf('EtlFunctionRole').flatMap(actionsOf);
+    expect(others).toEqual(expect.arrayContaining(['secretsmanager:GetSecretValue', 'sns:Publish']));
+    expect(others.filter((a) => a.includes('*') && !a.startsWith('kms:GenerateDataKey'))).toEqual([]);
+  });
+
+  it('admits to the warehouse port only the ETL function and the bastion', () => {
+    const dbSg = logicalIdOf('AWS::EC2::SecurityGroup', 'WarehouseSg');
+    const sources = ofType('AWS::EC2::SecurityGroupIngress')
+      .filter(([, i]) => i.Properties.GroupId['Fn::GetAtt'][0] === dbSg)
+      .map(([, i]) => {
+        expect(i.Properties.FromPort).toEqual({
+          'Fn::GetAtt': [logicalIdOf('AWS::RDS::DBInstance', 'EtlWarehouse'), 'Endpoint.Port'],
+        });
+        return i.Properties.SourceSecurityGroupId['Fn::GetAtt'][0] as string;
+      });
+    const rotation = sources.filter((s) => s.includes('Rotation'));
+    expect(sources.filter((s) => !rotation.includes(s)).sort()).toEqual(
+      [
+        logicalIdOf('AWS::EC2::SecurityGroup', 'EtlFunctionSg'),
+        logicalIdOf('AWS::EC2::SecurityGroup', 'BastionSg'),
+      ].sort(),
+    );
+    expect(resources[dbSg]!.Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  it('alarms on ETL errors and long runs, and on ingest 5xx, into the alert topic', () => {
+    const topic = { Ref: logicalIdOf('AWS::SNS::Topic', 'Alerts') };
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([topic]);
+    const byMetric = alarms.map((a) => `${a.Namespace}/${a.MetricName}`).sort();
+    expect(byMetric).toEqual(['AWS/ApiGateway/5xx', 'AWS/Lambda/Duration', 'AWS/Lambda/Errors', 'AWS/Lambda/Errors']);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Duration', Threshold: 480_000 });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+});
+
+describe('data at rest and in transit', () => {
+  it('encrypts and blocks public access on every bucket, and denies non-TLS requests', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+    expect(buckets).toHaveLength(3);
+    for (const [id, bucket] of buckets) {
+      expect(
+        bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+      ).toEqual({
+        SSEAlgorithm: 'AES256',
+      });
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: id },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('keeps the raw lake versioned, access-logged, and moves old events to Glacier Instant Retrieval', () => {
+    const lake = resources[rawLakeId()]!.Properties;
+    expect(lake.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(lake.LoggingConfiguration.DestinationBucketName).toEqual({
+      Ref: logicalIdOf('AWS::S3::Bucket', 'AccessLogs'),
+    });
+    expect(lake.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Prefix: 'events/',
+          Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
+        }),
+      ]),
+    );
+    expect(JSON.stringify(lake.LifecycleConfiguration.Rules.find((r: Json) => r.Prefix === 'events/'))).not.toMatch(
+      /Expiration/,
+    );
+  });
+
+  it('keeps both databases private, encrypted, multi-AZ, protected and in the isolated subnets', () => {
+    const dbs = ofType('AWS::RDS::DBInstance');
+    expect(dbs.map(([id]) => id.replace(/[A-F0-9]{8}$/, '')).sort()).toEqual(['EtlWarehouse', 'WebOltp']);
+    for (const [, db] of dbs) {
+      expect(db.Properties).toMatchObject({
+        PubliclyAccessible: false,
+        StorageEncrypted: true,
+        MultiAZ: true,
+        DeletionProtection: true,
+        BackupRetentionPeriod: 7,
+        Engine: 'postgres',
+      });
+      const group = resources[db.Properties.DBSubnetGroupName.Ref]!;
+      expect(refs(group.Properties.SubnetIds)).toEqual(isolatedSubnets());
+    }
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
+  });
+
+  it('encrypts the alert topic with a rotating KMS key and refuses non-TLS publishing', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [logicalIdOf('AWS::KMS::Key', 'Alerts'), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('sets a retention on every log group', () => {
+    const groups = ofType('AWS::Logs::LogGroup');
+    expect(groups.length).toBe(4);
+    for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it('serves media through CloudFront with Origin Access Control, HTTPS only', () => {
+    template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+        Origins: [
+          Match.objectLike({
+            OriginAccessControlId: { 'Fn::GetAtt': [logicalIdOf('AWS::CloudFront::OriginAccessControl', 'Cdn'), 'Id'] },
+          }),
+        ],
+        Logging: Match.objectLike({ Bucket: Match.anyValue() }),
+      }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalIdOf('AWS::S3::Bucket', 'WebMedia') },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 's3:GetObject',
+            Principal: { Service: 'cloudfront.amazonaws.com' },
+            Condition: { StringEquals: { 'AWS:SourceArn': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+  });
+});

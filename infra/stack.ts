@@ -1,0 +1,77 @@
+/**
+ * One stack wiring the flows of the seed architecture; each flow owns its resources and receives
+ * what it consumes from the others as props. Outputs are what an operator needs after deploy.
+ */
+import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { accessLogsBucketProps } from './defaults.ts';
+import { AlertTopic } from './flows/alerts.ts';
+import { EtlFlow } from './flows/etl.ts';
+import { IdentityFlow } from './flows/identity.ts';
+import { IngestFlow } from './flows/ingest.ts';
+import { NetworkFlow } from './flows/network.ts';
+import { WebFlow } from './flows/web.ts';
+import type { ClickstreamSettings } from './settings.ts';
+
+export interface ClickstreamStackProps extends StackProps {
+  settings: ClickstreamSettings;
+}
+
+export class ClickstreamStack extends Stack {
+  readonly network: NetworkFlow;
+  readonly identity: IdentityFlow;
+  readonly ingest: IngestFlow;
+  readonly etl: EtlFlow;
+  readonly web: WebFlow;
+
+  constructor(scope: Construct, id: string, props: ClickstreamStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', accessLogsBucketProps());
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log destination itself; logging it into itself would loop.',
+    });
+    const alerts = new AlertTopic(this, 'Alerts', { email: settings.alertEmail });
+
+    this.network = new NetworkFlow(this, 'Network');
+    this.identity = new IdentityFlow(this, 'Identity', { settings });
+    this.ingest = new IngestFlow(this, 'Ingest', {
+      settings,
+      accessLogs,
+      userPool: this.identity.userPool,
+      userPoolClient: this.identity.client,
+      alerts,
+    });
+    this.etl = new EtlFlow(this, 'Etl', {
+      settings,
+      vpc: this.network.vpc,
+      rawBucket: this.ingest.rawBucket,
+      alerts,
+      adminAccess: this.network.bastion,
+    });
+    this.web = new WebFlow(this, 'Web', {
+      settings,
+      vpc: this.network.vpc,
+      accessLogs,
+      adminAccess: this.network.bastion,
+    });
+
+    const out = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
+    out('IngestEndpoint', this.ingest.endpoint, 'POST events here (tracker endpoint)');
+    out('RawLakeBucket', this.ingest.rawBucket.bucketName, 'Raw lake (LAKE_URL=s3://<this>)');
+    out('UserPoolId', this.identity.userPool.userPoolId, 'Cognito user pool');
+    out('UserPoolClientId', this.identity.client.userPoolClientId, 'Cognito app client (shop)');
+    out('BastionInstanceId', this.network.bastion.instanceId, 'SSM port-forwarding target');
+    out('WarehouseEndpoint', this.etl.warehouse.dbInstanceEndpointAddress, 'Warehouse PostgreSQL host');
+    out('WarehouseSecretArn', this.etl.warehouse.secret!.secretArn, 'Warehouse credentials');
+    out('OltpEndpoint', this.web.oltp.dbInstanceEndpointAddress, 'Shop OLTP PostgreSQL host');
+    out('OltpSecretArn', this.web.oltp.secret!.secretArn, 'Shop OLTP credentials');
+    out('MediaDistributionDomain', this.web.distribution.distributionDomainName, 'CloudFront domain for media');
+    out('MediaBucket', this.web.mediaBucket.bucketName, 'Media origin bucket');
+    out('EtlFunctionName', this.etl.function.functionName, 'Invoke for manual loads/backfills');
+    out('AlertTopicArn', alerts.topic.topicArn, 'Subscribe to receive alerts');
+  }
+}
