@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Errors } from '@sinclair/typebox/errors';
+import { Check, Convert } from '@sinclair/typebox/value';
 
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
 const PositiveInt = Type.Integer({ minimum: 1 });
@@ -90,9 +91,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       out[name] = spec.default;
       continue;
     }
-    const value = Value.Convert(spec.schema, raw);
-    if (!Value.Check(spec.schema, value)) {
-      const first = [...Value.Errors(spec.schema, value)][0];
+    const value = Convert(spec.schema, raw);
+    if (!Check(spec.schema, value)) {
+      const first = [...Errors(spec.schema, value)][0];
       problems.push(`${name}=${JSON.stringify(raw)}: ${first?.message ?? 'invalid'}`);
       continue;
     }

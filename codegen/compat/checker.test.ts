@@ -226,9 +226,9 @@ describe('pointerLines', () => {
   });
 });
 
-describe('docs/readme/schemas-check.md', () => {
+describe('docs/schemas-check.md', () => {
   it('lists every rule with its severity and direction', async () => {
-    const doc = await readFile(path.resolve(import.meta.dirname, '..', '..', 'docs/readme/schemas-check.md'), 'utf8');
+    const doc = await readFile(path.resolve(import.meta.dirname, '..', '..', 'docs/schemas-check.md'), 'utf8');
     for (const [id, rule] of Object.entries(RULES)) {
       const row = doc.split('\n').find((l) => l.startsWith(`| \`${id}\` |`));
       expect(row, id).toBeDefined();

@@ -5,7 +5,7 @@ import { startIngestServer } from './server.ts';
 const USAGE = `usage: clickstream ingest serve
 
 Starts POST /clickstream on HOST:PORT (default 127.0.0.1:8080), storing into LAKE_URL.
-Configuration comes from environment variables (see docs/readme/ingest.md).`;
+Configuration comes from environment variables (see README.md, Configuration).`;
 
 export async function run(args: string[]): Promise<number> {
   const [command, ...rest] = args;
