@@ -154,6 +154,22 @@ describe('POST /clickstream', () => {
     expect(await last!.json()).toMatchObject({ error: { code: 'rate_limited' } });
   });
 
+  it('exposes Retry-After to cross-origin pages, so the tracker can honour it', async () => {
+    const app = makeApp({ rateLimiter: createRateLimiter(1), clientIp: () => '198.51.100.8' });
+    await app.request('/clickstream', post(JSON.stringify(sampleBatch(1)), { origin: ORIGIN }));
+    const res = await app.request('/clickstream', post(JSON.stringify(sampleBatch(1)), { origin: ORIGIN }));
+    expect(res.status).toBe(429);
+    expect(res.headers.get('access-control-expose-headers')).toContain('Retry-After');
+  });
+
+  it('logs the count of events the tracker reports it dropped', async () => {
+    const app = makeApp();
+    const res = await app.request('/clickstream', post(JSON.stringify({ ...sampleBatch(1), dropped: 7 })));
+    expect(res.status).toBe(200);
+    const entry = logLines.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.status === 200);
+    expect(entry).toMatchObject({ tracker_dropped: 7 });
+  });
+
   it('stores only the truncated client IP', async () => {
     const app = makeApp({ clientIp: () => '2001:db8:1234:5678:9abc:def0:1234:5678' });
     await app.request('/clickstream', post(JSON.stringify(sampleBatch(1))));

@@ -60,6 +60,8 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
       origin: (origin) => (allowed.has(origin) ? origin : null),
       allowMethods: ['POST', 'OPTIONS'],
       allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization'],
+      // The tracker honours Retry-After on 429/503; a cross-origin page can only read it if exposed.
+      exposeHeaders: ['Retry-After'],
       // sendBeacon always sends credentials; the allowlist is exact origins, never `*`.
       credentials: true,
       maxAge: 600,
@@ -155,6 +157,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
       accepted: result.accepted.length,
       rejected: result.rejected.length,
       user_login_state: identity.user_login_state,
+      ...(result.trackerDropped ? { tracker_dropped: result.trackerDropped } : {}),
       ...(token && !token.accepted ? { token_rejected: token.reason } : {}),
     });
     return c.json({

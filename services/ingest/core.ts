@@ -70,7 +70,13 @@ export interface AcceptedEvent {
 }
 
 export type ProcessResult =
-  | { ok: true; accepted: AcceptedEvent[]; rejected: RejectedEvent[] }
+  | {
+      ok: true;
+      accepted: AcceptedEvent[];
+      rejected: RejectedEvent[];
+      /** Events the tracker reports it dropped since its last request (queue bounds, refusals). */
+      trackerDropped: number;
+    }
   | { ok: false; status: 400 | 413; code: string; message: string };
 
 /** Events may be recorded this long after `sent_at` (clock jitter between track and send). */
@@ -130,7 +136,11 @@ export function processBody(
   if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
     return refuse(400, 'invalid_envelope', 'body must be a JSON object { sent_at, events }');
   }
-  const { sent_at: sentAtRaw, events } = envelope as { sent_at?: unknown; events?: unknown };
+  const {
+    sent_at: sentAtRaw,
+    events,
+    dropped,
+  } = envelope as { sent_at?: unknown; events?: unknown; dropped?: unknown };
   if (typeof sentAtRaw !== 'string' || !RFC3339.test(sentAtRaw) || Number.isNaN(Date.parse(sentAtRaw))) {
     return refuse(400, 'invalid_envelope', 'sent_at must be an RFC 3339 date-time string');
   }
@@ -201,7 +211,8 @@ export function processBody(
       accepted.push({ event_name: e.event_name, line: `${wireJson.slice(0, -1)},${enrichmentTail}` });
     }
   }
-  return { ok: true, accepted, rejected };
+  const trackerDropped = Number.isSafeInteger(dropped) && (dropped as number) > 0 ? (dropped as number) : 0;
+  return { ok: true, accepted, rejected, trackerDropped };
 }
 
 /** processBody with the accepted lines parsed back: what the lake holds, as typed events. */
