@@ -1,0 +1,100 @@
+/**
+ * The Lambda bundles the stack deploys, built by the real CDK bundling (local esbuild), loaded in
+ * this process with the environment the template gives each function. Catches what template
+ * assertions cannot: a bundle that fails to load, or env values the services' config rejects.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../services/config.ts';
+import { buildApp } from './app.ts';
+import { CDK_CONTEXT } from './test-app.ts';
+
+// Inside the repository so the bundles resolve the `@aws-sdk/*` the Lambda runtime would provide.
+const OUTDIR = path.join(import.meta.dirname, 'cdk.out', `bundle-test-${process.pid}`);
+const FIXTURES = path.join(import.meta.dirname, '../services/ingest/fixtures/apigw-v2');
+
+type Env = Record<string, string>;
+let functions: Record<'ingest' | 'etl', { bundle: string; env: Env }>;
+
+/** Stand-ins for the values CloudFormation resolves at deploy time, by variable. */
+const DEPLOY_TIME: Env = {
+  LAKE_URL: 's3://clickstream-raw-lake-test',
+  DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:wh-AbCdEf',
+  ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+  COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI',
+  COGNITO_CLIENT_ID: '3n4b5urk1ft4fl3mg5e62d9ado',
+};
+
+function concreteEnv(variables: Record<string, unknown>): Env {
+  return Object.fromEntries(
+    Object.entries(variables).map(([name, v]) => {
+      if (typeof v === 'string') return [name, v];
+      if (!(name in DEPLOY_TIME)) throw new Error(`no stand-in for ${name}=${JSON.stringify(v)}`);
+      return [name, DEPLOY_TIME[name]!];
+    }),
+  );
+}
+
+beforeAll(() => {
+  const { app, stack } = buildApp(
+    new App({
+      context: { ...CDK_CONTEXT, 'clickstream:corsOrigins': 'https://shop.example' },
+      outdir: OUTDIR,
+      builtinCloudFormationValidation: false,
+    }),
+  );
+  app.synth();
+  const resources = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+  const pick = (part: string) => {
+    const [, fn] = Object.entries(resources).find(([id]) => id.startsWith(part))!;
+    const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+    return {
+      bundle: path.join(OUTDIR, `asset.${hash}`, 'index.mjs'),
+      env: concreteEnv(fn.Properties.Environment.Variables),
+    };
+  };
+  functions = { ingest: pick('IngestFunction'), etl: pick('EtlFunction') };
+}, 60_000);
+
+const savedEnv = { ...process.env };
+afterAll(() => {
+  process.env = savedEnv;
+  rmSync(OUTDIR, { recursive: true, force: true });
+});
+
+describe('deployed Lambda bundles', () => {
+  it('gives both functions an environment the services config accepts', () => {
+    expect(loadConfig(functions.ingest.env)).toMatchObject({
+      LAKE_URL: 's3://clickstream-raw-lake-test',
+      COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI',
+      CORS_ORIGINS: 'https://shop.example',
+    });
+    expect(loadConfig(functions.etl.env)).toMatchObject({
+      LAKE_URL: 's3://clickstream-raw-lake-test',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+      ETL_LOOKBACK_HOURS: 24,
+    });
+  });
+
+  it('the ingest bundle starts with its environment and answers API Gateway v2 events', async () => {
+    Object.assign(process.env, functions.ingest.env, { AWS_REGION: 'eu-west-1' });
+    const { handler } = await import(pathToFileURL(functions.ingest.bundle).href);
+    const event = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8'));
+
+    const preflight = await handler(event('options-preflight.json'), {});
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://shop.example');
+
+    const wrongType = await handler(event('post-wrong-content-type.json'), {});
+    expect(wrongType.statusCode).toBe(415);
+  });
+
+  it('the ETL bundle loads and exports the rotating handler', async () => {
+    const etl = await import(pathToFileURL(functions.etl.bundle).href);
+    expect(typeof etl.handler).toBe('function');
+  });
+});
