@@ -20,7 +20,7 @@ const USAGE = `usage:
   clickstream etl backfill --from <ISO> --to <ISO>    (re)load a receive-time range, with progress
 
 options of etl run / backfill:
-  --batch-bytes <n>     compressed lake bytes per load transaction (default 256 KiB)
+  --batch-bytes <n>     compressed lake bytes per load transaction (default 1 MiB)
   --batch-objects <n>   lake objects per load transaction (default 500)
 
 Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset. Lake: LAKE_URL.`;

@@ -76,7 +76,7 @@ export interface EtlResult {
   error?: string;
 }
 
-export const DEFAULT_BATCH_BYTES = 256 * 1024;
+export const DEFAULT_BATCH_BYTES = 1024 * 1024;
 export const DEFAULT_BATCH_OBJECTS = 500;
 const HOUR_MS = 3_600_000;
 const YIELD_EVERY_LINES = 200;
