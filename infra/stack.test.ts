@@ -156,7 +156,6 @@ describe('etl flow', () => {
   it('puts the ETL function in the isolated subnets, password-free: the secret ARN, not the secret', () => {
     const fn = resources[logicalIdOf('AWS::Lambda::Function', 'EtlFunction')]!.Properties;
     expect(refs(fn.VpcConfig.SubnetIds)).toEqual(isolatedSubnets());
-    expect(fn.ReservedConcurrentExecutions).toBe(1);
     const env = fn.Environment.Variables;
     expect(env.DATABASE_SECRET_ARN).toEqual({
       Ref: logicalIdOf('AWS::SecretsManager::SecretTargetAttachment', 'EtlWarehouse'),
@@ -204,13 +203,27 @@ describe('etl flow', () => {
     expect(resources[dbSg]!.Properties.SecurityGroupIngress).toBeUndefined();
   });
 
-  it('alarms on ETL errors and long runs, and on ingest 5xx, into the alert topic', () => {
+  it('alarms on ETL errors, long runs and missed runs, and on ingest 5xx, into the alert topic', () => {
     const topic = { Ref: logicalIdOf('AWS::SNS::Topic', 'Alerts') };
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([topic]);
     const byMetric = alarms.map((a) => `${a.Namespace}/${a.MetricName}`).sort();
-    expect(byMetric).toEqual(['AWS/ApiGateway/5xx', 'AWS/Lambda/Duration', 'AWS/Lambda/Errors', 'AWS/Lambda/Errors']);
+    expect(byMetric).toEqual([
+      'AWS/ApiGateway/5xx',
+      'AWS/Lambda/Duration',
+      'AWS/Lambda/Errors',
+      'AWS/Lambda/Errors',
+      'AWS/Lambda/Invocations',
+    ]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Duration', Threshold: 480_000 });
+    // A schedule that stops firing raises an alarm: missing invocations count as breaching.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Invocations',
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      TreatMissingData: 'breaching',
+    });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
   });
 });

@@ -100,8 +100,9 @@ export class EtlFlow extends Construct {
       securityGroups: [functionSg],
       memorySize: 1024,
       timeout: ETL_TIMEOUT,
-      // Runs never overlap; the ledger would make overlap safe, but it would only contend for locks.
-      reservedConcurrentExecutions: 1,
+      // No reserved concurrency: overlapping runs are already safe (the ETL takes an advisory lock
+      // and a second run skips), and reserving would fail to deploy in accounts at the default
+      // concurrency quota of 10.
       environment: {
         ...nodeFunctionProps('infra/lambda/etl-handler.ts').environment,
         LAKE_URL: `s3://${lake.bucketName}`,
@@ -137,6 +138,17 @@ export class EtlFlow extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    // A disabled rule or a broken trigger is silent otherwise: no run, no error, no alarm.
+    props.alerts.notify(
+      new cloudwatch.Alarm(this, 'NotRunning', {
+        alarmDescription: 'No ETL invocation for 3 hours (schedule disabled or trigger broken)',
+        metric: this.function.metricInvocations({ period: Duration.hours(1), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }),
     );
     props.alerts.notify(
