@@ -12,9 +12,22 @@ export function encodeJsonl(records: unknown[]): Uint8Array {
   return encodeJsonlLines(records.map((r) => JSON.stringify(r)));
 }
 
-/** For callers that already serialised each record (the ingest writer does so once per event). */
+/**
+ * For callers that already serialised each record (the ingest writer does so once per event).
+ * Each line is UTF-8 encoded straight into one buffer: `lines.join('\n')` of the writer's lines
+ * (concatenated, mostly two-byte strings) and then encoding the joined string measured ~10× slower
+ * (≈6 ms vs ≈0.5 ms per 325-event object), the largest single cost per request in the server.
+ */
 export function encodeJsonlLines(lines: string[]): Uint8Array {
-  return gzipSync(lines.length ? `${lines.join('\n')}\n` : '', { level: GZIP_LEVEL });
+  let size = 0;
+  for (const line of lines) size += Buffer.byteLength(line) + 1;
+  const raw = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const line of lines) {
+    offset += raw.write(line, offset);
+    raw[offset++] = 0x0a;
+  }
+  return gzipSync(raw, { level: GZIP_LEVEL });
 }
 
 /** The non-empty lines of an object; parse each with JSON.parse. */
