@@ -4,7 +4,7 @@
  * through the S3 gateway endpoint and writes only the `quarantine/` objects for lines it rejects;
  * its database password comes from Secrets Manager at run time (infra/lambda/etl-handler.ts).
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -16,6 +16,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { logGroupProps, nodeFunctionProps, postgresInstanceProps } from '../defaults.ts';
+import { nagArnToken } from '../nag.ts';
 import type { ClickstreamSettings } from '../settings.ts';
 import type { AlertTopic } from './alerts.ts';
 import { functionRole } from './function-role.ts';
@@ -69,17 +70,15 @@ export class EtlFlow extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [lake.arnForObjects('quarantine/*')] }),
     );
-    const bucketLogicalId = Stack.of(this).resolve(
-      Stack.of(this).getLogicalId(lake.node.defaultChild as s3.CfnBucket),
-    ) as string;
+    const lakeArn = nagArnToken(lake);
     Validations.of(role).acknowledge(
       {
-        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/events/*]`,
+        id: `AwsSolutions-IAM5[Resource::${lakeArn}/events/*]`,
         reason:
           'The ETL reads any hour of the event area (scheduled look-back and backfills); read-only, this prefix only.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/quarantine/*]`,
+        id: `AwsSolutions-IAM5[Resource::${lakeArn}/quarantine/*]`,
         reason:
           'Lines the ETL rejects are written as new quarantine objects with time-partitioned keys; PutObject only.',
       },
@@ -90,8 +89,9 @@ export class EtlFlow extends Construct {
       description: 'ETL function: egress to the warehouse and VPC endpoints (isolated subnets have no internet route)',
     });
     const secret = this.warehouse.secret!;
+    const fnProps = nodeFunctionProps('infra/lambda/etl-handler.ts');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      ...nodeFunctionProps('infra/lambda/etl-handler.ts'),
+      ...fnProps,
       description: 'Hourly ETL: raw lake → warehouse (exactly-once ledger)',
       role,
       logGroup,
@@ -104,7 +104,7 @@ export class EtlFlow extends Construct {
       // and a second run skips), and reserving would fail to deploy in accounts at the default
       // concurrency quota of 10.
       environment: {
-        ...nodeFunctionProps('infra/lambda/etl-handler.ts').environment,
+        ...fnProps.environment,
         LAKE_URL: `s3://${lake.bucketName}`,
         DATABASE_SECRET_ARN: secret.secretArn,
         ALERT_TOPIC_ARN: props.alerts.topic.topicArn,

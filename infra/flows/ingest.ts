@@ -3,7 +3,7 @@
  * (services/ingest/lambda.ts) → raw lake bucket. The function may only PUT objects under
  * `events/` and `quarantine/`; it can neither read nor list the lake.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -15,6 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { logGroupProps, nodeFunctionProps, rawLakeLifecycleRules, secureBucketProps } from '../defaults.ts';
+import { nagArnToken } from '../nag.ts';
 import type { ClickstreamSettings } from '../settings.ts';
 import type { AlertTopic } from './alerts.ts';
 import { functionRole } from './function-role.ts';
@@ -65,26 +66,25 @@ export class IngestFlow extends Construct {
         resources: INGEST_WRITE_PREFIXES.map((prefix) => this.rawBucket.arnForObjects(`${prefix}*`)),
       }),
     );
-    const bucketLogicalId = Stack.of(this).resolve(
-      Stack.of(this).getLogicalId(this.rawBucket.node.defaultChild as s3.CfnBucket),
-    ) as string;
+    const lakeArn = nagArnToken(this.rawBucket);
     Validations.of(role).acknowledge(
       ...INGEST_WRITE_PREFIXES.map((prefix) => ({
-        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+        id: `AwsSolutions-IAM5[Resource::${lakeArn}/${prefix}*]`,
         reason:
           'Object keys are time-partitioned ULIDs unknown in advance; the grant is PutObject only, under this one prefix.',
       })),
     );
 
+    const fnProps = nodeFunctionProps('services/ingest/lambda.ts');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      ...nodeFunctionProps('services/ingest/lambda.ts'),
+      ...fnProps,
       description: 'POST /clickstream: validate, enrich, write batches to the raw lake',
       role,
       logGroup,
       memorySize: 512,
       timeout: Duration.seconds(10),
       environment: {
-        ...nodeFunctionProps('services/ingest/lambda.ts').environment,
+        ...fnProps.environment,
         LAKE_URL: `s3://${this.rawBucket.bucketName}`,
         COGNITO_USER_POOL_ID: props.userPool.userPoolId,
         COGNITO_CLIENT_ID: props.userPoolClient.userPoolClientId,
