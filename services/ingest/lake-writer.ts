@@ -13,7 +13,7 @@ import { encodeJsonlLines } from '../lake/jsonl.ts';
 import { type LakeArea, objectKey, type RawStore } from '../lake/raw-store.ts';
 
 export interface LakeWriterOptions {
-  /** Concurrent group writes; more overlap S3 round trips, one suits a local disk. */
+  /** Concurrent group writes; default: the store's putConcurrency, else 4 (S3 round trips overlap). */
   maxInFlight?: number;
   /** A pending group this large is written even when all slots are busy, bounding object size. */
   maxGroupLines?: number;
@@ -53,7 +53,7 @@ export class LakeWriter {
     private readonly store: RawStore,
     opts: LakeWriterOptions = {},
   ) {
-    this.maxInFlight = opts.maxInFlight ?? 4;
+    this.maxInFlight = opts.maxInFlight ?? store.putConcurrency ?? 4;
     this.maxGroupLines = opts.maxGroupLines ?? 20_000;
     this.ulid = opts.ulid ?? monotonicFactory();
   }

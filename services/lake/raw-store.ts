@@ -23,6 +23,8 @@ export interface RawStore {
   list(prefix: string): AsyncIterable<LakeObject>;
   /** Human-readable location, e.g. `file:///…/lake` or `s3://bucket/prefix`. */
   readonly url: string;
+  /** Concurrent puts worth having (writers default to it): overlapping S3 round trips pays off. */
+  readonly putConcurrency?: number;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
