@@ -40,11 +40,12 @@ export function generate(registry: Registry): GeneratedFile[] {
       (m) => `/** ${m.event} v${m.model} → ${table.name} */
 export function ${mapperName(m)}(e: EnrichedEvent<'${m.event}', ${m.model}>): ${row} {
   return {
-${m.columns.map((c) => `    ${c.column}: ${valueExpr(c, table)},`).join('\n')}
-${table.columns
-  .filter((c) => c.sources.length === 0)
-  .map((c) => `    ${c.name}: ${c.default !== undefined ? JSON.stringify(c.default) : 'null'},`)
-  .join('\n')}
+${[
+  ...m.columns.map((c) => `    ${c.column}: ${valueExpr(c, table)},`),
+  ...table.columns
+    .filter((c) => c.sources.length === 0)
+    .map((c) => `    ${c.name}: ${c.default !== undefined ? JSON.stringify(c.default) : 'null'},`),
+].join('\n')}
   };
 }
 `,
@@ -53,6 +54,7 @@ ${table.columns
     for (const m of mappings) byName.set(m.event, [...(byName.get(m.event) ?? []), `${m.model}: ${mapperName(m)}`]);
     files.push({
       path,
+      format: false,
       contents: `${banner([table.file, 'schemas/events/*/*.json'])}
 import type { ${row} } from '${importPath(path, layout.dbSchema)}';
 import { ${columnsConst(table)} } from '${importPath(path, layout.dbSchema)}';

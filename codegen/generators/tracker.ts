@@ -25,12 +25,14 @@ export function generate(registry: Registry): GeneratedFile[] {
       const param = allOptional(e)
         ? `properties: ${propertiesTypeName(e)} = {}`
         : `properties: ${propertiesTypeName(e)}`;
-      const doc = `${e.description}${e.deprecated ? '\n   * @deprecated this event model is deprecated.' : ''}\n   * Schema: ${e.file}`;
-      return `  /**\n   * ${doc}\n   */\n  ${camel(e.name)}: (${param}): void => track('${e.name}', ${e.model}, properties),`;
+      const doc = `${e.description}${e.deprecated ? '\n     * @deprecated this event model is deprecated.' : ''}\n     * Schema: ${e.file}`;
+      return `    /**\n     * ${doc}\n     */\n    ${camel(e.name)}: (${param}): void => track('${e.name}', ${e.model}, properties),`;
     })
     .join('\n');
   const contents = `${banner(['schemas/events/*/*.json'])}
-import type { EventName, EventPropertiesMap, EventVersion, ${events.map(propertiesTypeName).join(', ')} } from '${typesImport}';
+import type {
+${['EventName', 'EventPropertiesMap', 'EventVersion', ...events.map(propertiesTypeName)].map((n) => `  ${n},`).join('\n')}
+} from '${typesImport}';
 
 /** The core's low-level track call that the typed API delegates to. */
 export type TrackFn = <N extends EventName, V extends EventVersion<N>>(
@@ -53,5 +55,5 @@ ${fns}
 
 export type EventApi = ReturnType<typeof createEventApi>;
 `;
-  return [{ path: layout.trackerApi, contents }];
+  return [{ path: layout.trackerApi, contents, format: false }];
 }

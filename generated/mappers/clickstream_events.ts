@@ -465,7 +465,5 @@ export const mappers: Readonly<Record<string, Readonly<Record<number, Mapper>>>>
 export function mapperFor(eventName: string, eventVersion: number): ((e: unknown) => ClickstreamEventsRow) | undefined {
   if (!Object.hasOwn(mappers, eventName)) return undefined;
   const models = mappers[eventName] as Readonly<Record<number, Mapper>>;
-  return Object.hasOwn(models, eventVersion)
-    ? (models[eventVersion] as (e: unknown) => ClickstreamEventsRow)
-    : undefined;
+  return Object.hasOwn(models, eventVersion) ? (models[eventVersion] as (e: unknown) => ClickstreamEventsRow) : undefined;
 }
