@@ -2,8 +2,10 @@
  * The raw lake on S3 (or any S3-compatible server via `endpoint`, path-style). A PUT that
  * resolved is durable by S3's guarantee. Listing follows ListObjectsV2 continuation tokens to the
  * end — the seed's ETL read only the first page (1000 keys) and silently lost the rest.
+ * The SDK is imported on first use: importing @aws-sdk/client-s3 takes ~250 ms, which a process
+ * whose lake is a folder (every CLI run, the file-lake server) should not pay at start.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { LakeObject, RawStore } from './raw-store.ts';
 
 export interface S3RawStoreOptions {
@@ -18,29 +20,38 @@ export interface S3RawStoreOptions {
 
 export class S3RawStore implements RawStore {
   readonly url: string;
-  private readonly client: S3Client;
   private readonly bucket: string;
   private readonly keyPrefix: string;
+  private sdk: Promise<{ sdk: typeof import('@aws-sdk/client-s3'); client: S3Client }> | undefined;
 
-  constructor(opts: S3RawStoreOptions) {
+  constructor(private readonly opts: S3RawStoreOptions) {
     this.bucket = opts.bucket;
     const prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.keyPrefix = prefix ? `${prefix}/` : '';
     this.url = `s3://${opts.bucket}${prefix ? `/${prefix}` : ''}`;
-    this.client =
-      opts.client ??
-      new S3Client({
-        region: opts.region ?? 'us-east-1',
-        ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
-        // Checksums only where S3 requires them: S3-compatible servers reject the newer defaults.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+  }
+
+  /** The SDK module and the client, both created once on first use. */
+  private connect() {
+    this.sdk ??= import('@aws-sdk/client-s3').then((sdk) => ({
+      sdk,
+      client:
+        this.opts.client ??
+        new sdk.S3Client({
+          region: this.opts.region ?? 'us-east-1',
+          ...(this.opts.endpoint ? { endpoint: this.opts.endpoint, forcePathStyle: true } : {}),
+          // Checksums only where S3 requires them: S3-compatible servers reject the newer defaults.
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }),
+    }));
+    return this.sdk;
   }
 
   async put(key: string, body: Uint8Array): Promise<{ etag: string }> {
-    const out = await this.client.send(
-      new PutObjectCommand({
+    const { sdk, client } = await this.connect();
+    const out = await client.send(
+      new sdk.PutObjectCommand({
         Bucket: this.bucket,
         Key: this.keyPrefix + key,
         Body: body,
@@ -52,16 +63,22 @@ export class S3RawStore implements RawStore {
   }
 
   async get(key: string): Promise<Uint8Array> {
-    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+    const { sdk, client } = await this.connect();
+    const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
     if (!out.Body) throw new Error(`empty body for s3://${this.bucket}/${this.keyPrefix}${key}`);
     return out.Body.transformToByteArray();
   }
 
   async *list(prefix: string): AsyncIterable<LakeObject> {
+    const { sdk, client } = await this.connect();
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix + prefix, ContinuationToken: token }),
+      const page = await client.send(
+        new sdk.ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.keyPrefix + prefix,
+          ContinuationToken: token,
+        }),
       );
       for (const o of page.Contents ?? []) {
         if (!o.Key) continue;
