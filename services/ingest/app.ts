@@ -43,6 +43,7 @@ export interface IngestAppDeps {
 type ErrorStatus = 400 | 403 | 404 | 413 | 415 | 429 | 503;
 
 const ACCEPTED_TYPES = new Set(['application/json', 'text/plain']);
+const EXPOSED_HEADERS = 'Retry-After';
 
 export function createIngestApp(deps: IngestAppDeps): Hono {
   const limits = deps.limits ?? DEFAULT_LIMITS;
@@ -54,19 +55,28 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
   const fail = (c: Context, status: ErrorStatus, code: string, message: string) =>
     c.json({ error: { code, message } }, status);
 
-  app.use(
-    '/clickstream',
-    cors({
-      origin: (origin) => (allowed.has(origin) ? origin : null),
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization'],
-      // The tracker honours Retry-After on 429/503; a cross-origin page can only read it if exposed.
-      exposeHeaders: ['Retry-After'],
-      // sendBeacon always sends credentials; the allowlist is exact origins, never `*`.
-      credentials: true,
-      maxAge: 600,
-    }),
-  );
+  const preflight = cors({
+    origin: (origin) => (allowed.has(origin) ? origin : null),
+    allowMethods: ['POST', 'OPTIONS'],
+    allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization'],
+    // The tracker honours Retry-After on 429/503; a cross-origin page can only read it if exposed.
+    exposeHeaders: [EXPOSED_HEADERS],
+    // sendBeacon always sends credentials; the allowlist is exact origins, never `*`.
+    credentials: true,
+    maxAge: 600,
+  });
+  app.use('/clickstream', (c, next) => {
+    if (c.req.method === 'OPTIONS') return preflight(c, next);
+    // The headers hono's cors() sets on every other request, set before the handler answers:
+    // cors() touches c.res first, so hono builds a placeholder undici Response and copies it
+    // into the answer — ~10% of the server's CPU per request (node --cpu-prof, P2).
+    const origin = c.req.header('origin');
+    if (origin !== undefined && allowed.has(origin)) c.header('Access-Control-Allow-Origin', origin);
+    c.header('Access-Control-Allow-Credentials', 'true');
+    c.header('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    c.header('Vary', 'Origin');
+    return next();
+  });
 
   app.get('/health', (c) => c.json({ ok: true }));
 
