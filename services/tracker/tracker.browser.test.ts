@@ -373,11 +373,11 @@ describe('tracker in Chromium against clickstream ingest serve', () => {
     await initTracker(page, { ...config, retryMaxMs: 1000 });
     ids.push(...(await trackSearches(page, 2, 'offline after reload')));
     expect(ids).toHaveLength(4);
-    await expect.poll(() => queueLength(page)).toBe(4);
+    await expect.poll(() => queueLength(page), { timeout: 15_000, interval: 100 }).toBe(4);
 
     await startIngest();
     const events = await delivered(ids);
-    await expect.poll(() => queueLength(page)).toBe(0);
+    await expect.poll(() => queueLength(page), { timeout: 15_000, interval: 100 }).toBe(0);
     // Anything resent late would show up as a second copy in the lake.
     await new Promise((r) => setTimeout(r, 1500));
     expect(countById((await readLake()).filter((e) => ids.includes(e.event_id)))).toEqual(countById(events));
@@ -426,7 +426,7 @@ describe('tracker in Chromium against clickstream ingest serve', () => {
       },
       { endpoint: proxy.url, token },
     );
-    await expect.poll(() => queueLength(page)).toBe(0);
+    await expect.poll(() => queueLength(page), { timeout: 15_000, interval: 100 }).toBe(0);
 
     const ids = proxy.posts.flatMap((p) => p.ids);
     const [event] = await delivered(ids);
@@ -510,7 +510,7 @@ describe('tracker in Chromium against clickstream ingest serve', () => {
       // A plain-JS caller can bypass the types: the debug build catches it.
       tracker.track('search', 1, { query: 'no count' } as never);
     });
-    await expect.poll(() => errors.length).toBe(1);
+    await expect.poll(() => errors.length, { timeout: 15_000, interval: 100 }).toBe(1);
     expect(errors[0]).toContain('[clickstream] invalid search v1');
 
     const production = await readFile(bundles.full, 'utf8');
