@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -226,6 +226,24 @@ describe('npm run schemas:check in a git repository', () => {
     await commit(breaking, 'require quantity');
     const tsx = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
     const failed = await run(tsx, [path.join(REPO_ROOT, 'codegen/compat/cli.ts')], { cwd: repo }).catch(
+      (e: { code: number; stdout: string }) => e,
+    );
+    expect(failed).toMatchObject({ code: 1 });
+    expect((failed as { stdout: string }).stdout).toContain('ERROR EVENT_REQUIRED_ADDED');
+  });
+
+  it('runs from a checkout whose path has a space and non-ASCII characters', async () => {
+    // A copy of the checker's code (not a symlink: node resolves the main module's symlinks, and a
+    // real checkout under "My Projects/" is a plain folder too).
+    const checkout = path.join(repo, 'my checkout ü');
+    await cp(path.join(REPO_ROOT, 'codegen'), path.join(checkout, 'codegen'), { recursive: true });
+    await cp(path.join(REPO_ROOT, 'package.json'), path.join(checkout, 'package.json'));
+    await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
+    const before = await writeTree(path.join(checkout, 'before'), v1);
+    const after = await writeTree(path.join(checkout, 'after'), breaking);
+    const tsx = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+    const cli = path.join(checkout, 'codegen/compat/cli.ts');
+    const failed = await run(tsx, [cli, '--base-dir', before, '--head-dir', after], { cwd: checkout }).catch(
       (e: { code: number; stdout: string }) => e,
     );
     expect(failed).toMatchObject({ code: 1 });

@@ -8,6 +8,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AllowlistError, applyAllowlist, readAllowlist } from './allowlist.ts';
 import { checkCompatibility, exitCodeOf } from './check.ts';
@@ -139,7 +140,9 @@ async function render(format: Format, findings: Finding[], baseLabel: string, ro
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Compared as resolved paths: a file URL percent-encodes spaces and non-ASCII characters, so a
+// string comparison with argv[1] fails in such checkouts and the CLI would silently do nothing.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const code = await main(process.argv.slice(2), {
     cwd: process.cwd(),
     out: (t) => process.stdout.write(`${t}\n`),
