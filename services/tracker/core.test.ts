@@ -322,6 +322,92 @@ describe('offline queue', () => {
   });
 });
 
+describe('event size at the boundary', () => {
+  /** Bytes of a sent event's JSON with a query of length n, learned from a probe the tracker sent. */
+  async function sizer(f: ReturnType<typeof fakeEnv>, t: ReturnType<typeof createTracker>) {
+    t.track('search', 1, { query: '', results_count: 0 }); // the first visit; later events say false
+    t.track('search', 1, { query: '', results_count: 0 });
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    const probe = Buffer.byteLength(JSON.stringify(f.requests.at(-1)!.events.at(-1)));
+    f.requests.length = 0;
+    return (n: number) => probe + n;
+  }
+
+  it('keeps an event of maxEventBytes as sent (identity included) and drops one byte more', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 10, maxEventBytes: 2000 }, f.env);
+    const size = await sizer(f, t);
+    const query = (total: number) => 'x'.repeat(total - size(0));
+    t.track('search', 1, { query: query(2000), results_count: 0 });
+    t.track('search', 1, { query: query(2001), results_count: 0 });
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests.map((r) => r.events.map((e) => Buffer.byteLength(JSON.stringify(e))))).toEqual([[2000]]);
+    expect(f.requests[0]!.dropped).toBe(1);
+  });
+
+  it('never queues an event that with its separator exceeds one request, so the queue never stalls', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 10, maxEventBytes: 1_000_000 }, f.env);
+    const size = await sizer(f, t);
+    t.track('search', 1, { query: 'x'.repeat(60_000 - size(0)), results_count: 0 });
+    t.track('search', 1, { query: 'after it', results_count: 0 });
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests.map((r) => r.events.map((e) => (e.properties as { query: string }).query))).toEqual([
+      ['after it'],
+    ]);
+    expect(f.requests[0]!.dropped).toBe(1);
+  });
+
+  it('drops an event that grew past the limit when consent stamped its identity', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ endpoint: base.endpoint, batchSize: 10, maxEventBytes: 2000 }, f.env);
+    // Unstamped it is 1990 bytes and passes the check at track time; its identity adds ~120.
+    const unstamped = {
+      event_name: 'search',
+      event_version: 1,
+      event_id: '00000000-0000-4000-8000-000000000000',
+      event_timestamp: '2026-11-26T10:00:00.000Z',
+      page: { url: 'https://shop.example/p/1', title: 'Trail Runner' },
+      properties: { query: '', results_count: 0 },
+    };
+    t.track('search', 1, { query: 'x'.repeat(1990 - JSON.stringify(unstamped).length), results_count: 0 });
+    t.track('search', 1, { query: 'small', results_count: 0 });
+    t.consent(true);
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests).toHaveLength(1);
+    expect(f.requests[0]!.events.map((e) => (e.properties as { query: string }).query)).toEqual(['small']);
+    expect(f.requests[0]!.dropped).toBe(1);
+  });
+
+  it('drops a stored event too big for any request instead of stalling everything behind it', async () => {
+    // Left by an older tracker: exactly one request's budget, one byte too many with its separator.
+    const big = {
+      event_name: 'search',
+      event_version: 1,
+      event_id: '00000000-0000-4000-8000-000000000000',
+      event_timestamp: '2026-11-26T10:00:00.000Z',
+      page: { url: 'https://shop.example/p/1' },
+      properties: { query: '', results_count: 0 },
+    };
+    big.properties.query = 'x'.repeat(60_000 - Buffer.byteLength(JSON.stringify(big)));
+    expect(Buffer.byteLength(JSON.stringify(big))).toBe(60_000);
+    const small = { ...big, event_id: '00000000-0000-4000-8000-000000000001', properties: { query: 'behind it' } };
+    const storage = new MemoryStorage();
+    storage.setItem('clickstream.q', JSON.stringify([big, small]));
+    const f = fakeEnv([], storage);
+    const t = createTracker({ ...base, batchSize: 10 }, f.env);
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(f.requests.map((r) => r.events.map((e) => e.event_id))).toEqual([[small.event_id]]);
+    expect(f.requests[0]!.dropped).toBe(1);
+    expect(queued(storage)).toEqual([]);
+  });
+});
+
 describe('identity and session', () => {
   it('keeps client_id, marks only the first event of a new browser as first visit', async () => {
     const storage = new MemoryStorage();

@@ -116,6 +116,9 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   const handedOff = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
+  /** What the server accepts (MAX_EVENT_BYTES) and what fits one request with its separator. */
+  const maxBytes = Math.min(maxEventBytes, MAX_BATCH_BYTES - 1);
+  const tooBig = (e: QueuedEvent) => bytes(JSON.stringify(e)) > maxBytes;
 
   const stored = (k: Key): string | null | undefined => {
     try {
@@ -200,7 +203,14 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     const batch: QueuedEvent[] = [];
     let size = 0;
     for (const e of pending()) {
-      size += bytes(JSON.stringify(e)) + 1;
+      const n = bytes(JSON.stringify(e)) + 1;
+      // Stored by another tab or an older tracker: it fits no request and would block all behind it.
+      if (n > MAX_BATCH_BYTES) {
+        remove([e]);
+        addDropped(1);
+        continue;
+      }
+      size += n;
       if (size > MAX_BATCH_BYTES) break;
       batch.push(e);
     }
@@ -304,8 +314,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       properties: properties as QueuedEvent['properties'],
     };
     if (granted) stamp(e);
-    // An event over the batch limit could never be sent and would block the queue behind it.
-    if (bytes(JSON.stringify(e)) > Math.min(maxEventBytes, MAX_BATCH_BYTES)) return addDropped(1);
+    // Measured as sent (an event still waiting for consent is measured again once stamped).
+    if (tooBig(e)) return addDropped(1);
     mine.add(e.event_id);
     writeQueue([...readQueue(), e]);
     if (granted && !failures && pending().length >= batchSize) flush();
@@ -321,7 +331,9 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       const queue = readQueue();
       for (const e of queue) mine.add(e.event_id);
       for (const e of early) stamp(e);
-      writeQueue([...queue, ...early]);
+      const fit = early.filter((e) => !tooBig(e));
+      addDropped(early.length - fit.length);
+      writeQueue([...queue, ...fit]);
       flush();
     } else {
       granted = false;
