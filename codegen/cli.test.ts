@@ -3,15 +3,29 @@
  * orphans and missing migrations; a new event scaffolded with new-event flows into every
  * generated artifact and a migration; reruns are byte-identical.
  */
+
+import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from './cli.ts';
 import { scaffoldEvent } from './new-event.ts';
 import { REPO_ROOT } from './testing/temp-schemas.ts';
 
 let root: string;
+const roots: string[] = [];
+
+/** A private copy of the project's contract and output: each test breaks its own. */
+async function freshRoot(): Promise<string> {
+  root = await mkdtemp(path.join(tmpdir(), 'codegen-cli-'));
+  roots.push(root);
+  for (const dir of ['schemas', 'generated', 'migrations'])
+    await cp(path.join(REPO_ROOT, dir), path.join(root, dir), { recursive: true });
+  // drizzle-kit and the generated imports resolve packages from the copy's node_modules.
+  await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+  return root;
+}
 
 async function codegen(...args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -38,14 +52,8 @@ async function snapshot(): Promise<Record<string, string>> {
   return out;
 }
 
-beforeAll(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'codegen-cli-'));
-  for (const dir of ['schemas', 'generated', 'migrations'])
-    await cp(path.join(REPO_ROOT, dir), path.join(root, dir), { recursive: true });
-  // drizzle-kit and the generated imports resolve packages from the copy's node_modules.
-  await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
-});
-afterAll(() => rm(root, { recursive: true, force: true }));
+beforeEach(freshRoot);
+afterAll(() => Promise.all(roots.map((r) => rm(r, { recursive: true, force: true }))));
 
 describe('codegen CLI', { timeout: 120_000 }, () => {
   it('--check passes on the committed output', async () => {
@@ -124,14 +132,34 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
   });
 
   it('refuses an invalid registry and writes nothing', async () => {
-    const file = path.join(root, 'schemas/events/coupon_apply/1.json');
+    const file = path.join(root, 'schemas/events/add_to_cart/1.json');
     const schema = JSON.parse(await readFile(file, 'utf8'));
-    schema.properties.example_id.maxLenght = 3;
+    schema.properties.cart_id.maxLenght = 3;
     await writeFile(file, JSON.stringify(schema));
     const before = await snapshot();
     const { code, out } = await codegen();
     expect(code).toBe(1);
-    expect(out).toContain('schemas/events/coupon_apply/1.json#/properties/example_id: unknown keyword "maxLenght"');
+    expect(out).toContain('schemas/events/add_to_cart/1.json#/properties/cart_id: unknown keyword "maxLenght"');
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('produces the same bytes whatever the machine locale (LANG) is', async () => {
+    // Estonian collation sorts "z" between "s" and "t": a locale-aware sort would reorder files.
+    await scaffoldEvent(path.join(root, 'schemas'), 'zoom_image', {
+      owner: 'catalog-team',
+      description: 'The shopper zoomed into a product image.',
+    });
+    expect((await codegen()).code).toBe(0);
+    const check = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'codegen/cli.ts'), '--check', '--root', root],
+      {
+        env: { ...process.env, LANG: 'et_EE.UTF-8', LC_ALL: 'et_EE.UTF-8' },
+        encoding: 'utf8',
+        cwd: REPO_ROOT,
+      },
+    );
+    expect(check.stderr + check.stdout).toContain('up to date');
+    expect(check.status).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import * as tracker from './generators/tracker.ts';
 import * as types from './generators/types.ts';
 import * as validators from './generators/validators.ts';
 import type { GeneratedFile } from './layout.ts';
+import { byCodeUnit } from './layout.ts';
 import type { Registry } from './registry.ts';
 
 type Generator = (registry: Registry) => GeneratedFile[] | Promise<GeneratedFile[]>;
@@ -37,5 +38,5 @@ export async function generateAll(registry: Registry): Promise<GeneratedFile[]> 
       contents: f.format === false ? ensureNewline(f.contents) : await formatGenerated(f.path, f.contents),
     })),
   );
-  return formatted.sort((a, b) => a.path.localeCompare(b.path));
+  return formatted.sort((a, b) => byCodeUnit(a.path, b.path));
 }

@@ -49,3 +49,9 @@ export function banner(sources: string[], comment: '//' | 'md' = '//'): string {
 export const pascal = (s: string) => s.replace(/(^|_)([a-z0-9])/g, (_m, _u, c: string) => c.toUpperCase());
 export const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 export const propertiesTypeName = (e: Pick<EventModel, 'name' | 'model'>) => `${pascal(e.name)}V${e.model}Properties`;
+
+/**
+ * Order by UTF-16 code units. Never localeCompare in generators: its order follows the machine's
+ * locale (LANG), and generated files must be byte-identical everywhere.
+ */
+export const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -96,6 +96,28 @@ describe('loadRegistry refuses invalid schema files', () => {
     );
   });
 
+  it('$ref into part of a file (the types would name the whole shape)', async () => {
+    await schemas.edit('events/search/1.json', (s) => {
+      s.properties.max_price = { $ref: '../../common/product.json#/properties/price', description: 'Price cap.' };
+    });
+    expect((await problems()).join('\n')).toContain(
+      'schemas/events/search/1.json#/properties/max_price/$ref: $ref "../../common/product.json#/properties/price" points inside a file',
+    );
+  });
+
+  it('values without bounds', async () => {
+    await schemas.edit('events/search/1.json', (s) => {
+      s.properties.note = { type: 'string', description: 'Free text.' };
+      s.properties.score = { type: 'number', minimum: 0, description: 'A score.' };
+      s.properties.tags = { type: 'array', items: { type: 'string', maxLength: 10 }, description: 'Tags.' };
+    });
+    expect(await problems()).toEqual([
+      'schemas/events/search/1.json#/properties/note: a string needs maxLength (or an enum, const or a uuid/date-time/date format)',
+      'schemas/events/search/1.json#/properties/score: a number needs both a lower bound (minimum) and an upper bound (maximum)',
+      'schemas/events/search/1.json#/properties/tags: an array needs maxItems',
+    ]);
+  });
+
   it('open object', async () => {
     await schemas.edit('common/product.json', (s) => {
       s.additionalProperties = true;
@@ -144,12 +166,12 @@ describe('loadRegistry refuses warehouse mappings that do not fit', () => {
     );
   });
 
-  it('unbounded string into a short varchar', async () => {
+  it('unbounded string meant for a short varchar is refused at the field', async () => {
     await schemas.edit('common/product.json', (s) => {
       delete s.properties.name.maxLength;
     });
-    expect((await problems()).join('\n')).toContain(
-      'field /properties/product/name is string (no maxLength) but column clickstream_events.context_product_name is varchar(255): an unbounded string cannot be stored in varchar(255): add maxLength ≤ 255',
+    expect(await problems()).toContain(
+      'schemas/common/product.json#/properties/name: a string needs maxLength (or an enum, const or a uuid/date-time/date format)',
     );
   });
 

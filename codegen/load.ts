@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createMetaAjv, createSchemaAjv } from './ajv.ts';
+import { byCodeUnit } from './layout.ts';
 import {
   CommonSchemaFile,
   EventSchemaFile,
@@ -102,6 +103,31 @@ async function listDirs(dir: string): Promise<string[]> {
 
 const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
+/** Formats whose values have a bounded length, so a string with one needs no maxLength. */
+const BOUNDED_FORMATS = new Set(['uuid', 'date-time', 'date']);
+
+/**
+ * Every value has bounds: strings a maxLength (or an enum/const/bounded format), numbers both a
+ * lower and an upper bound, arrays a maxItems. Unbounded input is how one event fills a column,
+ * a lake object or a dashboard with garbage.
+ */
+function boundIssues(file: string, node: JsonSchema, pointer: string): SchemaIssue[] {
+  if (node.$ref !== undefined || node.enum !== undefined || node.const !== undefined) return [];
+  const types = node.type === undefined ? [] : Array.isArray(node.type) ? node.type : [node.type];
+  const issues: SchemaIssue[] = [];
+  if (types.includes('string') && node.maxLength === undefined && !BOUNDED_FORMATS.has(node.format ?? ''))
+    issues.push({ file, pointer, message: 'a string needs maxLength (or an enum, const or a uuid/date-time/date format)' });
+  if (
+    (types.includes('number') || types.includes('integer')) &&
+    ((node.minimum === undefined && node.exclusiveMinimum === undefined) ||
+      (node.maximum === undefined && node.exclusiveMaximum === undefined))
+  )
+    issues.push({ file, pointer, message: 'a number needs both a lower bound (minimum) and an upper bound (maximum)' });
+  if (types.includes('array') && node.maxItems === undefined)
+    issues.push({ file, pointer, message: 'an array needs maxItems' });
+  return issues;
+}
+
 /** Structural rules the meta-schema cannot express: descriptions, closed objects, `$ref` use. */
 function walkRules(file: string, node: JsonSchema, pointer: string, index: SchemaIndex, base: string): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
@@ -110,13 +136,20 @@ function walkRules(file: string, node: JsonSchema, pointer: string, index: Schem
     if (extra.length)
       issues.push({ file, pointer, message: `only annotations may stand next to $ref, found ${extra.join(', ')}` });
     const target = SchemaIndex.target(node.$ref, base);
-    if (!index.has(target))
+    if (new URL(node.$ref, base).hash)
+      issues.push({
+        file,
+        pointer: `${pointer}/$ref`,
+        message: `$ref "${node.$ref}" points inside a file: reference a whole shape in schemas/common/ instead`,
+      });
+    else if (!index.has(target))
       issues.push({
         file,
         pointer: `${pointer}/$ref`,
         message: `broken $ref "${node.$ref}": no schema has $id ${target}`,
       });
   }
+  issues.push(...boundIssues(file, node, pointer));
   if (node.properties) {
     if (node.additionalProperties !== false)
       issues.push({ file, pointer, message: 'an object with properties must set "additionalProperties": false' });
@@ -453,6 +486,6 @@ export async function loadRegistry(
   if (!options.collectMappingIssues) issues.push(...mappingIssues);
   if (issues.length > 0) throw new RegistryError(issues);
 
-  events.sort((a, b) => a.name.localeCompare(b.name) || a.model - b.model);
+  events.sort((a, b) => byCodeUnit(a.name, b.name) || a.model - b.model);
   return { commons, envelope, enrichment, events, tables, mappings, mappingIssues };
 }

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 /**
  * CDK app entry (`infra/cdk.json`: `npx tsx app.ts`). cdk-nag's AWS Solutions pack runs as a
  * validation plugin on every synth, so an unacknowledged finding fails `cdk synth`/`cdk deploy`.
@@ -23,6 +25,7 @@ export function buildApp(app: App = new App()): { app: App; stack: ClickstreamSt
   return { app, stack };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run only when executed directly (compare paths: the URL is percent-encoded).
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   buildApp().app.synth();
 }

@@ -23,5 +23,12 @@ export async function main(argv: string[]): Promise<number> {
     return service ? 2 : 0;
   }
   const mod = await entry.load();
-  return mod.run(service === 'db' ? ['db', ...rest] : rest);
+  try {
+    return await mod.run(service === 'db' ? ['db', ...rest] : rest);
+  } catch (err) {
+    // A clear one-line message for the operator; the stack only when debugging.
+    console.error(`clickstream ${service}: ${(err as Error).message}`);
+    if (process.env.LOG_LEVEL === 'debug') console.error(err);
+    return 1;
+  }
 }

@@ -12,16 +12,28 @@ describe('loadConfig', () => {
   });
 
   it('converts and validates values from the environment', () => {
-    const config = loadConfig({ PORT: '9000', LAKE_URL: 's3://raw-bucket/prefix', MAX_EVENTS_PER_REQUEST: '50' });
+    const config = loadConfig({
+      PORT: '9000',
+      LAKE_URL: 's3://raw-bucket/prefix',
+      MAX_EVENTS_PER_REQUEST: '50',
+      CORS_ORIGINS: 'https://shop.example, http://localhost:5173',
+    });
     expect(config).toMatchObject({ PORT: 9000, LAKE_URL: 's3://raw-bucket/prefix', MAX_EVENTS_PER_REQUEST: 50 });
   });
 
   it('fails at start naming every bad variable', () => {
-    const bad = () => loadConfig({ PORT: 'eighty', LAKE_URL: 'ftp://x', DATABASE_URL: 'mysql://x' });
+    const bad = () =>
+      loadConfig({
+        PORT: 'eighty',
+        LAKE_URL: 'ftp://x',
+        DATABASE_URL: 'mysql://x',
+        CORS_ORIGINS: 'https://a.example,*',
+      });
     expect(bad).toThrow(ConfigError);
     expect(bad).toThrow(/PORT="eighty"/);
     expect(bad).toThrow(/LAKE_URL="ftp:\/\/x"/);
     expect(bad).toThrow(/DATABASE_URL="mysql:\/\/x"/);
+    expect(bad).toThrow(/CORS_ORIGINS="https:\/\/a.example,\*"/);
   });
 
   it('every variable is documented in the README', () => {

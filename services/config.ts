@@ -41,7 +41,8 @@ export const CONFIG_VARIABLES = {
     doc: 'Warehouse PostgreSQL; unset → embedded PGlite in `<DATA_DIR>/dwh`.',
   },
   CORS_ORIGINS: {
-    schema: Type.String(),
+    // Exact origins only: `*` is refused because the API accepts credentials (sendBeacon sends them).
+    schema: Type.String({ pattern: '^https?://[^/\\s,*]+(\\s*,\\s*https?://[^/\\s,*]+)*$' }),
     default: '',
     doc: 'Comma-separated origins allowed to call the ingest API (no `*`).',
   },

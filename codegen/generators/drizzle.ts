@@ -2,7 +2,7 @@
  * Drizzle schema of every warehouse table, plus a plain row interface and the column order
  * (what COPY and the mappers use). drizzle-kit turns this file into `migrations/`.
  */
-import { banner, camel, type GeneratedFile, layout, pascal } from '../layout.ts';
+import { banner, byCodeUnit, camel, type GeneratedFile, layout, pascal } from '../layout.ts';
 import type { Column, Registry, WarehouseTable } from '../registry.ts';
 import type { SqlType } from '../sql-types.ts';
 
@@ -104,7 +104,7 @@ export const ${columnsConst(t)} = [${t.columns.map((c) => `'${c.name}'`).join(',
 
 export function generate(registry: Registry): GeneratedFile[] {
   const fns = new Set<string>();
-  const tables = [...registry.tables].sort((a, b) => a.name.localeCompare(b.name)).map((t) => table(t, fns));
+  const tables = [...registry.tables].sort((a, b) => byCodeUnit(a.name, b.name)).map((t) => table(t, fns));
   const contents = `${banner(['schemas/warehouse/*.json'])}
 import { ${[...fns].sort().join(', ')} } from 'drizzle-orm/pg-core';
 

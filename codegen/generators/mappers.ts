@@ -25,7 +25,8 @@ function valueExpr(mapping: ColumnMapping, table: WarehouseTable): string {
   if (!column) throw new Error(`no column ${mapping.column} in ${table.name}`);
   const fallback = column.default !== undefined ? JSON.stringify(column.default) : 'null';
   if (mapping.pointer === null) return fallback;
-  const mayBeAbsent = mapping.segmentsRequired.includes(false);
+  // A column default also covers a field the schema allows to be null.
+  const mayBeAbsent = mapping.segmentsRequired.includes(false) || column.default !== undefined;
   return mayBeAbsent ? `${access(mapping)} ?? ${fallback}` : access(mapping);
 }
 

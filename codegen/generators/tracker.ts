@@ -2,7 +2,7 @@
  * The typed tracker API: one function per event (its newest model), so a missing or mistyped
  * property is a compile error in the shop's code, not a quarantined event in the lake.
  */
-import { banner, camel, type GeneratedFile, importPath, layout, propertiesTypeName } from '../layout.ts';
+import { banner, byCodeUnit, camel, type GeneratedFile, importPath, layout, propertiesTypeName } from '../layout.ts';
 import type { EventModel, Registry } from '../registry.ts';
 
 function latestModels(registry: Registry): EventModel[] {
@@ -11,7 +11,7 @@ function latestModels(registry: Registry): EventModel[] {
     const seen = latest.get(e.name);
     if (!seen || e.model > seen.model) latest.set(e.name, e);
   }
-  return [...latest.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...latest.values()].sort((a, b) => byCodeUnit(a.name, b.name));
 }
 
 /** True when an empty object satisfies the event's properties. */

@@ -7,6 +7,7 @@
  * because another run holds the ETL lock.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
@@ -170,7 +171,8 @@ async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<
 }
 
 // Lets tests and the benchmark run the CLI as a plain child process (`tsx services/etl/cli.ts …`).
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run only when executed directly (compare paths: the URL is percent-encoded).
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   run(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
