@@ -116,7 +116,11 @@ function boundIssues(file: string, node: JsonSchema, pointer: string): SchemaIss
   const types = node.type === undefined ? [] : Array.isArray(node.type) ? node.type : [node.type];
   const issues: SchemaIssue[] = [];
   if (types.includes('string') && node.maxLength === undefined && !BOUNDED_FORMATS.has(node.format ?? ''))
-    issues.push({ file, pointer, message: 'a string needs maxLength (or an enum, const or a uuid/date-time/date format)' });
+    issues.push({
+      file,
+      pointer,
+      message: 'a string needs maxLength (or an enum, const or a uuid/date-time/date format)',
+    });
   if (
     (types.includes('number') || types.includes('integer')) &&
     ((node.minimum === undefined && node.exclusiveMinimum === undefined) ||
