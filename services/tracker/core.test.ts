@@ -579,6 +579,54 @@ describe('auth hook', () => {
   });
 });
 
+describe('page hide of a signed-in shopper', () => {
+  it('sends by keepalive request with the Authorization a beacon cannot carry', async () => {
+    const f = fakeEnv([503]);
+    const t = createTracker({ ...base, batchSize: 10, retryBaseMs: 1000, auth: () => 'TOKEN' }, f.env);
+    t.track('add_to_cart', 1, { product, quantity: 1 });
+    t.flushOnHide();
+    // Started before flushOnHide returned: the page may be gone after that.
+    expect(f.requests).toHaveLength(1);
+    expect(f.beacons).toHaveLength(0);
+    expect(f.requests[0]!.headers.authorization).toBe('Bearer TOKEN');
+    expect(queued(f.storage!)).toEqual([]);
+    // The page lived on and the request failed: queued again and retried, still as the user.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(queued(f.storage!)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(f.requests.map((r) => [r.events[0]!.event_id, r.headers.authorization])).toEqual([
+      [f.ids(0)[0], 'Bearer TOKEN'],
+      [f.ids(0)[0], 'Bearer TOKEN'],
+    ]);
+    expect(f.beacons).toHaveLength(0);
+    expect(queued(f.storage!)).toEqual([]);
+  });
+
+  it('uses the last token of an asynchronous hook, and the beacon once the shopper signed out', async () => {
+    let token: string | undefined = 'eyJ.id.token';
+    const f = fakeEnv();
+    const t = createTracker({ ...base, batchSize: 10, auth: async () => token }, f.env);
+    t.track('login', 1, { method: 'email' });
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    t.track('search', 1, { query: 'a', results_count: 0 });
+    t.flushOnHide();
+    expect(f.requests).toHaveLength(2);
+    expect(f.requests[1]!.headers.authorization).toBe('Bearer eyJ.id.token');
+    expect(f.beacons).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(0);
+
+    token = undefined;
+    t.track('logout', 1, {});
+    t.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    t.track('search', 1, { query: 'b', results_count: 0 });
+    t.flushOnHide();
+    expect(f.beacons).toHaveLength(1);
+    expect(f.requests).toHaveLength(3);
+  });
+});
+
 describe('typed API over the core', () => {
   it('sends each generated function as its event model, and rejects missing properties at compile time', async () => {
     const f = fakeEnv();

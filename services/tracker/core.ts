@@ -116,6 +116,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   const handedOff = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let failures = 0;
+  /** The auth hook's last answer, for a page hide that cannot wait for an asynchronous hook. */
+  let token: string | null | undefined;
   /** What the server accepts (MAX_EVENT_BYTES) and what fits one request with its separator. */
   const maxBytes = Math.min(maxEventBytes, MAX_BATCH_BYTES - 1);
   const tooBig = (e: QueuedEvent) => bytes(JSON.stringify(e)) > maxBytes;
@@ -226,13 +228,14 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     if (n) timer = setTimeout(flush, n < batchSize ? flushIntervalMs : 0);
   }
 
-  async function send(batch: QueuedEvent[]) {
+  /** `known`: a token to send right away (a page hide must start its request before it returns). */
+  async function send(batch: QueuedEvent[], known?: string) {
     for (const e of batch) inflight.add(e.event_id);
     const dropped = takeDropped();
     let status = 0;
     let retryAfter: string | null = null;
     try {
-      const token = await config.auth?.();
+      if (!known) token = await config.auth?.();
       ({ status, retryAfter } = await env.send(
         endpoint,
         body(batch, dropped),
@@ -283,19 +286,35 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     }
   }
 
+  /**
+   * While the server answers, requests in flight are trusted like beacons: the browser finishes
+   * keepalive requests after the page is gone, so the next page must not send their events again.
+   */
+  function handOff() {
+    for (const id of inflight) handedOff.add(id);
+    writeQueue(readQueue().filter((e) => !inflight.has(e.event_id)));
+  }
+
   function flushOnHide() {
     if (!granted) return;
-    // While the server answers, requests in flight are trusted like beacons: the browser finishes
-    // keepalive requests after the page is gone, so the next page must not send their events again.
-    if (!failures) {
-      for (const id of inflight) handedOff.add(id);
-      writeQueue(readQueue().filter((e) => !inflight.has(e.event_id)));
-    }
+    try {
+      // A synchronous hook answers now; an asynchronous one is represented by its last answer.
+      const now = config.auth?.();
+      if (!now || typeof now !== 'object') token = now;
+    } catch {}
+    if (!failures) handOff();
     for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
-      const dropped = takeDropped();
       // While the server is failing a beacon would be lost unseen: send a request whose events
       // stay queued until acknowledged (and are resent by the next page if this one is gone).
-      if (failures || !env.beacon(endpoint, body(batch, dropped))) {
+      if (failures) return void send(batch, token || undefined);
+      // A beacon cannot carry Authorization: a signed-in shopper's events go by keepalive request.
+      if (token) {
+        send(batch, token);
+        handOff();
+        continue;
+      }
+      const dropped = takeDropped();
+      if (!env.beacon(endpoint, body(batch, dropped))) {
         addDropped(dropped);
         return void send(batch);
       }
