@@ -218,6 +218,8 @@ class FixContext {
         return 'keep the primary key: the ETL deduplicates and upserts on it';
       case 'WAREHOUSE_TIME_COLUMN_CHANGED':
         return 'keep the time column: date-range queries and indexes rely on it';
+      case 'WAREHOUSE_UNIQUE_INDEX_ADDED':
+        return `keep the index non-unique in ${tableFile}; if the key must be unique, first delete duplicate rows and make sure no event (old ones in the lake included) repeats it, then allowlist the change with that plan`;
       case 'UNCLASSIFIED_KEYWORD':
         return 'remove the keyword, or teach codegen/compat/producer.ts how it affects accepted values (with fixtures)';
       case 'UNSUPPORTED_CONSTRUCT':

@@ -66,6 +66,8 @@ export const RULES = {
   WAREHOUSE_COLUMN_SOURCE_CHANGED: C('a column is now filled from a different event field', 'warning'),
   WAREHOUSE_PRIMARY_KEY_CHANGED: C('the primary key changed'),
   WAREHOUSE_TIME_COLUMN_CHANGED: C('the time (partitioning) column changed', 'warning'),
+  WAREHOUSE_UNIQUE_INDEX_ADDED: C('a unique index was added, made unique or narrowed to fewer columns'),
+  WAREHOUSE_INDEX_CHANGED: C('a non-unique index was added, dropped or redefined', 'info'),
   UNCLASSIFIED_KEYWORD: {
     severity: 'error',
     direction: 'X',

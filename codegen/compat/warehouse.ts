@@ -31,10 +31,7 @@ export const COLUMN_KEYS: ReadonlySet<string> = new Set([
   'default',
   'x-pii',
 ]);
-/**
- * Table properties the checker knows: compared ones plus `indexes` (adding or dropping an index
- * changes no value a row can hold) and descriptive ones.
- */
+/** Table properties the checker knows: the compared ones plus descriptive ones. */
 export const TABLE_KEYS: ReadonlySet<string> = new Set([
   'name',
   'id',
@@ -278,6 +275,7 @@ export function tableIssues(base: WarehouseTable | undefined, head: WarehouseTab
       '/primaryKey',
       `primary key (${base.primaryKey.join(', ')}) → (${head.primaryKey.join(', ')})`,
     );
+  issues.push(...indexIssues(base, head));
   if (base.timeColumn !== head.timeColumn)
     push(
       'WAREHOUSE_TIME_COLUMN_CHANGED',
@@ -285,5 +283,43 @@ export function tableIssues(base: WarehouseTable | undefined, head: WarehouseTab
       '/timeColumn',
       `time column ${base.timeColumn ?? 'none'} → ${head.timeColumn ?? 'none'}`,
     );
+  return issues;
+}
+
+type Index = WarehouseTable['indexes'][number];
+
+/**
+ * Index changes. A non-unique index changes no value a row can hold; a unique one rejects rows: the
+ * migration fails on existing duplicates and every later load that repeats the key fails. A unique
+ * index is no new restriction when an old unique key (the primary key or a unique index) already
+ * lies within its columns.
+ */
+function indexIssues(base: WarehouseTable, head: WarehouseTable): WarehouseIssue[] {
+  const issues: WarehouseIssue[] = [];
+  const push = (rule: RuleId, pointer: string, message: string) =>
+    issues.push({ rule, event: null, model: null, table: head.name, file: head.file, pointer, message });
+  const show = (ix: Index) => `${ix.unique ? 'unique ' : ''}index ${ix.name} (${ix.columns.join(', ')})`;
+  const same = (a: Index, b: Index) => a.unique === b.unique && JSON.stringify(a.columns) === JSON.stringify(b.columns);
+  const oldKeys = [base.primaryKey, ...base.indexes.filter((ix) => ix.unique).map((ix) => ix.columns)];
+  const baseByName = new Map(base.indexes.map((ix) => [ix.name, ix]));
+  const headNames = new Set(head.indexes.map((ix) => ix.name));
+  for (const old of base.indexes)
+    if (!headNames.has(old.name)) push('WAREHOUSE_INDEX_CHANGED', '/indexes', `${show(old)} was dropped`);
+  head.indexes.forEach((now, i) => {
+    const old = baseByName.get(now.name);
+    if (old && same(old, now)) return;
+    const at = joinPointer('', 'indexes', i);
+    const implied = oldKeys.some((key) => key.every((c) => now.columns.includes(c)));
+    if (now.unique && !implied) {
+      const pointer = !old ? at : old.unique ? joinPointer(at, 'columns') : joinPointer(at, 'unique');
+      push(
+        'WAREHOUSE_UNIQUE_INDEX_ADDED',
+        pointer,
+        old
+          ? `${show(old)} became ${show(now)}; existing rows may repeat the key, and loads of events repeating it fail`
+          : `${show(now)} is new; existing rows may repeat the key, and loads of events repeating it fail`,
+      );
+    } else push('WAREHOUSE_INDEX_CHANGED', at, old ? `${show(old)} became ${show(now)}` : `${show(now)} is new`);
+  });
   return issues;
 }
