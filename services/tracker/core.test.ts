@@ -322,6 +322,60 @@ describe('offline queue', () => {
   });
 });
 
+describe('cost of track() with a long offline queue', () => {
+  /** Counts parses and characters serialised, calling through to the real JSON. */
+  function meterJson() {
+    const meter = { parses: 0, stringified: 0 };
+    const { parse, stringify } = JSON;
+    vi.spyOn(JSON, 'parse').mockImplementation((text, reviver) => {
+      meter.parses++;
+      return parse(text, reviver);
+    });
+    vi.spyOn(JSON, 'stringify').mockImplementation((...args: Parameters<typeof stringify>) => {
+      const out = stringify(...args);
+      meter.stringified += out?.length ?? 0;
+      return out;
+    });
+    return meter;
+  }
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('does not parse the stored queue again while no other tab changed it, and still sees other tabs', async () => {
+    const f = fakeEnv(['network-error']);
+    const t = createTracker({ ...base, batchSize: 1000, retryBaseMs: 600_000 }, f.env);
+    for (let i = 0; i < 200; i++) t.track('search', 1, { query: `q${i}`, results_count: 0 });
+    const meter = meterJson();
+    for (let i = 0; i < 100; i++) t.track('search', 1, { query: `more ${i}`, results_count: 0 });
+    expect(meter.parses).toBe(0);
+
+    // Another tab queued an event: the next write keeps it.
+    const other = { ...(queued(f.storage!)[0] as object), event_id: '00000000-0000-4000-8000-0000000000aa' };
+    f.storage!.setItem('clickstream.q', JSON.stringify([...queued(f.storage!), other]));
+    t.track('search', 1, { query: 'after the other tab', results_count: 0 });
+    const ids = (queued(f.storage!) as { event_id: string }[]).map((e) => e.event_id);
+    expect(ids).toHaveLength(302);
+    expect(ids.at(-2)).toBe(other.event_id);
+  });
+
+  it('drops many old events with one serialisation of the queue, not one per dropped event', () => {
+    const f = fakeEnv(['network-error']);
+    const t = createTracker({ ...base, batchSize: 1000, maxQueueBytes: 100_000 }, f.env);
+    for (let i = 0; i < 300; i++) t.track('search', 1, { query: `query ${i}`, results_count: 0 });
+    const before = f.storage!.getItem('clickstream.q')!.length;
+    const meter = meterJson();
+    // Half the queue's size in one event: about half the queue must go.
+    t.track('search', 1, { query: 'x'.repeat(30_000), results_count: 0 });
+    const after = queued(f.storage!);
+    expect(f.storage!.getItem('clickstream.q')!.length).toBeLessThanOrEqual(100_000);
+    expect(300 + 1 - after.length).toBeGreaterThan(100);
+    expect(Number(f.storage!.getItem('clickstream.d'))).toBe(300 + 1 - after.length);
+    // The event itself for the size check and once for the queue, and the reads of this test.
+    expect(meter.stringified).toBeLessThan(before + 3 * 30_100);
+  });
+});
+
 describe('event size at the boundary', () => {
   /** Bytes of a sent event's JSON with a query of length n, learned from a probe the tracker sent. */
   async function sizer(f: ReturnType<typeof fakeEnv>, t: ReturnType<typeof createTracker>) {

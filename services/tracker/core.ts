@@ -145,13 +145,19 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       storage = undefined;
     }
   };
+  /** The last queue read or written and its JSON: parsed again only when another tab changed it. */
+  let cached: [string | undefined, QueuedEvent[]] = ['[]', []];
   /** The stored queue; anything unreadable (another script wrote the key) counts as empty, never throws at the site. */
   const readQueue = (): QueuedEvent[] => {
-    try {
-      const queue = JSON.parse(get('q') ?? '[]');
-      if (Array.isArray(queue)) return queue;
-    } catch {}
-    return [];
+    const json = get('q');
+    if (json !== cached[0]) {
+      let queue = [];
+      try {
+        queue = JSON.parse(json ?? '[]');
+      } catch {}
+      cached = [json, Array.isArray(queue) ? queue : []];
+    }
+    return cached[1];
   };
   const addDropped = (n: number) => set('d', String(+(get('d') ?? 0) + n));
   /** Takes the dropped count for a request to report; whoever fails to deliver it puts it back. */
@@ -161,15 +167,22 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     return n;
   };
 
-  /** Stores the queue, dropping the oldest events beyond the count and size bounds. */
+  /** Stores the queue (a fresh array, kept as the cache), dropping the oldest events beyond the count and size bounds. */
   function writeQueue(queue: QueuedEvent[]) {
-    let json = JSON.stringify(queue);
-    while (queue.length > maxQueueEvents || json.length > maxQueueBytes) {
-      mine.delete(queue.shift()!.event_id);
-      addDropped(1);
-      json = JSON.stringify(queue);
+    const parts = queue.map((e) => JSON.stringify(e));
+    // Length of `[a,b,c]`: each part with its comma or bracket, plus the opening bracket.
+    let size = 1;
+    for (const p of parts) size += p.length + 1;
+    let n = 0;
+    while (n < parts.length && (queue.length - n > maxQueueEvents || size > maxQueueBytes))
+      size -= parts[n++]!.length + 1;
+    if (n) {
+      for (const e of queue.splice(0, n)) mine.delete(e.event_id);
+      addDropped(n);
     }
+    const json = `[${parts.slice(n)}]`;
     set('q', json);
+    cached = [json, queue];
   }
 
   function remove(batch: QueuedEvent[]) {
