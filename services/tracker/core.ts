@@ -120,7 +120,14 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   let token: string | null | undefined;
   /** What the server accepts (MAX_EVENT_BYTES) and what fits one request with its separator. */
   const maxBytes = Math.min(maxEventBytes, MAX_BATCH_BYTES - 1);
-  const tooBig = (e: QueuedEvent) => bytes(JSON.stringify(e)) > maxBytes;
+  /** Each queued event's JSON, serialised once however often the queue is written. */
+  const jsonOf = new WeakMap<QueuedEvent, string>();
+  const toJson = (e: QueuedEvent) => {
+    let s = jsonOf.get(e);
+    if (s === undefined) jsonOf.set(e, (s = JSON.stringify(e)));
+    return s;
+  };
+  const tooBig = (e: QueuedEvent) => bytes(toJson(e)) > maxBytes;
 
   const stored = (k: Key): string | null | undefined => {
     try {
@@ -169,7 +176,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
 
   /** Stores the queue (a fresh array, kept as the cache), dropping the oldest events beyond the count and size bounds. */
   function writeQueue(queue: QueuedEvent[]) {
-    const parts = queue.map((e) => JSON.stringify(e));
+    const parts = queue.map(toJson);
     // Length of `[a,b,c]`: each part with its comma or bracket, plus the opening bracket.
     let size = 1;
     for (const p of parts) size += p.length + 1;
@@ -208,6 +215,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     e.client_id = clientId;
     e.session_id = sessionId;
     e.is_first_visit = first;
+    // An event that waited for consent was serialised without its identity.
+    jsonOf.delete(e);
     config.onEvent?.(e as EventEnvelope);
   }
 
@@ -218,7 +227,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     const batch: QueuedEvent[] = [];
     let size = 0;
     for (const e of pending()) {
-      const n = bytes(JSON.stringify(e)) + 1;
+      const n = bytes(toJson(e)) + 1;
       // Stored by another tab or an older tracker: it fits no request and would block all behind it.
       if (n > MAX_BATCH_BYTES) {
         remove([e]);
