@@ -462,6 +462,26 @@ describe('event size at the boundary', () => {
   });
 });
 
+describe('tabs sharing one queue', () => {
+  it('a new tab also sends what an open tab queued, with the same event_ids, and nobody resends an acknowledged event', async () => {
+    const storage = new MemoryStorage();
+    const a = fakeEnv(['network-error'], storage);
+    const tabA = createTracker({ ...base, batchSize: 1, retryBaseMs: 10_000 }, a.env);
+    tabA.track('search', 1, { query: 'tab A', results_count: 0 });
+    await vi.advanceTimersByTimeAsync(0); // A's request failed: the event waits for A's retry
+
+    const b = fakeEnv([], storage);
+    createTracker({ ...base, batchSize: 1 }, b.env);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(b.requests.flatMap((r) => r.events.map((e) => e.event_id))).toEqual(a.ids(0));
+    expect(queued(storage)).toEqual([]);
+
+    // A's retry finds the event acknowledged and gone: it is not sent a third time.
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(a.requests).toHaveLength(1);
+  });
+});
+
 describe('identity and session', () => {
   it('keeps client_id, marks only the first event of a new browser as first visit', async () => {
     const storage = new MemoryStorage();

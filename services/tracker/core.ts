@@ -109,7 +109,10 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   let storage = env.storage;
   /** Memory copy of every key: the only store before consent or when storage fails. */
   let memory: Partial<Record<Key, string>> = {};
-  /** Events this tab may send: its own and those left by earlier pages (other live tabs send theirs). */
+  /**
+   * Events this tab may send: its own and all queued when it started, including those of tabs still
+   * open (no ownership is kept: a copy sent by two tabs has one event_id, which the load dedupes).
+   */
   const mine = new Set<string>();
   const inflight = new Set<string>();
   /** In-flight events a page hide took out of storage, trusting their keepalive request. */
