@@ -1,7 +1,9 @@
 /**
  * The allowlist: intentional breaking changes, each with a reason, committed next to the schemas
- * (`schemas/compat-allowlist.json`). An entry matches findings by rule and by every other field it
- * names; a matched finding is still reported but no longer fails the check.
+ * (`schemas/compat-allowlist.json`). An entry names exactly one place — rule, pointer and the
+ * event, model and table of the finding, a field left out meaning the finding has none — so it
+ * cannot silently accept a later break elsewhere. A matched finding is still reported but no
+ * longer fails the check; an entry that matches nothing fails it, so stale entries get removed.
  */
 import { readFile } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
@@ -14,7 +16,7 @@ const AllowlistEntry = Type.Object(
     event: Type.Optional(Type.String({ minLength: 1 })),
     model: Type.Optional(Type.Integer({ minimum: 1 })),
     table: Type.Optional(Type.String({ minLength: 1 })),
-    pointer: Type.Optional(Type.String()),
+    pointer: Type.String({ description: 'JSON pointer of the finding, as printed after # in its file.' }),
     reason: Type.String({ minLength: 10, description: 'Why the break is acceptable (who agreed, what was done).' }),
   },
   { additionalProperties: false },
@@ -59,16 +61,23 @@ export async function readAllowlist(file: string): Promise<AllowlistEntry[]> {
 
 const matches = (entry: AllowlistEntry, f: Finding) =>
   entry.rule === f.rule &&
-  (entry.event === undefined || entry.event === f.event) &&
-  (entry.model === undefined || entry.model === f.model) &&
-  (entry.table === undefined || entry.table === f.table) &&
-  (entry.pointer === undefined || entry.pointer === f.pointer);
+  (entry.event ?? null) === f.event &&
+  (entry.model ?? null) === f.model &&
+  entry.table === f.table &&
+  entry.pointer === f.pointer;
 
 /**
- * Marks allowlisted findings and adds a warning per entry that matched nothing. Undecided findings
- * cannot be allowlisted: the checker does not know what it would be accepting.
+ * Marks allowlisted findings and adds an error per entry that matched nothing, unless
+ * `reportUnused` is false (only part of the history was compared, so an entry may be needed by a
+ * state that was not). Undecided findings cannot be allowlisted: the checker does not know what it
+ * would be accepting.
  */
-export function applyAllowlist(findings: Finding[], entries: AllowlistEntry[], allowlistFile: string): Finding[] {
+export function applyAllowlist(
+  findings: Finding[],
+  entries: AllowlistEntry[],
+  allowlistFile: string,
+  reportUnused = true,
+): Finding[] {
   const used = new Set<number>();
   const out = findings.map((f) => {
     if (isUndecided(f)) return f;
@@ -78,7 +87,7 @@ export function applyAllowlist(findings: Finding[], entries: AllowlistEntry[], a
     return { ...f, allowlisted: entries[i]?.reason };
   });
   entries.forEach((e, i) => {
-    if (used.has(i)) return;
+    if (used.has(i) || !reportUnused) return;
     out.push({
       rule: 'ALLOWLIST_ENTRY_UNUSED',
       severity: RULES.ALLOWLIST_ENTRY_UNUSED.severity,
@@ -87,8 +96,8 @@ export function applyAllowlist(findings: Finding[], entries: AllowlistEntry[], a
       model: e.model ?? null,
       file: allowlistFile,
       pointer: `/entries/${i}`,
-      message: `entry for ${e.rule}${e.event ? ` on ${e.event}${e.model ? ` v${e.model}` : ''}` : ''} matched no finding`,
-      fix: 'remove the entry: the change it allowed is no longer reported',
+      message: `entry for ${e.rule}${e.event ? ` on ${e.event}${e.model ? ` v${e.model}` : ''}` : ''}${e.table ? ` in ${e.table}` : ''} at ${e.pointer || '(root)'} matched no finding`,
+      fix: 'remove the entry (the change it allowed is no longer reported), or correct its event, model, table and pointer to the finding it is meant for',
     });
   });
   return out;

@@ -45,7 +45,7 @@ describe('the shipped schemas', () => {
       });
       const findings = errorsOf(checkCompatibility({ base: makeSide('base', shipped), head: makeSide('head', head) }));
       expect(findings.map((f) => [f.rule, f.event, f.pointer])).toEqual([
-        ['EVENT_REQUIRED_ADDED', event.name, '/required'],
+        ['EVENT_REQUIRED_ADDED', event.name, `/required/${(event.schema.required ?? []).length}`],
       ]);
       expect(findings[0]?.fix).toContain(`schemas/events/${event.name}/2.json`);
     }
@@ -159,7 +159,15 @@ describe('failing closed', () => {
     expect(exitCodeOf(findings)).toBe(2);
     const allowed = applyAllowlist(
       findings,
-      [{ rule: 'UNCLASSIFIED_KEYWORD', reason: 'trying to silence the checker' }],
+      [
+        {
+          rule: 'UNCLASSIFIED_KEYWORD',
+          event: 'add_to_cart',
+          model: 1,
+          pointer: '/properties/quantity/contains',
+          reason: 'trying to silence the checker',
+        },
+      ],
       'x',
     );
     expect(exitCodeOf(allowed)).toBe(2);
@@ -192,7 +200,15 @@ describe('the allowlist', () => {
     const other = { ...finding, event: 'search' };
     const out = applyAllowlist(
       [finding, other],
-      [{ rule: 'EVENT_ENUM_VALUE_REMOVED', event: 'purchase', reason: 'cheques were never enabled in production' }],
+      [
+        {
+          rule: 'EVENT_ENUM_VALUE_REMOVED',
+          event: 'purchase',
+          model: 1,
+          pointer: '/properties/payment_method/enum',
+          reason: 'cheques were never enabled in production',
+        },
+      ],
       'schemas/compat-allowlist.json',
     );
     expect(out[0]?.allowlisted).toBe('cheques were never enabled in production');
@@ -201,16 +217,36 @@ describe('the allowlist', () => {
     expect(exitCodeOf([out[0] as Finding])).toBe(0);
   });
 
-  it('warns about entries that match nothing, without failing', () => {
+  it('matches exactly one place: a field the entry leaves out must be absent from the finding', () => {
+    const envelope: Finding = { ...finding, event: null, model: null, file: 'schemas/common/envelope.json' };
+    const entry = {
+      rule: 'EVENT_ENUM_VALUE_REMOVED' as const,
+      pointer: '/properties/payment_method/enum',
+      reason: 'the envelope change was rolled out to every tracker first',
+    };
+    const out = applyAllowlist([envelope, finding], [entry], 'schemas/compat-allowlist.json');
+    expect(out.map((f) => Boolean(f.allowlisted))).toEqual([true, false]);
+    expect(exitCodeOf(out)).toBe(1);
+  });
+
+  it('fails on entries that match nothing, so stale entries get removed', () => {
     const out = applyAllowlist(
       [],
-      [{ rule: 'EVENT_MODEL_REMOVED', event: 'gone', reason: 'removed after the 2024 migration' }],
+      [
+        {
+          rule: 'EVENT_MODEL_REMOVED',
+          event: 'gone',
+          model: 1,
+          pointer: '',
+          reason: 'removed after the 2024 migration',
+        },
+      ],
       'schemas/compat-allowlist.json',
     );
     expect(out).toEqual([
-      expect.objectContaining({ rule: 'ALLOWLIST_ENTRY_UNUSED', severity: 'warning', pointer: '/entries/0' }),
+      expect.objectContaining({ rule: 'ALLOWLIST_ENTRY_UNUSED', severity: 'error', pointer: '/entries/0' }),
     ]);
-    expect(exitCodeOf(out)).toBe(0);
+    expect(exitCodeOf(out)).toBe(1);
   });
 });
 

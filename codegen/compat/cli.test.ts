@@ -81,7 +81,7 @@ describe('npm run schemas:check in a git repository', () => {
     const r = await check();
     expect(r.code).toBe(1);
     expect(r.stdout.split('\n')).toContain(
-      'ERROR EVENT_REQUIRED_ADDED schemas/events/add_to_cart/1.json#/required — new property "quantity" is required; old events do not send it. Fix: leave the property out of "required" (optional), or create `schemas/events/add_to_cart/2.json` with the change instead (old trackers keep sending v1)',
+      'ERROR EVENT_REQUIRED_ADDED schemas/events/add_to_cart/1.json#/required/0 — new property "quantity" is required; old events do not send it. Fix: leave the property out of "required" (optional), or create `schemas/events/add_to_cart/2.json` with the change instead (old trackers keep sending v1)',
     );
   });
 
@@ -164,6 +164,7 @@ describe('npm run schemas:check in a git repository', () => {
             rule: 'EVENT_REQUIRED_ADDED',
             event: 'add_to_cart',
             model: 1,
+            pointer: '/required/0',
             reason: 'no tracker sends add_to_cart v1 yet (launch is next week)',
           },
         ],
@@ -172,6 +173,83 @@ describe('npm run schemas:check in a git repository', () => {
     const r = await check('--against', 'HEAD~1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ALLOWED EVENT_REQUIRED_ADDED .*\(allowlisted: no tracker sends add_to_cart v1 yet/);
+  });
+
+  it('does not let an old entry accept a property made required later', async () => {
+    await commit(v1, 'first');
+    await commit(breaking, 'require quantity');
+    await writeFile(
+      path.join(repo, 'schemas/compat-allowlist.json'),
+      JSON.stringify({
+        entries: [
+          {
+            rule: 'EVENT_REQUIRED_ADDED',
+            event: 'add_to_cart',
+            model: 1,
+            pointer: '/required/0',
+            reason: 'no tracker sends add_to_cart v1 yet (launch is next week)',
+          },
+        ],
+      }),
+    );
+    await writeTree(repo, {
+      'events/add_to_cart/1.json': {
+        required: ['quantity', 'coupon'],
+        properties: {
+          sku: { type: 'string', maxLength: 64 },
+          quantity: { type: 'integer', minimum: 1, maximum: 99 },
+          coupon: { type: 'string', maxLength: 16 },
+        },
+      },
+    });
+    const r = await check('--against', 'HEAD');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ERROR EVENT_REQUIRED_ADDED \S+#\/required\/1 — new property "coupon"/m);
+    expect(r.stdout).toMatch(/^ALLOWED EVENT_REQUIRED_ADDED \S+#\/required\/0 — new property "quantity"/m);
+  });
+
+  it('fails on an allowlist entry that matches nothing, unless only part of the history is compared', async () => {
+    await commit(v1, 'first');
+    await commit(safe, 'safe');
+    await writeFile(
+      path.join(repo, 'schemas/compat-allowlist.json'),
+      JSON.stringify({
+        entries: [
+          {
+            rule: 'EVENT_REQUIRED_ADDED',
+            event: 'add_to_cart',
+            model: 1,
+            pointer: '/required/0',
+            reason: 'quantity was required briefly; the change was reverted',
+          },
+        ],
+      }),
+    );
+    const r = await check();
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^ERROR ALLOWLIST_ENTRY_UNUSED schemas\/compat-allowlist\.json#\/entries\/0 — entry for EVENT_REQUIRED_ADDED on add_to_cart v1 at \/required\/0 matched no finding/,
+    );
+    const partial = await check('--base-only');
+    expect(partial.code).toBe(0);
+    expect(partial.stderr).toContain('unused allowlist entries are reported only when the whole history is compared');
+  });
+
+  it('exits 2 on an allowlist entry without a pointer', async () => {
+    await commit(v1, 'first');
+    await commit(breaking, 'require quantity');
+    await writeFile(
+      path.join(repo, 'schemas/compat-allowlist.json'),
+      JSON.stringify({
+        entries: [
+          { rule: 'EVENT_REQUIRED_ADDED', event: 'add_to_cart', model: 1, reason: 'no tracker sends v1 yet (launch)' },
+        ],
+      }),
+    );
+    const r = await check();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/allowlist .*compat-allowlist\.json is invalid/);
+    expect(r.stderr).toContain('pointer');
   });
 
   it('exits 2 on an allowlist entry without a reason', async () => {
@@ -197,17 +275,17 @@ describe('npm run schemas:check in a git repository', () => {
         event: 'add_to_cart',
         model: 1,
         file: 'schemas/events/add_to_cart/1.json',
-        pointer: '/required',
+        pointer: '/required/0',
       }),
     );
     const github = await check('--format', 'github');
-    // The generated file puts "required" on line 8 (after the header lines and additionalProperties).
+    // The annotation points at the newly required name inside the "required" array.
     expect(github.stdout).toMatch(
       /^::error file=schemas\/events\/add_to_cart\/1\.json,line=\d+,title=EVENT_REQUIRED_ADDED::new property "quantity" is required/m,
     );
     const line = Number(/line=(\d+)/.exec(github.stdout)?.[1]);
     const text = (await run('git', ['show', 'HEAD:schemas/events/add_to_cart/1.json'], { cwd: repo })).stdout;
-    expect(text.split('\n')[line - 1]).toContain('"required"');
+    expect(text.split('\n')[line - 1]).toContain('"quantity"');
     const md = await check('--format', 'markdown');
     expect(md.stdout).toContain('### Schema compatibility: ❌ 1 breaking change(s)');
     expect(md.stdout).toContain('| ERROR | `EVENT_REQUIRED_ADDED` | add_to_cart v1 |');

@@ -76,10 +76,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
     const allowlistFile = path.resolve(io.cwd, values.allowlist ?? path.join(headDir, 'compat-allowlist.json'));
     const allowlistName = path.relative(path.dirname(headDir), allowlistFile).split(path.sep).join('/');
+    // Only a comparison with the whole history can tell that an entry is stale: with --base-only
+    // or --base-dir the break it accepts may sit in a state that was not compared.
+    const wholeHistory = !values['base-dir'] && !values['base-only'];
+    const entries = await readAllowlist(allowlistFile);
+    if (!wholeHistory && entries.length > 0)
+      io.err('schemas:check: note: unused allowlist entries are reported only when the whole history is compared');
     const findings = applyAllowlist(
       checkCompatibility({ head, base, history }),
-      await readAllowlist(allowlistFile),
+      entries,
       allowlistName,
+      wholeHistory,
     ).sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]); // stable: keeps check order
 
     const rendered = await render(format, findings, baseLabel, path.dirname(headDir));

@@ -503,21 +503,23 @@ export class ProducerComparison {
     const oldProps = on.properties ?? {};
     const newProps = nn.properties ?? {};
     const oldRequired = new Set(on.required ?? []);
-    for (const name of nn.required ?? []) {
-      if (oldRequired.has(name)) continue;
+    // Each newly required name is its own place (/required/<i>): a finding, and an allowlist entry,
+    // for one property must not cover a property made required later.
+    (nn.required ?? []).forEach((name, i) => {
+      if (oldRequired.has(name)) return;
       if (Object.hasOwn(oldProps, name))
         push(
           'EVENT_OPTIONAL_MADE_REQUIRED',
-          joinPointer(n.pointer, 'required'),
+          joinPointer(n.pointer, 'required', i),
           `optional property "${name}" is required now; old events without it are rejected`,
         );
       else
         push(
           'EVENT_REQUIRED_ADDED',
-          joinPointer(n.pointer, 'required'),
+          joinPointer(n.pointer, 'required', i),
           `new property "${name}" is required; old events do not send it`,
         );
-    }
+    });
     const oldClosed = on.additionalProperties === false;
     const newClosed = nn.additionalProperties === false;
     if (newClosed && !oldClosed)

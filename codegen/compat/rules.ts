@@ -5,9 +5,10 @@
  * Direction P (producers): an old tracker's event must still be accepted by the new model.
  * Direction C (consumers): every event must still load into the warehouse table.
  * Direction X: the checker itself could not decide — always fails closed (exit 2).
+ * Direction A: the allowlist itself (an entry that no longer matches anything).
  */
 export type Severity = 'error' | 'warning' | 'info';
-export type Direction = 'P' | 'C' | 'X';
+export type Direction = 'P' | 'C' | 'X' | 'A';
 
 export interface Rule {
   severity: Severity;
@@ -79,8 +80,8 @@ export const RULES = {
     summary: 'a schema construct the checker cannot compare (e.g. a $ref with a fragment)',
   },
   ALLOWLIST_ENTRY_UNUSED: {
-    severity: 'warning',
-    direction: 'X',
+    severity: 'error',
+    direction: 'A',
     summary: 'an allowlist entry matched no finding; remove it',
   },
 } as const satisfies Record<string, Rule>;
