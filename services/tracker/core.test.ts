@@ -118,7 +118,8 @@ describe('batching', () => {
     for (let i = 0; i < 300; i++) t.track('search', 1, { query, results_count: 0 });
     await vi.advanceTimersByTimeAsync(10); // fails: everything stays queued
     f.requests.length = 0;
-    await vi.advanceTimersByTimeAsync(1000);
+    // The retry comes 500–1000 ms later (jitter), then one request per flushIntervalMs.
+    await vi.advanceTimersByTimeAsync(2000);
     expect(f.requests.length).toBeGreaterThan(1);
     const sizes = f.requests.map((r) => Buffer.byteLength(JSON.stringify({ sent_at: r.sent_at, events: r.events })));
     for (const size of sizes) expect(size).toBeLessThanOrEqual(64 * 1024);
