@@ -546,6 +546,17 @@ describe('consent', () => {
     expect(f.storage!.getItem('clickstream.cid')).toBe(f.requests[0]!.events[0]!.client_id);
   });
 
+  it('sends an event tracked before consent once, also without storage', async () => {
+    const f = fakeEnv();
+    const t = createTracker({ endpoint: base.endpoint, batchSize: 10 }, { ...f.env, storage: undefined });
+    t.track('search', 1, { query: 'before consent', results_count: 0 });
+    t.consent(true);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(f.requests.flatMap((r) => r.events.map((e) => (e.properties as { query: string }).query))).toEqual([
+      'before consent',
+    ]);
+  });
+
   it('revocation clears identifiers and the queue, and keeps the next page from tracking', async () => {
     const storage = new MemoryStorage();
     const f = fakeEnv(['network-error'], storage);

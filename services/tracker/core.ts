@@ -372,7 +372,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       const early = readQueue();
       granted = true;
       set('c', '1');
-      const queue = readQueue();
+      // Without storage the queue read now is the memory one that holds the early events.
+      const queue = readQueue().filter((e) => !early.includes(e));
       for (const e of queue) mine.add(e.event_id);
       for (const e of early) stamp(e);
       const fit = early.filter((e) => !tooBig(e));
