@@ -127,7 +127,10 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   const jsonOf = new WeakMap<QueuedEvent, string>();
   const toJson = (e: QueuedEvent) => {
     let s = jsonOf.get(e);
-    if (s === undefined) jsonOf.set(e, (s = JSON.stringify(e)));
+    if (s === undefined) {
+      s = JSON.stringify(e);
+      jsonOf.set(e, s);
+    }
     return s;
   };
   const tooBig = (e: QueuedEvent) => bytes(toJson(e)) > maxBytes;
