@@ -133,14 +133,21 @@ function boundIssues(file: string, node: JsonSchema, pointer: string): SchemaIss
 }
 
 /** Structural rules the meta-schema cannot express: descriptions, closed objects, `$ref` use. */
-function walkRules(file: string, node: JsonSchema, pointer: string, index: SchemaIndex, base: string): SchemaIssue[] {
+function walkRules(
+  file: string,
+  node: JsonSchema,
+  pointer: string,
+  index: SchemaIndex,
+  base: string,
+  enforcePolicy = true,
+): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   if (node.$ref !== undefined) {
     const extra = Object.keys(node).filter((k) => !REF_SIBLINGS.has(k));
     if (extra.length)
       issues.push({ file, pointer, message: `only annotations may stand next to $ref, found ${extra.join(', ')}` });
     const target = SchemaIndex.target(node.$ref, base);
-    if (new URL(node.$ref, base).hash)
+    if (enforcePolicy && new URL(node.$ref, base).hash)
       issues.push({
         file,
         pointer: `${pointer}/$ref`,
@@ -153,24 +160,25 @@ function walkRules(file: string, node: JsonSchema, pointer: string, index: Schem
         message: `broken $ref "${node.$ref}": no schema has $id ${target}`,
       });
   }
-  issues.push(...boundIssues(file, node, pointer));
+  if (enforcePolicy) issues.push(...boundIssues(file, node, pointer));
   if (node.properties) {
     if (node.additionalProperties !== false)
       issues.push({ file, pointer, message: 'an object with properties must set "additionalProperties": false' });
     for (const [key, sub] of Object.entries(node.properties)) {
       const p = `${pointer}/properties/${escapePointer(key)}`;
       if (!(sub as JsonSchema).description) issues.push({ file, pointer: p, message: 'property has no description' });
-      issues.push(...walkRules(file, sub as JsonSchema, p, index, base));
+      issues.push(...walkRules(file, sub as JsonSchema, p, index, base, enforcePolicy));
     }
   }
   for (const req of node.required ?? []) {
     if (!node.properties || !Object.hasOwn(node.properties, req))
       issues.push({ file, pointer: `${pointer}/required`, message: `required property "${req}" is not in properties` });
   }
-  if (node.items) issues.push(...walkRules(file, node.items as JsonSchema, `${pointer}/items`, index, base));
+  if (node.items)
+    issues.push(...walkRules(file, node.items as JsonSchema, `${pointer}/items`, index, base, enforcePolicy));
   for (const kw of ['anyOf', 'oneOf', 'allOf'] as const) {
     node[kw]?.forEach((sub, i) => {
-      issues.push(...walkRules(file, sub as JsonSchema, `${pointer}/${kw}/${i}`, index, base));
+      issues.push(...walkRules(file, sub as JsonSchema, `${pointer}/${kw}/${i}`, index, base, enforcePolicy));
     });
   }
   if (node.minLength !== undefined && node.maxLength !== undefined && node.minLength > node.maxLength)
@@ -353,6 +361,13 @@ export interface LoadOptions {
    * instead of throwing: the compatibility checker reports them as findings of a change.
    */
   collectMappingIssues?: boolean;
+  /**
+   * Apply the authoring policy codegen relies on (default true): bounds on every string, number
+   * and array, and `$ref`s to whole files only. The compatibility checker turns it off: it
+   * compares any two valid registries (and fails closed on what it cannot compare); codegen is
+   * what enforces the policy.
+   */
+  enforcePolicy?: boolean;
 }
 
 /**
@@ -430,8 +445,8 @@ export async function loadRegistry(
     }
   }
 
-  for (const c of commons) issues.push(...walkRules(c.file, c.schema, '', index, c.id));
-  for (const e of events) issues.push(...walkRules(e.file, e.schema, '', index, e.id));
+  for (const c of commons) issues.push(...walkRules(c.file, c.schema, '', index, c.id, options.enforcePolicy ?? true));
+  for (const e of events) issues.push(...walkRules(e.file, e.schema, '', index, e.id, options.enforcePolicy ?? true));
 
   const envelope = commons.find((c) => c.file.endsWith('/common/envelope.json'));
   const enrichment = commons.find((c) => c.file.endsWith('/common/enrichment.json'));
