@@ -63,28 +63,6 @@ function describe(node: unknown): unknown {
       );
     } else out[k] = k === 'enum' || k === 'const' || k === 'default' || k === 'examples' ? v : describe(v);
   }
-  return withBounds(out);
-}
-
-/** Formats whose values have a bounded length (the loader needs no maxLength for them). */
-const BOUNDED_FORMATS = new Set(['uuid', 'date-time', 'date']);
-
-/**
- * Adds the bounds the loader requires on every value when a fixture leaves them out. They are
- * wider than anything a case tests: a string still outgrows every varchar column, a number every
- * integer column but bigint, and adding a tighter bound is still "added or lowered".
- */
-function withBounds(node: Json): Json {
-  if (node.$ref !== undefined || node.enum !== undefined || node.const !== undefined) return node;
-  const types = node.type === undefined ? [] : Array.isArray(node.type) ? node.type : [node.type];
-  const out = { ...node };
-  if (types.includes('string') && out.maxLength === undefined && !BOUNDED_FORMATS.has(String(out.format)))
-    out.maxLength = 1_000_000;
-  if (types.includes('number') || types.includes('integer')) {
-    if (out.minimum === undefined && out.exclusiveMinimum === undefined) out.minimum = Number.MIN_SAFE_INTEGER;
-    if (out.maximum === undefined && out.exclusiveMaximum === undefined) out.maximum = Number.MAX_SAFE_INTEGER;
-  }
-  if (types.includes('array') && out.maxItems === undefined) out.maxItems = 10_000;
   return out;
 }
 
