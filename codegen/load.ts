@@ -42,7 +42,8 @@ export class RegistryError extends Error {
   }
 }
 
-const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+/** Event names: snake_case, the folder name under schemas/events/. */
+export const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const MODEL = /^[1-9][0-9]{0,3}$/;
 /** Keywords that may stand next to `$ref` (annotations only: we do not merge constraints). */
 const REF_SIBLINGS = new Set(['$ref', 'description', 'title', 'deprecated', 'examples']);

@@ -8,9 +8,8 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { EVENT_NAME } from './load.ts';
 import { SCHEMA_BASE_URI, SCHEMA_DIALECT } from './meta-schema.ts';
-
-const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 export async function scaffoldEvent(
   schemasDir: string,

@@ -53,9 +53,9 @@ export function generate(registry: Registry): GeneratedFile[] {
           .filter((c) => c.pointer?.startsWith('/properties/'))
           .map((c) => `\`${m.table}.${c.column}\` ← \`${c.pointer}\``),
       );
-    return `## ${e.name} (model ${e.model})${e.deprecated ? ' — deprecated' : ''}
+    return `## ${e.name} (model ${e.model})
 
-${e.description}
+${e.deprecated ? '**Deprecated**: trackers should move to a newer model; it is removed once they have.\n\n' : ''}${e.description}
 
 - Owner: \`${e.owner}\`
 - Schema: [\`${e.file}\`](../../${e.file})
@@ -73,8 +73,7 @@ ${c.schema.properties ? propertyTable(c.schema, c.id, registry) : `Type: ${typeO
   );
   const index = registry.events
     .map(
-      (e) =>
-        `| [\`${e.name}\`](#${e.name.replace(/_/g, '_')}-model-${e.model}) | ${e.model} | \`${e.owner}\` | ${cell(e.description)} |`,
+      (e) => `| [\`${e.name}\`](#${e.name}-model-${e.model}) | ${e.model} | \`${e.owner}\` | ${cell(e.description)} |`,
     )
     .join('\n');
   const contents = `${banner(['schemas/'], 'md')}
