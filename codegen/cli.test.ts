@@ -77,29 +77,33 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
   });
 
   it('a new event from new-event reaches the tracker API, validators, mappers and catalogue', async () => {
-    await scaffoldEvent(path.join(root, 'schemas'), 'coupon_apply', {
+    const untouched = ['generated/validators/add_to_cart.v1.ts', 'generated/validators/wishlist_toggle.v1.ts'];
+    const before = await Promise.all(untouched.map((f) => readFile(path.join(root, f), 'utf8')));
+    await scaffoldEvent(path.join(root, 'schemas'), 'cli_probe_event', {
       owner: 'checkout-team',
       description: 'A coupon code was applied to the cart.',
     });
     const stale = await codegen('--check');
     expect(stale.code).toBe(1);
     expect(stale.out).toContain('stale: generated/tracker/api.ts');
-    expect(stale.out).toContain('stale: generated/validators/coupon_apply.v1.ts');
+    expect(stale.out).toContain('stale: generated/validators/cli_probe_event.v1.ts');
 
     expect((await codegen()).code).toBe(0);
+    // Other events' validators are not rewritten (no renumbering noise in schema PRs).
+    expect(await Promise.all(untouched.map((f) => readFile(path.join(root, f), 'utf8')))).toEqual(before);
     expect(await readFile(path.join(root, 'generated/tracker/api.ts'), 'utf8')).toContain(
-      "couponApply: (properties: CouponApplyV1Properties): void => track('coupon_apply', 1, properties)",
+      "cliProbeEvent: (properties: CliProbeEventV1Properties): void => track('cli_probe_event', 1, properties)",
     );
     expect(await readFile(path.join(root, 'generated/mappers/clickstream_events.ts'), 'utf8')).toContain(
-      'export function mapCouponApplyV1',
+      'export function mapCliProbeEventV1',
     );
     expect(await readFile(path.join(root, 'generated/catalog/EVENTS.md'), 'utf8')).toContain(
-      '## coupon_apply (model 1)',
+      '## cli_probe_event (model 1)',
     );
 
-    const { default: validate } = await import(path.join(root, 'generated/validators/coupon_apply.v1.ts'));
+    const { default: validate } = await import(path.join(root, 'generated/validators/cli_probe_event.v1.ts'));
     const fixture = (kind: string, name: string) =>
-      readFile(path.join(root, 'schemas/events/coupon_apply/fixtures', kind, name), 'utf8').then(JSON.parse);
+      readFile(path.join(root, 'schemas/events/cli_probe_event/fixtures', kind, name), 'utf8').then(JSON.parse);
     expect(validate(await fixture('valid', 'basic.json'))).toBe(true);
     expect(validate(await fixture('invalid', 'missing-required.json'))).toBe(false);
     expect((await codegen('--check')).code).toBe(0);
@@ -145,7 +149,7 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
 
   it('produces the same bytes whatever the machine locale (LANG) is', async () => {
     // Estonian collation sorts "z" between "s" and "t": a locale-aware sort would reorder files.
-    await scaffoldEvent(path.join(root, 'schemas'), 'zoom_image', {
+    await scaffoldEvent(path.join(root, 'schemas'), 'zz_locale_probe', {
       owner: 'catalog-team',
       description: 'The shopper zoomed into a product image.',
     });

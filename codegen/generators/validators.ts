@@ -70,15 +70,18 @@ export function equal(a: unknown, b: unknown): boolean {
 `;
 
 export function generate(registry: Registry): GeneratedFile[] {
-  const ajv = createSchemaAjv({ standalone: true });
-  for (const c of registry.commons) ajv.addSchema(stripAnnotations(c.schema) as JsonSchema);
-  for (const e of registry.events) ajv.addSchema(stripAnnotations(e.schema) as JsonSchema);
+  const commons = registry.commons.map((c) => stripAnnotations(c.schema) as JsonSchema);
 
   const files: GeneratedFile[] = [{ path: layout.validatorRuntime, contents: RUNTIME }];
   for (const e of registry.events) {
     const path = layout.validator(e);
     let code: string;
     try {
+      // A fresh ajv per model: ajv numbers its functions per instance, so with a shared one a new
+      // event would renumber (and rewrite) every other event's validator file.
+      const ajv = createSchemaAjv({ standalone: true });
+      for (const c of commons) ajv.addSchema(c);
+      ajv.addSchema(stripAnnotations(e.schema) as JsonSchema);
       code = standaloneCode(ajv, ajv.compile(stripAnnotations(wireSchema(registry, e)) as JsonSchema));
     } catch (err) {
       throw new Error(`${e.file}: ajv cannot compile the schema: ${(err as Error).message}`);

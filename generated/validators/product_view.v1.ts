@@ -2,9 +2,9 @@
 // @ts-nocheck — ajv standalone output; typed through generated/validators/index.ts.
 import { formats, ucs2length } from './_runtime.ts';
 
-export const validate = validate35;
-export default validate35;
-const schema57 = {"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"required":["event_name","event_version","event_id","event_timestamp","client_id","session_id","page","properties"],"properties":{"event_name":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$","maxLength":64,"const":"product_view"},"event_version":{"type":"integer","minimum":1,"maximum":1000,"const":1},"event_id":{"type":"string","format":"uuid"},"event_timestamp":{"type":"string","format":"date-time","maxLength":40},"client_id":{"type":"string","minLength":1,"maxLength":64},"session_id":{"type":"string","minLength":1,"maxLength":64},"is_first_visit":{"type":"boolean"},"page":{"$ref":"https://clickstream.example/schemas/common/page.json"},"properties":{"$ref":"https://clickstream.example/schemas/events/product_view/1.json"}},"$id":"https://clickstream.example/schemas/wire/product_view/1.json"};
+export const validate = validate20;
+export default validate20;
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"required":["event_name","event_version","event_id","event_timestamp","client_id","session_id","page","properties"],"properties":{"event_name":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$","maxLength":64,"const":"product_view"},"event_version":{"type":"integer","minimum":1,"maximum":1000,"const":1},"event_id":{"type":"string","format":"uuid"},"event_timestamp":{"type":"string","format":"date-time","maxLength":40},"client_id":{"type":"string","minLength":1,"maxLength":64},"session_id":{"type":"string","minLength":1,"maxLength":64},"is_first_visit":{"type":"boolean"},"page":{"$ref":"https://clickstream.example/schemas/common/page.json"},"properties":{"$ref":"https://clickstream.example/schemas/events/product_view/1.json"}},"$id":"https://clickstream.example/schemas/wire/product_view/1.json"};
 const schema32 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/page.json","type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","format":"uri","minLength":1,"maxLength":2048},"referrer":{"type":"string","format":"uri","maxLength":2048},"title":{"type":"string","maxLength":512}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = ucs2length;
@@ -12,15 +12,15 @@ const pattern4 = new RegExp("^[a-z][a-z0-9_]{0,63}$", "u");
 const formats0 = /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 const formats2 = formats["date-time"];
 const formats4 = /^(?:[a-z][a-z0-9+\-.]*:)(?:\/?\/)?[^\s]*$/i;
-const schema59 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/events/product_view/1.json","type":"object","additionalProperties":false,"required":["product"],"properties":{"product":{"$ref":"../../common/product.json"},"list_id":{"type":"string","minLength":1,"maxLength":100}}};
+const schema33 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/events/product_view/1.json","type":"object","additionalProperties":false,"required":["product"],"properties":{"product":{"$ref":"../../common/product.json"},"list_id":{"type":"string","minLength":1,"maxLength":100}}};
 const schema34 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/product.json","type":"object","additionalProperties":false,"required":["id","name","category","price"],"properties":{"id":{"type":"string","minLength":1,"maxLength":64},"name":{"type":"string","minLength":1,"maxLength":255},"category":{"type":"string","minLength":1,"maxLength":100},"brand":{"type":"string","minLength":1,"maxLength":100},"price":{"type":"number","minimum":0,"maximum":1000000},"discount_price":{"type":"number","minimum":0,"maximum":1000000},"url_path":{"type":"string","minLength":1,"maxLength":512,"pattern":"^/"}}};
 const pattern5 = new RegExp("^/", "u");
 
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://clickstream.example/schemas/events/product_view/1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate36.evaluated;
+const evaluated0 = validate21.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -418,17 +418,17 @@ vErrors.push(err33);
 }
 errors++;
 }
-validate36.errors = vErrors;
+validate21.errors = vErrors;
 return errors === 0;
 }
-validate36.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://clickstream.example/schemas/wire/product_view/1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate35.evaluated;
+const evaluated0 = validate20.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -517,7 +517,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema57.properties, key0))){
+if(!(func1.call(schema31.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -903,8 +903,8 @@ errors++;
 }
 }
 if(data.properties !== undefined){
-if(!(validate36(data.properties, {instancePath:instancePath+"/properties",parentData:data,parentDataProperty:"properties",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
+if(!(validate21(data.properties, {instancePath:instancePath+"/properties",parentData:data,parentDataProperty:"properties",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
 }
@@ -919,8 +919,8 @@ vErrors.push(err41);
 }
 errors++;
 }
-validate35.errors = vErrors;
+validate20.errors = vErrors;
 return errors === 0;
 }
-validate35.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 

@@ -2,9 +2,9 @@
 // @ts-nocheck — ajv standalone output; typed through generated/validators/index.ts.
 import { formats, ucs2length } from './_runtime.ts';
 
-export const validate = validate38;
-export default validate38;
-const schema61 = {"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"required":["event_name","event_version","event_id","event_timestamp","client_id","session_id","page","properties"],"properties":{"event_name":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$","maxLength":64,"const":"purchase"},"event_version":{"type":"integer","minimum":1,"maximum":1000,"const":1},"event_id":{"type":"string","format":"uuid"},"event_timestamp":{"type":"string","format":"date-time","maxLength":40},"client_id":{"type":"string","minLength":1,"maxLength":64},"session_id":{"type":"string","minLength":1,"maxLength":64},"is_first_visit":{"type":"boolean"},"page":{"$ref":"https://clickstream.example/schemas/common/page.json"},"properties":{"$ref":"https://clickstream.example/schemas/events/purchase/1.json"}},"$id":"https://clickstream.example/schemas/wire/purchase/1.json"};
+export const validate = validate20;
+export default validate20;
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"required":["event_name","event_version","event_id","event_timestamp","client_id","session_id","page","properties"],"properties":{"event_name":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$","maxLength":64,"const":"purchase"},"event_version":{"type":"integer","minimum":1,"maximum":1000,"const":1},"event_id":{"type":"string","format":"uuid"},"event_timestamp":{"type":"string","format":"date-time","maxLength":40},"client_id":{"type":"string","minLength":1,"maxLength":64},"session_id":{"type":"string","minLength":1,"maxLength":64},"is_first_visit":{"type":"boolean"},"page":{"$ref":"https://clickstream.example/schemas/common/page.json"},"properties":{"$ref":"https://clickstream.example/schemas/events/purchase/1.json"}},"$id":"https://clickstream.example/schemas/wire/purchase/1.json"};
 const schema32 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/page.json","type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","format":"uri","minLength":1,"maxLength":2048},"referrer":{"type":"string","format":"uri","maxLength":2048},"title":{"type":"string","maxLength":512}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = ucs2length;
@@ -12,18 +12,18 @@ const pattern4 = new RegExp("^[a-z][a-z0-9_]{0,63}$", "u");
 const formats0 = /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 const formats2 = formats["date-time"];
 const formats4 = /^(?:[a-z][a-z0-9+\-.]*:)(?:\/?\/)?[^\s]*$/i;
-const schema63 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/events/purchase/1.json","type":"object","additionalProperties":false,"required":["order","payment_method"],"properties":{"order":{"$ref":"../../common/order.json"},"payment_method":{"type":"string","enum":["card","paypal","cash_on_delivery","bank_transfer","wallet"]}}};
-const schema64 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/order.json","type":"object","additionalProperties":false,"required":["order_id","items","total","currency"],"properties":{"order_id":{"type":"string","minLength":1,"maxLength":64},"items":{"type":"array","minItems":1,"maxItems":100,"items":{"$ref":"line_item.json"}},"total":{"type":"number","minimum":0,"maximum":10000000},"currency":{"$ref":"currency.json"},"shipping":{"type":"number","minimum":0,"maximum":100000},"tax":{"type":"number","minimum":0,"maximum":1000000},"coupon":{"type":"string","minLength":1,"maxLength":64}}};
-const schema40 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/currency.json","type":"string","enum":["USD","EUR","GBP","JPY","VND","SGD","AUD"]};
-const schema38 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/line_item.json","type":"object","additionalProperties":false,"required":["product","quantity"],"properties":{"product":{"$ref":"product.json"},"quantity":{"type":"integer","minimum":1,"maximum":999}}};
-const schema34 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/product.json","type":"object","additionalProperties":false,"required":["id","name","category","price"],"properties":{"id":{"type":"string","minLength":1,"maxLength":64},"name":{"type":"string","minLength":1,"maxLength":255},"category":{"type":"string","minLength":1,"maxLength":100},"brand":{"type":"string","minLength":1,"maxLength":100},"price":{"type":"number","minimum":0,"maximum":1000000},"discount_price":{"type":"number","minimum":0,"maximum":1000000},"url_path":{"type":"string","minLength":1,"maxLength":512,"pattern":"^/"}}};
+const schema33 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/events/purchase/1.json","type":"object","additionalProperties":false,"required":["order","payment_method"],"properties":{"order":{"$ref":"../../common/order.json"},"payment_method":{"type":"string","enum":["card","paypal","cash_on_delivery","bank_transfer","wallet"]}}};
+const schema34 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/order.json","type":"object","additionalProperties":false,"required":["order_id","items","total","currency"],"properties":{"order_id":{"type":"string","minLength":1,"maxLength":64},"items":{"type":"array","minItems":1,"maxItems":100,"items":{"$ref":"line_item.json"}},"total":{"type":"number","minimum":0,"maximum":10000000},"currency":{"$ref":"currency.json"},"shipping":{"type":"number","minimum":0,"maximum":100000},"tax":{"type":"number","minimum":0,"maximum":1000000},"coupon":{"type":"string","minLength":1,"maxLength":64}}};
+const schema37 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/currency.json","type":"string","enum":["USD","EUR","GBP","JPY","VND","SGD","AUD"]};
+const schema35 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/line_item.json","type":"object","additionalProperties":false,"required":["product","quantity"],"properties":{"product":{"$ref":"product.json"},"quantity":{"type":"integer","minimum":1,"maximum":999}}};
+const schema36 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/product.json","type":"object","additionalProperties":false,"required":["id","name","category","price"],"properties":{"id":{"type":"string","minLength":1,"maxLength":64},"name":{"type":"string","minLength":1,"maxLength":255},"category":{"type":"string","minLength":1,"maxLength":100},"brand":{"type":"string","minLength":1,"maxLength":100},"price":{"type":"number","minimum":0,"maximum":1000000},"discount_price":{"type":"number","minimum":0,"maximum":1000000},"url_path":{"type":"string","minLength":1,"maxLength":512,"pattern":"^/"}}};
 const pattern5 = new RegExp("^/", "u");
 
-function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://clickstream.example/schemas/common/line_item.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate25.evaluated;
+const evaluated0 = validate23.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -431,17 +431,17 @@ vErrors.push(err34);
 }
 errors++;
 }
-validate25.errors = vErrors;
+validate23.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate23.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://clickstream.example/schemas/common/order.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate40.evaluated;
+const evaluated0 = validate22.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -561,8 +561,8 @@ errors++;
 }
 const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
-if(!(validate25(data1[i0], {instancePath:instancePath+"/items/" + i0,parentData:data1,parentDataProperty:i0,rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+if(!(validate23(data1[i0], {instancePath:instancePath+"/items/" + i0,parentData:data1,parentDataProperty:i0,rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
 errors = vErrors.length;
 }
 }
@@ -626,7 +626,7 @@ vErrors.push(err14);
 errors++;
 }
 if(!(((((((data4 === "USD") || (data4 === "EUR")) || (data4 === "GBP")) || (data4 === "JPY")) || (data4 === "VND")) || (data4 === "SGD")) || (data4 === "AUD"))){
-const err15 = {instancePath:instancePath+"/currency",schemaPath:"currency.json/enum",keyword:"enum",params:{allowedValues: schema40.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/currency",schemaPath:"currency.json/enum",keyword:"enum",params:{allowedValues: schema37.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -752,17 +752,17 @@ vErrors.push(err25);
 }
 errors++;
 }
-validate40.errors = vErrors;
+validate22.errors = vErrors;
 return errors === 0;
 }
-validate40.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate22.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://clickstream.example/schemas/events/purchase/1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate39.evaluated;
+const evaluated0 = validate21.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -803,8 +803,8 @@ errors++;
 }
 }
 if(data.order !== undefined){
-if(!(validate40(data.order, {instancePath:instancePath+"/order",parentData:data,parentDataProperty:"order",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
+if(!(validate22(data.order, {instancePath:instancePath+"/order",parentData:data,parentDataProperty:"order",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
 errors = vErrors.length;
 }
 }
@@ -821,7 +821,7 @@ vErrors.push(err3);
 errors++;
 }
 if(!(((((data1 === "card") || (data1 === "paypal")) || (data1 === "cash_on_delivery")) || (data1 === "bank_transfer")) || (data1 === "wallet"))){
-const err4 = {instancePath:instancePath+"/payment_method",schemaPath:"#/properties/payment_method/enum",keyword:"enum",params:{allowedValues: schema63.properties.payment_method.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/payment_method",schemaPath:"#/properties/payment_method/enum",keyword:"enum",params:{allowedValues: schema33.properties.payment_method.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -842,17 +842,17 @@ vErrors.push(err5);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate21.errors = vErrors;
 return errors === 0;
 }
-validate39.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate21.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 
 
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://clickstream.example/schemas/wire/purchase/1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate38.evaluated;
+const evaluated0 = validate20.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -941,7 +941,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema61.properties, key0))){
+if(!(func1.call(schema31.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -1327,8 +1327,8 @@ errors++;
 }
 }
 if(data.properties !== undefined){
-if(!(validate39(data.properties, {instancePath:instancePath+"/properties",parentData:data,parentDataProperty:"properties",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+if(!(validate21(data.properties, {instancePath:instancePath+"/properties",parentData:data,parentDataProperty:"properties",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
 errors = vErrors.length;
 }
 }
@@ -1343,8 +1343,8 @@ vErrors.push(err41);
 }
 errors++;
 }
-validate38.errors = vErrors;
+validate20.errors = vErrors;
 return errors === 0;
 }
-validate38.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 

@@ -2,11 +2,11 @@
 // @ts-nocheck — ajv standalone output; typed through generated/validators/index.ts.
 import { formats, ucs2length } from './_runtime.ts';
 
-export const validate = validate51;
-export default validate51;
-const schema77 = {"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"required":["event_name","event_version","event_id","event_timestamp","client_id","session_id","page","properties"],"properties":{"event_name":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$","maxLength":64,"const":"sign_up"},"event_version":{"type":"integer","minimum":1,"maximum":1000,"const":1},"event_id":{"type":"string","format":"uuid"},"event_timestamp":{"type":"string","format":"date-time","maxLength":40},"client_id":{"type":"string","minLength":1,"maxLength":64},"session_id":{"type":"string","minLength":1,"maxLength":64},"is_first_visit":{"type":"boolean"},"page":{"$ref":"https://clickstream.example/schemas/common/page.json"},"properties":{"$ref":"https://clickstream.example/schemas/events/sign_up/1.json"}},"$id":"https://clickstream.example/schemas/wire/sign_up/1.json"};
+export const validate = validate20;
+export default validate20;
+const schema31 = {"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,"required":["event_name","event_version","event_id","event_timestamp","client_id","session_id","page","properties"],"properties":{"event_name":{"type":"string","pattern":"^[a-z][a-z0-9_]{0,63}$","maxLength":64,"const":"sign_up"},"event_version":{"type":"integer","minimum":1,"maximum":1000,"const":1},"event_id":{"type":"string","format":"uuid"},"event_timestamp":{"type":"string","format":"date-time","maxLength":40},"client_id":{"type":"string","minLength":1,"maxLength":64},"session_id":{"type":"string","minLength":1,"maxLength":64},"is_first_visit":{"type":"boolean"},"page":{"$ref":"https://clickstream.example/schemas/common/page.json"},"properties":{"$ref":"https://clickstream.example/schemas/events/sign_up/1.json"}},"$id":"https://clickstream.example/schemas/wire/sign_up/1.json"};
 const schema32 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/common/page.json","type":"object","additionalProperties":false,"required":["url"],"properties":{"url":{"type":"string","format":"uri","minLength":1,"maxLength":2048},"referrer":{"type":"string","format":"uri","maxLength":2048},"title":{"type":"string","maxLength":512}}};
-const schema79 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/events/sign_up/1.json","type":"object","additionalProperties":false,"required":["method"],"properties":{"method":{"type":"string","enum":["email","google","facebook","apple","amazon"]}}};
+const schema33 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://clickstream.example/schemas/events/sign_up/1.json","type":"object","additionalProperties":false,"required":["method"],"properties":{"method":{"type":"string","enum":["email","google","facebook","apple","amazon"]}}};
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = ucs2length;
 const pattern4 = new RegExp("^[a-z][a-z0-9_]{0,63}$", "u");
@@ -14,11 +14,11 @@ const formats0 = /^(?:urn:uuid:)?[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
 const formats2 = formats["date-time"];
 const formats4 = /^(?:[a-z][a-z0-9+\-.]*:)(?:\/?\/)?[^\s]*$/i;
 
-function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://clickstream.example/schemas/wire/sign_up/1.json" */;
 let vErrors = null;
 let errors = 0;
-const evaluated0 = validate51.evaluated;
+const evaluated0 = validate20.evaluated;
 if(evaluated0.dynamicProps){
 evaluated0.props = undefined;
 }
@@ -107,7 +107,7 @@ vErrors.push(err7);
 errors++;
 }
 for(const key0 in data){
-if(!(func1.call(schema77.properties, key0))){
+if(!(func1.call(schema31.properties, key0))){
 const err8 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err8];
@@ -530,7 +530,7 @@ vErrors.push(err43);
 errors++;
 }
 if(!(((((data12 === "email") || (data12 === "google")) || (data12 === "facebook")) || (data12 === "apple")) || (data12 === "amazon"))){
-const err44 = {instancePath:instancePath+"/properties/method",schemaPath:"https://clickstream.example/schemas/events/sign_up/1.json/properties/method/enum",keyword:"enum",params:{allowedValues: schema79.properties.method.enum},message:"must be equal to one of the allowed values"};
+const err44 = {instancePath:instancePath+"/properties/method",schemaPath:"https://clickstream.example/schemas/events/sign_up/1.json/properties/method/enum",keyword:"enum",params:{allowedValues: schema33.properties.method.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -563,8 +563,8 @@ vErrors.push(err46);
 }
 errors++;
 }
-validate51.errors = vErrors;
+validate20.errors = vErrors;
 return errors === 0;
 }
-validate51.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
+validate20.evaluated = {"props":true,"dynamicProps":false,"dynamicItems":false};
 

@@ -1,41 +1,38 @@
 /**
- * Valid wire events of every model, for tests and benchmarks. Typed against the generated
- * EventPropertiesMap, so a schema change that breaks a sample fails the typecheck.
+ * Valid wire events of every model, for tests and benchmarks. The properties come from each
+ * event's first valid fixture (schemas/events/<name>/fixtures/valid/), so a new event needs no
+ * hand-written sample here and the samples are exactly what the schema tests prove valid.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventName, EventPropertiesMap, Product } from '../../generated/types/events.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { trackedEventModels } from '../../generated/tracker/api.ts';
+import type { EventName } from '../../generated/types/events.ts';
 
-const product: Product = {
-  id: 'SKU-10442',
-  name: 'Trail Runner 2 — waterproof',
-  category: 'shoes',
-  brand: 'Northpeak',
-  price: 129.9,
-  discount_price: 99.9,
-  url_path: '/products/sku-10442-trail-runner-2',
-};
+const EVENTS_DIR = path.resolve(import.meta.dirname, '..', '..', 'schemas', 'events');
 
-export const SAMPLE_PROPERTIES: { [N in EventName]: EventPropertiesMap[N][1] } = {
-  add_to_cart: { product, quantity: 2, cart_id: 'cart-77' },
-  begin_checkout: { items: [{ product, quantity: 2 }], total: 199.8, currency: 'EUR' },
-  click: { element_id: 'hero-cta', element_text: 'Shop now', target_url: 'https://shop.example/sale' },
-  login: { method: 'email' },
-  logout: { reason: 'user' },
-  page_view: { page_type: 'product', load_time_ms: 412 },
-  product_list_view: { list_id: 'cat-shoes', list_name: 'Shoes', products: [product], page_number: 1 },
-  product_view: { product, list_id: 'cat-shoes' },
-  purchase: {
-    order: { order_id: 'ORD-2026-000123', items: [{ product, quantity: 2 }], total: 199.8, currency: 'EUR' },
-    payment_method: 'card',
-  },
-  remove_from_cart: { product, quantity: 1 },
-  search: { query: 'trail shoes', results_count: 42 },
-  share_click: { product, channel: 'copy_link' },
-  sign_up: { method: 'google' },
-  wishlist_toggle: { product, action: 'add' },
-};
+export const EVENT_NAMES = Object.keys(trackedEventModels) as EventName[];
 
-export const EVENT_NAMES = Object.keys(SAMPLE_PROPERTIES) as EventName[];
+/** The newest model's properties of every event, from its first valid fixture. */
+export const SAMPLE_PROPERTIES: Record<EventName, Record<string, unknown>> = Object.fromEntries(
+  EVENT_NAMES.map((name) => {
+    const dir = path.join(EVENTS_DIR, name, 'fixtures', 'valid');
+    const candidates = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map(
+        (f) =>
+          JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as {
+            event_version: number;
+            properties: Record<string, unknown>;
+          },
+      )
+      .filter((e) => e.event_version === trackedEventModels[name]);
+    const first = candidates[0];
+    if (!first) throw new Error(`${dir} has no valid fixture of model ${trackedEventModels[name]}`);
+    return [name, first.properties];
+  }),
+) as Record<EventName, Record<string, unknown>>;
 
 /** One valid wire event (a fresh event_id each call) with `overrides` merged over the top level. */
 export function sampleEvent(
@@ -45,7 +42,7 @@ export function sampleEvent(
 ): Record<string, unknown> {
   return {
     event_name: name,
-    event_version: 1,
+    event_version: trackedEventModels[name],
     event_id: randomUUID(),
     event_timestamp: at.toISOString(),
     client_id: 'c-5f0e2a9c-8d7b-4c1e-9a55-1b2c3d4e5f60',
