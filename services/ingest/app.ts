@@ -11,8 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import type { Context } from 'hono';
 import { cors } from 'hono/cors';
 import { Hono } from 'hono/tiny';
+import type { Config } from '../config.ts';
 import { DEFAULT_LIMITS, type IngestLimits, processBody } from './core.ts';
-import type { IdentityResolver } from './identity.ts';
+import { createIdentityResolver, type IdentityResolver } from './identity.ts';
 import type { LakeWriter } from './lake-writer.ts';
 import { errorFields, type Logger } from './log.ts';
 import { countEvents, type EventCounts } from './metrics.ts';
@@ -183,6 +184,21 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json({ error: { code: 'internal_error', message: 'internal error' } }, 500);
   });
   return app;
+}
+
+/** The app settings both adapters (Node server, Lambda) take from the configuration. */
+export async function depsFromConfig(
+  config: Config,
+): Promise<Pick<IngestAppDeps, 'resolveIdentity' | 'limits' | 'corsOrigins'>> {
+  return {
+    resolveIdentity: await createIdentityResolver(config),
+    limits: {
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      maxEventBytes: config.MAX_EVENT_BYTES,
+      maxEventsPerRequest: config.MAX_EVENTS_PER_REQUEST,
+    },
+    corsOrigins: parseOrigins(config.CORS_ORIGINS),
+  };
 }
 
 /** `CORS_ORIGINS`: comma-separated exact origins; `*` is refused (the API sends credentials). */

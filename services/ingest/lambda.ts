@@ -6,8 +6,7 @@
 import { handle } from 'hono/aws-lambda';
 import { loadConfig } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
-import { createIngestApp, parseOrigins } from './app.ts';
-import { createIdentityResolver } from './identity.ts';
+import { createIngestApp, depsFromConfig } from './app.ts';
 import { LakeWriter } from './lake-writer.ts';
 import { createLogger } from './log.ts';
 import { emfLines } from './metrics.ts';
@@ -19,13 +18,7 @@ const store = openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, re
 export const app = createIngestApp({
   writer: new LakeWriter(store),
   logger,
-  resolveIdentity: await createIdentityResolver(config),
-  limits: {
-    maxBodyBytes: config.MAX_BODY_BYTES,
-    maxEventBytes: config.MAX_EVENT_BYTES,
-    maxEventsPerRequest: config.MAX_EVENTS_PER_REQUEST,
-  },
-  corsOrigins: parseOrigins(config.CORS_ORIGINS),
+  ...(await depsFromConfig(config)),
   clientIp: (c) => (c.env as { requestContext?: { http?: { sourceIp?: string } } }).requestContext?.http?.sourceIp,
   onStored: (counts) => {
     for (const line of emfLines(counts, new Date())) process.stdout.write(`${line}\n`);

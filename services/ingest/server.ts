@@ -10,8 +10,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
 import type { RawStore } from '../lake/raw-store.ts';
-import { createIngestApp, parseOrigins } from './app.ts';
-import { createIdentityResolver } from './identity.ts';
+import { createIngestApp, depsFromConfig } from './app.ts';
 import { LakeWriter } from './lake-writer.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Counters } from './metrics.ts';
@@ -41,13 +40,7 @@ export async function startIngestServer({ config, store, logger }: StartIngestSe
   const app = createIngestApp({
     writer,
     logger: log,
-    resolveIdentity: await createIdentityResolver(config),
-    limits: {
-      maxBodyBytes: config.MAX_BODY_BYTES,
-      maxEventBytes: config.MAX_EVENT_BYTES,
-      maxEventsPerRequest: config.MAX_EVENTS_PER_REQUEST,
-    },
-    corsOrigins: parseOrigins(config.CORS_ORIGINS),
+    ...(await depsFromConfig(config)),
     clientIp: (c) => getConnInfo(c).remote.address,
     readBody: (c, limit) => readIncoming((c.env as HttpBindings).incoming, limit),
     rateLimiter: createRateLimiter(config.RATE_LIMIT_PER_MINUTE),
