@@ -23,6 +23,8 @@ import { openWarehouse, type Warehouse } from './warehouse.ts';
 const START = new Date('2026-11-20T12:00:00Z');
 const TOTAL = 1200;
 const PER_OBJECT = 40;
+/** The ETL's clock: after the whole sample lake (the real one could be any day). */
+const now = () => new Date('2026-11-22T00:00:00Z');
 
 let temp: TempDatabase;
 let wh: Warehouse;
@@ -80,7 +82,7 @@ async function committedState() {
 }
 
 async function expectNextRunExact() {
-  const next = await runEtl({ warehouse: wh, store }, { trigger: 'manual', lookbackHours: 24 });
+  const next = await runEtl({ warehouse: wh, store }, { trigger: 'manual', lookbackHours: 24, now });
   expect(next.status).toBe('succeeded');
   const state = await committedState();
   expect(state.facts).toBe(TOTAL);
@@ -93,7 +95,7 @@ async function expectNextRunExact() {
 describe('etl crash safety on PostgreSQL', () => {
   it('connection killed mid-load (pg_terminate_backend): the run fails, the next run loads each event once', async () => {
     const blocker = await blockSecondDay();
-    const running = runEtl({ warehouse: wh, store }, { trigger: 'manual', lookbackHours: 24, batchObjects: 2 });
+    const running = runEtl({ warehouse: wh, store }, { trigger: 'manual', lookbackHours: 24, batchObjects: 2, now });
     const pid = await waitForBlockedBackend();
     await wh.query('SELECT pg_terminate_backend($1)', [pid]);
     await blocker.query('ROLLBACK');
@@ -115,7 +117,19 @@ describe('etl crash safety on PostgreSQL', () => {
     const blocker = await blockSecondDay();
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(import.meta.dirname, 'cli.ts'), 'run', '--batch-objects', '2'],
+      // A backfill of the lake's days: `etl run` would plan up to the real clock.
+      [
+        '--import',
+        'tsx',
+        path.join(import.meta.dirname, 'cli.ts'),
+        'backfill',
+        '--from',
+        '2026-11-20T00:00:00Z',
+        '--to',
+        now().toISOString(),
+        '--batch-objects',
+        '2',
+      ],
       {
         env: {
           ...process.env,
@@ -150,7 +164,11 @@ describe('etl crash safety on PostgreSQL', () => {
     expect(killed?.status).toBe('running');
 
     await expectNextRunExact();
-    const runs = await wh.query<{ status: string }>('SELECT status FROM etl_runs ORDER BY started_at');
-    expect(runs.map((r) => r.status)).toEqual(['abandoned', 'succeeded']);
+    // By trigger, not start time: the killed CLI ran on the real clock, the next run on the pinned one.
+    const runs = await wh.query('SELECT trigger, status FROM etl_runs ORDER BY trigger');
+    expect(runs).toEqual([
+      { trigger: 'backfill', status: 'abandoned' },
+      { trigger: 'manual', status: 'succeeded' },
+    ]);
   });
 });

@@ -28,7 +28,12 @@ it('loads a lake served over the S3 API; with S3 down the run retries, fails and
   const store = new S3RawStore({ bucket: s3.bucket, endpoint: s3.endpoint });
   const start = new Date('2026-11-20T08:00:00Z');
   await writeSampleLake(store, sampleEvents(300, { start, spanHours: 3 }), 50);
-  const opts = { trigger: 'manual' as const, lookbackHours: 24, retry: { attempts: 2, baseDelayMs: 1 } };
+  const opts = {
+    trigger: 'manual' as const,
+    lookbackHours: 24,
+    retry: { attempts: 2, baseDelayMs: 1 },
+    now: () => new Date('2026-11-21T00:00:00Z'),
+  };
   const loaded = await runEtl({ warehouse: wh, store }, opts);
   expect(loaded).toMatchObject({ status: 'succeeded', objects: 6, rowsInserted: 300 });
   await expectDerivedTablesExact(wh);

@@ -14,7 +14,7 @@ import { createIdentityResolver } from './identity.ts';
 import { LakeWriter } from './lake-writer.ts';
 import { createLogger } from './log.ts';
 import { createRateLimiter } from './rate-limit.ts';
-import { sampleBatch, sampleEvent } from './sample-events.ts';
+import { SAMPLE_TIME, sampleBatch, sampleEvent } from './sample-events.ts';
 
 const ORIGIN = 'https://shop.example';
 let dir: string;
@@ -35,6 +35,8 @@ function makeApp(overrides: Partial<IngestAppDeps> = {}) {
     resolveIdentity: async () => ({ identity: GUEST }),
     logger,
     corsOrigins: [ORIGIN],
+    // The samples' own clock: received 5 s after they were sent.
+    now: () => new Date(SAMPLE_TIME.getTime() + 5000),
     ...overrides,
   });
 }
@@ -222,7 +224,7 @@ describe('identity from a verified JWT', () => {
   afterAll(() => rm(jwksDir, { recursive: true, force: true }));
 
   async function send(authorization: string | undefined) {
-    const batch = { sent_at: new Date().toISOString(), events: [sampleEvent('login', { user_id: 'body-claim' })] };
+    const batch = { sent_at: SAMPLE_TIME.toISOString(), events: [sampleEvent('login', { user_id: 'body-claim' })] };
     const res = await makeApp({ resolveIdentity }).request(
       '/clickstream',
       post(JSON.stringify(batch), authorization ? { authorization } : {}),

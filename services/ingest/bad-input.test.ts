@@ -15,7 +15,7 @@ import { loadConfig } from '../config.ts';
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl } from '../lake/jsonl.ts';
 import { createLogger } from './log.ts';
-import { sampleEvent } from './sample-events.ts';
+import { SAMPLE_TIME, sampleEvent } from './sample-events.ts';
 import { type IngestServer, startIngestServer } from './server.ts';
 
 type Ev = Record<string, unknown>;
@@ -31,7 +31,7 @@ interface Case {
   rule?: string;
 }
 
-const now = () => new Date().toISOString();
+const now = () => SAMPLE_TIME.toISOString();
 const envelope = (events: unknown[], extra: Record<string, unknown> = {}) =>
   JSON.stringify({ sent_at: now(), events, ...extra });
 
@@ -287,7 +287,11 @@ describe('bad input against the Node server', () => {
   beforeAll(async () => {
     lakeDir = await mkdtemp(path.join(os.tmpdir(), 'bad-input-'));
     const config = { ...loadConfig({ LAKE_URL: pathToFileURL(lakeDir).href, CORS_ORIGINS: '' }), PORT: 0 };
-    server = await startIngestServer({ config, logger: createLogger('warn', (l) => warnings.push(l)) });
+    server = await startIngestServer({
+      config,
+      now: () => new Date(SAMPLE_TIME.getTime() + 5000),
+      logger: createLogger('warn', (l) => warnings.push(l)),
+    });
   });
   afterAll(async () => {
     await server?.close();

@@ -34,11 +34,19 @@ export const SAMPLE_PROPERTIES: Record<EventName, Record<string, unknown>> = Obj
   }),
 ) as Record<EventName, Record<string, unknown>>;
 
+/**
+ * When samples happen unless a caller says otherwise: a fixed instant, never the real clock, so a
+ * test that pins `received_at` keeps passing whatever day it runs on. A sample batch sent to a
+ * server on the real clock is still accepted: its `sent_at` equals its event times, so the skew
+ * correction moves them to the server's receive time.
+ */
+export const SAMPLE_TIME = new Date('2026-11-26T12:00:00.000Z');
+
 /** One valid wire event (a fresh event_id each call) with `overrides` merged over the top level. */
 export function sampleEvent(
   name: EventName = 'product_view',
   overrides: Record<string, unknown> = {},
-  at: Date = new Date(),
+  at: Date = SAMPLE_TIME,
 ): Record<string, unknown> {
   return {
     event_name: name,
@@ -59,7 +67,10 @@ export function sampleEvent(
 }
 
 /** `{ sent_at, events }` with `count` events cycling through every model. */
-export function sampleBatch(count = 25, at: Date = new Date()): { sent_at: string; events: Record<string, unknown>[] } {
+export function sampleBatch(
+  count = 25,
+  at: Date = SAMPLE_TIME,
+): { sent_at: string; events: Record<string, unknown>[] } {
   return {
     sent_at: at.toISOString(),
     events: Array.from({ length: count }, (_, i) => sampleEvent(EVENT_NAMES[i % EVENT_NAMES.length], {}, at)),

@@ -30,9 +30,16 @@ export interface StartIngestServerOptions {
   /** Defaults to the store of config.LAKE_URL. */
   store?: RawStore;
   logger?: Logger;
+  /** The receive clock (default: the real one); tests pin it. */
+  now?: () => Date;
 }
 
-export async function startIngestServer({ config, store, logger }: StartIngestServerOptions): Promise<IngestServer> {
+export async function startIngestServer({
+  config,
+  store,
+  logger,
+  now,
+}: StartIngestServerOptions): Promise<IngestServer> {
   const log = logger ?? createLogger(config.LOG_LEVEL);
   const lake = store ?? openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
   const writer = new LakeWriter(lake);
@@ -45,6 +52,7 @@ export async function startIngestServer({ config, store, logger }: StartIngestSe
     readBody: (c, limit) => readIncoming((c.env as HttpBindings).incoming, limit),
     rateLimiter: createRateLimiter(config.RATE_LIMIT_PER_MINUTE),
     onStored: (counts) => counters.add(counts),
+    now,
   });
   app.get('/metrics', (c) => c.json(counters.snapshot()));
 

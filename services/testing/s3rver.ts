@@ -46,6 +46,11 @@ export async function startS3rver(bucket = 'lake'): Promise<S3rverHandle> {
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT], {
     env: {
       PATH: process.env.PATH,
+      // S3 and its clients agree on the time (S3 refuses requests signed 15 minutes off): under
+      // `npm run test:clock` the server keeps the moved clock of the tests (libfaketime's variables).
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => k === 'LD_PRELOAD' || k.startsWith('FAKETIME')),
+      ),
       S3RVER_MODULE: createRequire(import.meta.url).resolve('s3rver'),
       S3RVER_DIR: dir,
       S3RVER_BUCKET: bucket,

@@ -61,6 +61,8 @@ export interface TrackerEnv {
   /** Persistent storage (localStorage); undefined or throwing → memory only. */
   storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
   page(): PageContext;
+  /** The wall clock in ms (Date.now by default): event times, sessions, Retry-After dates. */
+  now?(): number;
 }
 
 export interface Tracker {
@@ -106,6 +108,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     retryMaxMs = 60_000,
     sessionTimeoutMs = 1_800_000,
   } = config;
+  const now = env.now ?? Date.now;
+  const iso = () => new Date(now()).toISOString();
   let storage = env.storage;
   /** Memory copy of every key: the only store before consent or when storage fails. */
   let memory: Partial<Record<Key, string>> = {};
@@ -208,7 +212,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   }
 
   function stamp(e: QueuedEvent) {
-    const now = Date.now();
+    const t = now();
     let clientId = get('cid');
     const first = !clientId;
     if (!clientId) {
@@ -216,8 +220,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       set('cid', clientId);
     }
     let [sessionId, last] = (get('s') ?? '').split(' ');
-    if (!sessionId || now - Number(last) > sessionTimeoutMs) sessionId = uuid();
-    set('s', `${sessionId} ${now}`);
+    if (!sessionId || t - Number(last) > sessionTimeoutMs) sessionId = uuid();
+    set('s', `${sessionId} ${t}`);
     e.client_id = clientId;
     e.session_id = sessionId;
     e.is_first_visit = first;
@@ -248,7 +252,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   }
 
   const body = (events: QueuedEvent[], dropped: number) =>
-    JSON.stringify({ sent_at: new Date().toISOString(), events, ...(dropped && { dropped }) });
+    JSON.stringify({ sent_at: iso(), events, ...(dropped && { dropped }) });
 
   function schedule() {
     if (timer || inflight.size || !granted) return;
@@ -291,7 +295,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       const backoff = Math.min(retryMaxMs, retryBaseMs * 2 ** (failures - 1));
       const serverWait = retryAfter
         ? Number.isNaN(+retryAfter)
-          ? Date.parse(retryAfter) - Date.now()
+          ? Date.parse(retryAfter) - now()
           : +retryAfter * 1000
         : 0;
       clearTimeout(timer);
@@ -327,8 +331,8 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
     if (!granted) return;
     try {
       // A synchronous hook answers now; an asynchronous one is represented by its last answer.
-      const now = config.auth?.();
-      if (!now || typeof now !== 'object') token = now;
+      const answer = config.auth?.();
+      if (!answer || typeof answer !== 'object') token = answer;
     } catch {}
     if (!failures) handOff();
     for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
@@ -356,7 +360,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
       event_name: eventName,
       event_version: eventVersion,
       event_id: uuid(),
-      event_timestamp: new Date().toISOString(),
+      event_timestamp: iso(),
       page: env.page(),
       properties: properties as QueuedEvent['properties'],
     };

@@ -11,8 +11,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../testing/chromium.ts';
 import type { BrowserTrackerConfig } from './browser.ts';
 import { buildTracker } from './build.ts';
 import type { init } from './index.ts';
@@ -268,13 +269,7 @@ beforeAll(async () => {
   shopOrigin = `http://127.0.0.1:${await listen(shop)}`;
   ingestPort = await freePort();
   ingestUrl = `http://127.0.0.1:${ingestPort}/clickstream`;
-  [browser] = await Promise.all([
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    }),
-    startIngest(),
-  ]);
+  [browser] = await Promise.all([launchChromium(), startIngest()]);
 });
 
 afterAll(async () => {
