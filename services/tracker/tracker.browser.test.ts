@@ -567,6 +567,8 @@ describe('tracker in Chromium against clickstream ingest serve', () => {
     const pageViews = async () =>
       (await readLake()).filter((e) => e.event_name === 'page_view' && e.client_id === clientId);
     await expect.poll(async () => (await pageViews()).length, { timeout: 15_000, interval: 100 }).toBe(2);
+    // Answered before the reload: a page view still in flight then would be sent again (at least once).
+    await settled(page, proxy);
     await page.reload();
     await initTracker(page, config);
     await expect.poll(async () => (await pageViews()).length, { timeout: 15_000, interval: 100 }).toBe(3);
