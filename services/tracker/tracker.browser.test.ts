@@ -693,29 +693,36 @@ describe('no event lost on page hide, across tabs, or with big events', () => {
     return { context, a, b };
   }
 
-  /** Tracks 50 events a second in the page for `ms`; resolves when it has started. */
-  const trackAt50PerSecond = (page: Page, ms: number, tab: string) =>
+  /** Starts tracking `count` events in the page, one every 20 ms (50/s); resolves once started. */
+  const trackAt50PerSecond = (page: Page, count: number, tab: string) =>
     page.evaluate(
-      ({ ms, tab }) => {
+      ({ count, tab }) => {
         const g = window as unknown as PageGlobals;
         let i = 0;
-        const timer = setInterval(() => g.tracker.search({ query: `${tab} ${i++}`, results_count: i }), 20);
-        setTimeout(() => clearInterval(timer), ms);
+        const timer = setInterval(() => {
+          g.tracker.search({ query: `${tab} ${i++}`, results_count: i });
+          if (i === count) clearInterval(timer);
+        }, 20);
       },
-      { ms, tab },
+      { count, tab },
     );
   const idsOf = (page: Page) => page.evaluate(() => (window as unknown as PageGlobals).__ids);
+  /** Waits until the page has tracked `count` events. */
+  const tracked = (page: Page, count: number) =>
+    expect
+      .poll(async () => (await idsOf(page)).length, { timeout: 20_000, interval: 50 })
+      .toBeGreaterThanOrEqual(count);
 
   it('3. two tabs in separate renderers tracking 50 events/s each lose nothing and send nothing twice', async () => {
     const proxy = await startProxy();
     const { context, a, b } = await twoTabs(proxy);
-    await Promise.all([trackAt50PerSecond(a, 2000, 'A'), trackAt50PerSecond(b, 2000, 'B')]);
-    await expect.poll(async () => (await idsOf(a)).length, { timeout: 15_000, interval: 100 }).toBeGreaterThan(90);
-    await expect.poll(async () => (await idsOf(b)).length, { timeout: 15_000, interval: 100 }).toBeGreaterThan(90);
-    await new Promise((r) => setTimeout(r, 100)); // the intervals' last tick
+    await Promise.all([trackAt50PerSecond(a, 100, 'A'), trackAt50PerSecond(b, 100, 'B')]);
+    await tracked(a, 100);
+    await tracked(b, 100);
     await settled(a, proxy);
 
     const ids = [...(await idsOf(a)), ...(await idsOf(b))];
+    expect(ids).toHaveLength(200);
     expect(await verdict(ids)).toEqual({ missing: [], duplicates: 0, maxCopies: 1 });
     await context.close();
     await proxy.close();
@@ -724,8 +731,8 @@ describe('no event lost on page hide, across tabs, or with big events', () => {
   it('two tabs tracking 50 events/s each while one closes: the other adopts its queue, nothing is lost', async () => {
     const proxy = await startProxy(() => ({ delayMs: 50 }));
     const { context, a, b } = await twoTabs(proxy);
-    await Promise.all([trackAt50PerSecond(a, 10_000, 'A'), trackAt50PerSecond(b, 2500, 'B')]);
-    await expect.poll(async () => (await idsOf(a)).length, { timeout: 15_000, interval: 50 }).toBeGreaterThan(50);
+    await Promise.all([trackAt50PerSecond(a, 500, 'A'), trackAt50PerSecond(b, 125, 'B')]);
+    await tracked(a, 50);
     const fromA = await idsOf(a);
     // A's ids as it closes: written in its pagehide, which runs after the tracker's own handler.
     await a.evaluate(() => {
@@ -739,8 +746,7 @@ describe('no event lost on page hide, across tabs, or with big events', () => {
       .poll(async () => (await idsOfA()).length, { timeout: 15_000, interval: 50 })
       .toBeGreaterThanOrEqual(fromA.length);
     const aIds = await idsOfA();
-    await expect.poll(async () => (await idsOf(b)).length, { timeout: 15_000, interval: 100 }).toBeGreaterThan(110);
-    await new Promise((r) => setTimeout(r, 100));
+    await tracked(b, 125);
     await settled(b, proxy);
 
     const ids = [...aIds, ...(await idsOf(b))];
