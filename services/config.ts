@@ -55,7 +55,11 @@ export const CONFIG_VARIABLES = {
   JWT_ISSUER: { schema: Type.String(), default: '', doc: 'Token issuer for local use (instead of a Cognito pool).' },
   JWKS_URI: { schema: Type.String(), default: '', doc: 'JWKS URL or `file:///…` path for local token verification.' },
   MAX_BODY_BYTES: { schema: PositiveInt, default: 1_048_576, doc: 'Largest accepted request body (decompressed).' },
-  MAX_EVENT_BYTES: { schema: PositiveInt, default: 32_768, doc: 'Largest accepted single event.' },
+  MAX_EVENT_BYTES: {
+    schema: PositiveInt,
+    default: 32_768,
+    doc: 'Largest accepted single event (UTF-8 JSON as sent); a larger one is rejected on its own.',
+  },
   MAX_EVENTS_PER_REQUEST: { schema: PositiveInt, default: 500, doc: 'Most events in one request.' },
   RATE_LIMIT_PER_MINUTE: {
     schema: PositiveInt,

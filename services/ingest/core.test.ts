@@ -112,10 +112,64 @@ describe('processBody', () => {
   it('enforces the configured limits', () => {
     const limits = { ...DEFAULT_LIMITS, maxEventsPerRequest: 3, maxEventBytes: 2000, maxBodyBytes: 20_000 };
     expect(processBody(JSON.stringify(sampleBatch(4)), ctx, limits)).toMatchObject({ code: 'too_many_events' });
-    const big = sampleEvent('search', { properties: { query: 'x'.repeat(1990), results_count: 1 } });
-    expect(processBody(body([big]), ctx, limits)).toMatchObject({ status: 413, code: 'event_too_large' });
     const bytes = new TextEncoder().encode(JSON.stringify(sampleBatch(60)));
     expect(processBody(bytes, ctx, limits)).toMatchObject({ status: 413, code: 'body_too_large' });
+  });
+
+  describe('event size, measured as sent', () => {
+    const limits = { ...DEFAULT_LIMITS, maxEventBytes: 2000 };
+    /** A page_view whose JSON as sent is exactly `total` UTF-8 bytes (the — in its title counts three). */
+    function pageViewOf(total: number, event_timestamp = '2026-11-26T11:59:59.000Z') {
+      const page = { url: 'https://shop.example/', title: 'Trail shoes — Northpeak' };
+      const e = sampleEvent('page_view', { event_timestamp, page });
+      e.page = { ...page, url: `${page.url}${'x'.repeat(total - Buffer.byteLength(JSON.stringify(e)))}` };
+      expect(Buffer.byteLength(JSON.stringify(e))).toBe(total);
+      return e;
+    }
+
+    it.each([
+      ['with milliseconds', '2026-11-26T11:59:59.000Z'],
+      ['without fraction', '2026-11-26T11:59:59Z'],
+      ['with an offset', '2026-11-26T12:59:59.123456+01:00'],
+    ])('accepts an event of exactly maxEventBytes (timestamp %s), though enrichment makes it larger', (_, ts) => {
+      const r = processBody(body([pageViewOf(2000, ts)]), ctx, limits);
+      if (!r.ok) throw new Error(r.code);
+      expect(r.rejected).toEqual([]);
+      expect(r.accepted).toHaveLength(1);
+      expect(Buffer.byteLength(r.accepted[0]!.line)).toBeGreaterThan(2000);
+    });
+
+    it.each([
+      ['with milliseconds', '2026-11-26T11:59:59.000Z'],
+      ['with an offset', '2026-11-26T12:59:59.123456+01:00'],
+    ])('rejects one byte more on its own (timestamp %s): the rest of the batch is accepted', (_, ts) => {
+      const big = pageViewOf(2001, ts);
+      const small = sampleEvent('page_view', { event_timestamp: '2026-11-26T11:59:59.000Z' });
+      const r = processBody(body([small, big, small]), ctx, limits);
+      if (!r.ok) throw new Error(r.code);
+      expect(r.accepted).toHaveLength(2);
+      expect(r.rejected.map(({ index, event_id, errors }) => ({ index, event_id, errors }))).toEqual([
+        {
+          index: 1,
+          event_id: big.event_id,
+          errors: [{ path: '', rule: 'event_too_large', message: 'event is larger than 2000 bytes' }],
+        },
+      ]);
+      // Quarantined as sent: no server fields, the timestamp the tracker wrote.
+      expect(JSON.parse(r.rejected[0]!.line)).toEqual({
+        raw: big,
+        errors: r.rejected[0]!.errors,
+        received_at: receivedAt.toISOString(),
+      });
+    });
+
+    it('rejects an oversized event that is also invalid with event_too_large, as sent', () => {
+      const big = { ...pageViewOf(2001), event_version: 9 };
+      const r = processBody(body([big]), ctx, limits);
+      if (!r.ok) throw new Error(r.code);
+      expect(r.rejected.map((x) => x.errors.map((e) => e.rule))).toEqual([['event_too_large']]);
+      expect(JSON.parse(r.rejected[0]!.line).raw).toEqual(big);
+    });
   });
 
   it('refuses invalid UTF-8 and nesting too deep to serialise', () => {

@@ -6,6 +6,8 @@
  *     → { ok: true, accepted: AcceptedEvent[], rejected: RejectedEvent[] }   (per-event outcome,
  *        each with `line`: its lake record, enriched event or quarantine record)
  *     → { ok: false, status: 400 | 413, code, message }                      (whole request refused)
+ *   An event larger than `maxEventBytes` (UTF-8 JSON as sent) is one rejection (`event_too_large`);
+ *   only the whole body's limits answer 413.
  *   enrichBody(body, ctx, limits?): { accepted: AnyEnrichedEvent[], rejected }   (tests, round trips)
  *
  * Each accepted event comes with `line`, its enriched JSON exactly as the lake stores it, built
@@ -21,7 +23,7 @@ import { type ValidationError, validatorFor } from '../../generated/validators/i
 export interface IngestLimits {
   /** Largest body in bytes after decompression. */
   maxBodyBytes: number;
-  /** Largest event: UTF-8 bytes of its JSON. */
+  /** Largest event: UTF-8 bytes of its JSON as sent (before enrichment); larger ones are rejected alone. */
   maxEventBytes: number;
   maxEventsPerRequest: number;
 }
@@ -188,8 +190,10 @@ export function processBody(
       if (err instanceof RangeError) return refuse(400, 'nesting_too_deep', `event ${index} is nested too deeply`);
       throw err;
     }
-    if (wireJson.length * 3 > limits.maxEventBytes && Buffer.byteLength(wireJson) > limits.maxEventBytes) {
-      return refuse(413, 'event_too_large', `event ${index} is larger than ${limits.maxEventBytes} bytes`);
+    if (wireJson.length * 3 > limits.maxEventBytes && sentBytes(event, wireJson) > limits.maxEventBytes) {
+      // One event too large is rejected on its own (quarantined as sent); the rest of the batch stands.
+      errors = [{ path: '', rule: 'event_too_large', message: `event is larger than ${limits.maxEventBytes} bytes` }];
+      if (corrected(event)) wireJson = JSON.stringify(asSent(event));
     }
     if (!errors && mayHoldUnstorable && UNSTORABLE_ESCAPE.test(wireJson)) {
       errors = [
@@ -288,6 +292,32 @@ function correctTimestamp(e: Record<string, unknown>, skewMs: number, receivedMs
   e.event_timestamp = new Date(corrected).toISOString();
   e.client_event_timestamp = client;
   return undefined;
+}
+
+/**
+ * UTF-8 bytes of the event as the tracker sent it, which is what MAX_EVENT_BYTES limits and what the
+ * tracker measures before sending. `wireJson` is the event after correctTimestamp, which replaced
+ * event_timestamp by the corrected value and appended `,"client_event_timestamp":<as sent>`: exactly
+ * `,"client_event_timestamp":` plus the quoted corrected value more than was sent, whatever form the
+ * sent timestamp had (both are ASCII). Counted rather than serialising the event a second time.
+ */
+function sentBytes(event: unknown, wireJson: string): number {
+  const added = corrected(event)
+    ? ',"client_event_timestamp":'.length + JSON.stringify(event.event_timestamp).length
+    : 0;
+  return Buffer.byteLength(wireJson) - added;
+}
+
+/** Whether correctTimestamp ran on the event (a client_event_timestamp in the body was dropped first). */
+function corrected(event: unknown): event is Record<string, unknown> {
+  return typeof event === 'object' && event !== null && Object.hasOwn(event, 'client_event_timestamp');
+}
+
+/** The event as sent: correctTimestamp undone (server-set fields in the body were dropped before). */
+function asSent(e: Record<string, unknown>): Record<string, unknown> {
+  e.event_timestamp = e.client_event_timestamp;
+  delete e.client_event_timestamp;
+  return e;
 }
 
 function eventIdOf(event: unknown): string | undefined {

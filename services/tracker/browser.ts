@@ -1,5 +1,5 @@
 /**
- * The core wired to the browser: fetch/sendBeacon transport, localStorage, the page context, page
+ * The core wired to the browser: keepalive fetch transport, localStorage, the page context, page
  * lifecycle (flush on hide) and the optional automatic page_view with single-page-app navigation.
  * `init` here is the core bundle: it tracks with `track(name, version, properties)`.
  */
@@ -28,11 +28,13 @@ export function init(config: BrowserTrackerConfig): BrowserTracker {
   let url = location.href;
   const tracker = createTracker(config, {
     send: (endpoint, body, headers) =>
-      fetch(endpoint, { method: 'POST', body, headers, keepalive: true, credentials: 'omit' }).then((r) => ({
-        status: r.status,
-        retryAfter: r.headers.get('retry-after'),
-      })),
-    beacon: (endpoint, body) => !!navigator.sendBeacon?.(endpoint, body),
+      fetch(endpoint, { method: 'POST', body, headers, keepalive: true, credentials: 'omit' }).then((r) =>
+        // Chromium frees a keepalive request's share of the 64 KiB budget only once its body is read.
+        r
+          .text()
+          .catch(() => {})
+          .then(() => ({ status: r.status, retryAfter: r.headers.get('retry-after') })),
+      ),
     storage: localStorageOrNothing(),
     page: () => ({
       url: location.href.slice(0, 2048),
@@ -40,7 +42,8 @@ export function init(config: BrowserTrackerConfig): BrowserTracker {
       title: document.title.slice(0, 512) || undefined,
     }),
   });
-  addEventListener('pagehide', tracker.flushOnHide);
+  // A page being unloaded gets both (pagehide first in Chromium); the second sends nothing twice.
+  addEventListener('pagehide', () => tracker.flushOnHide(true));
   document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && tracker.flushOnHide());
   addEventListener('online', tracker.flush);
 

@@ -2,7 +2,8 @@
  * The debug build (dist/tracker/clickstream.debug.js): the full tracker plus the generated ajv
  * validators, which check every event in the browser before it is queued and report failures on
  * the console. Invalid events are still sent, so the debug build behaves like production and the
- * server's quarantine shows the same failures. Never part of the production bundle.
+ * server's quarantine shows the same failures; events dropped for their size are warned about.
+ * Never part of the production bundle.
  */
 import { validatorFor } from '../../generated/validators/index.ts';
 import type { BrowserTrackerConfig } from './browser.ts';
@@ -19,6 +20,13 @@ export function init(config: BrowserTrackerConfig) {
         console.error(`[clickstream] invalid ${event.event_name} v${event.event_version}`, validate.errors, event);
       else console.debug(`[clickstream] ${event.event_name} v${event.event_version}`, event);
       config.onEvent?.(event);
+    },
+    onOversized(event, bytes) {
+      console.warn(
+        `[clickstream] dropped ${event.event_name} v${event.event_version}: ${bytes} bytes as sent, over maxEventBytes`,
+        event,
+      );
+      config.onOversized?.(event, bytes);
     },
   });
 }
