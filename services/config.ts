@@ -67,6 +67,16 @@ export const CONFIG_VARIABLES = {
     default: 24,
     doc: 'How far back `etl run` lists the lake for late objects.',
   },
+  ETL_MAX_OBJECT_LINES: {
+    schema: PositiveInt,
+    default: 100_000,
+    doc: 'Lines the ETL reads from one lake object; the rest is quarantined as one record with the reason (ingest writes at most ~20,500 per object).',
+  },
+  ETL_MAX_OBJECT_BYTES: {
+    schema: PositiveInt,
+    default: 64 * 1024 * 1024,
+    doc: 'Inflated bytes the ETL reads from one lake object (and the largest compressed object it fetches); the rest is quarantined with the reason. Bounds memory per object against gzip bombs.',
+  },
   ALERT_TOPIC_ARN: { schema: Type.String(), default: '', doc: 'SNS topic that failed ETL runs publish to.' },
   LOG_LEVEL: {
     schema: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')]),

@@ -9,11 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileRawStore } from '../lake/file-store.ts';
-import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
 import { runEtl } from './core.ts';
 import { sampleEvents, writeSampleLake } from './sample-lake.ts';
-import { expectDerivedTablesExact } from './test-helpers.ts';
-import { openWarehouse, type Warehouse } from './warehouse.ts';
+import { expectDerivedTablesExact, testWarehouse } from './test-helpers.ts';
+import type { Warehouse } from './warehouse.ts';
 
 const START = new Date('2026-11-20T03:00:00Z');
 const now = () => new Date('2026-11-21T00:00:00Z');
@@ -21,19 +20,15 @@ const EVENTS = 12_500;
 const PER_OBJECT = 125;
 
 describe.each(['postgres', 'pglite'] as const)('resent event_ids on %s', (kind) => {
-  let temp: TempDatabase | undefined;
+  const warehouse = testWarehouse(kind, 'etl_dupes');
   let wh: Warehouse;
   let lakeDir: string;
 
   beforeAll(async () => {
-    temp = kind === 'postgres' ? await createTempDatabase('etl_dupes') : undefined;
-    wh = await openWarehouse(temp ? { databaseUrl: temp.url } : { pgliteDir: 'memory://' });
-    await wh.migrate();
+    wh = warehouse.current;
     lakeDir = await mkdtemp(path.join(os.tmpdir(), 'etl-dupes-'));
   });
   afterAll(async () => {
-    await wh.close();
-    await temp?.drop();
     await rm(lakeDir, { recursive: true, force: true });
   });
 

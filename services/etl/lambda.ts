@@ -87,6 +87,7 @@ export function emfLine(result: EtlResult, at: Date): string {
     RowsInserted: result.rowsInserted,
     Duplicates: result.duplicates,
     Quarantined: result.quarantined,
+    Skipped: result.skipped,
     Failed: result.status === 'failed' ? 1 : 0,
     DurationMs: result.durationMs,
   };

@@ -21,6 +21,7 @@ const EXPECTED_TABLES = [
   'etl_dirty_days',
   'etl_loaded_objects',
   'etl_runs',
+  'etl_skipped_objects',
   'sessions',
 ];
 
