@@ -119,7 +119,20 @@ const CASES: Case[] = [
   ...['null', '1', '"str"', 'true', '[]', '[{"sent_at":"2026-01-01T00:00:00Z","events":[]}]', '{}'].map((b) =>
     refused(`envelope ${b.slice(0, 20)}`, b, 400, 'invalid_envelope'),
   ),
-  ...[undefined, 17, '', 'yesterday', '2026-11-26', '2026-13-45T99:99:99Z', '26/11/2026 10:00', { t: 1 }].map((s) =>
+  // Impossible calendar dates are refused like event_timestamp (Date.parse rolls them over).
+  ...[
+    undefined,
+    17,
+    '',
+    'yesterday',
+    '2026-11-26',
+    '2026-13-45T99:99:99Z',
+    '2026-02-31T00:00:00Z',
+    '2026-04-31T10:00:00.000Z',
+    `2026-11-26T10:00:00.${'1'.repeat(40)}Z`,
+    '26/11/2026 10:00',
+    { t: 1 },
+  ].map((s) =>
     refused(
       `sent_at ${JSON.stringify(s)}`,
       JSON.stringify({ sent_at: s, events: [sampleEvent()] }),
