@@ -62,10 +62,30 @@ export const CONFIG_VARIABLES = {
     default: 6000,
     doc: 'Requests per client IP per minute in the Node server.',
   },
+  INGEST_HEADERS_TIMEOUT_SECONDS: {
+    schema: PositiveInt,
+    default: 10,
+    doc: "Seconds `ingest serve` waits for a request's headers; then 408 `request_timeout` and the connection is closed.",
+  },
+  INGEST_BODY_TIMEOUT_SECONDS: {
+    schema: PositiveInt,
+    default: 30,
+    doc: 'Seconds `ingest serve` waits for a whole request, body included (1 MiB at 35 KB/s); then 408 `request_timeout`.',
+  },
+  INGEST_IDLE_TIMEOUT_SECONDS: {
+    schema: PositiveInt,
+    default: 5,
+    doc: 'Seconds `ingest serve` keeps an idle keep-alive connection open between requests.',
+  },
+  INGEST_MAX_CONNECTIONS: {
+    schema: PositiveInt,
+    default: 1000,
+    doc: 'Open connections `ingest serve` accepts at once; further ones are closed as they arrive.',
+  },
   ETL_LOOKBACK_HOURS: {
     schema: PositiveInt,
     default: 24,
-    doc: 'How far back `etl run` lists the lake for late objects.',
+    doc: 'How far back `etl run` lists the lake for late objects (objects older still are reported as skipped, for `etl backfill`).',
   },
   ETL_MAX_OBJECT_LINES: {
     schema: PositiveInt,

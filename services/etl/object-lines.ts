@@ -15,7 +15,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
-import { CONFIG_VARIABLES } from '../config.ts';
+import { CONFIG_VARIABLES, type Config } from '../config.ts';
 import type { LineError } from './parse.ts';
 
 export interface ObjectLimits {
@@ -47,6 +47,15 @@ export const DEFAULT_OBJECT_LIMITS: ObjectLimits = {
   maxBytes: CONFIG_VARIABLES.ETL_MAX_OBJECT_BYTES.default,
   maxLineBytes: 1024 * 1024,
 };
+
+/** The limits of the configuration (ETL_MAX_OBJECT_LINES, ETL_MAX_OBJECT_BYTES). */
+export function objectLimitsFrom(config: Pick<Config, 'ETL_MAX_OBJECT_LINES' | 'ETL_MAX_OBJECT_BYTES'>): ObjectLimits {
+  return {
+    ...DEFAULT_OBJECT_LIMITS,
+    maxLines: config.ETL_MAX_OBJECT_LINES,
+    maxBytes: config.ETL_MAX_OBJECT_BYTES,
+  };
+}
 
 /** Inflated bytes per chunk: about a hundred events. */
 const CHUNK_BYTES = 64 * 1024;
