@@ -30,7 +30,7 @@ export const FORMAT_MODES = {
  * Regular expressions, so the generated runtime can spell them out.
  */
 export const STORABLE_FORMATS: Record<string, RegExp> = {
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  uuid: /^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i,
 };
 
 /** Annotation keywords of ours that ajv must accept (strict mode rejects unknown keywords). */

@@ -70,32 +70,32 @@ export const CONFIG_VARIABLES = {
   INGEST_BODY_TIMEOUT_SECONDS: {
     schema: PositiveInt,
     default: 30,
-    doc: 'Seconds `ingest serve` waits for a whole request, body included (1 MiB at 35 KB/s); then 408 `request_timeout`.',
+    doc: 'Seconds `ingest serve` waits for a whole request, body included (then 408).',
   },
   INGEST_IDLE_TIMEOUT_SECONDS: {
     schema: PositiveInt,
     default: 5,
-    doc: 'Seconds `ingest serve` keeps an idle keep-alive connection open between requests.',
+    doc: 'Seconds an idle keep-alive connection to `ingest serve` stays open.',
   },
   INGEST_MAX_CONNECTIONS: {
     schema: PositiveInt,
     default: 1000,
-    doc: 'Open connections `ingest serve` accepts at once; further ones are closed as they arrive.',
+    doc: 'Connections `ingest serve` holds at once; more are closed on arrival.',
   },
   ETL_LOOKBACK_HOURS: {
     schema: PositiveInt,
     default: 24,
-    doc: 'How far back `etl run` lists the lake for late objects (objects older still are reported as skipped, for `etl backfill`).',
+    doc: 'How far back `etl run` lists the lake for late objects.',
   },
   ETL_MAX_OBJECT_LINES: {
     schema: PositiveInt,
     default: 100_000,
-    doc: 'Lines the ETL reads from one lake object; the rest is quarantined as one record with the reason (ingest writes at most ~20,500 per object).',
+    doc: 'Lines the ETL reads per lake object; the rest is quarantined.',
   },
   ETL_MAX_OBJECT_BYTES: {
     schema: PositiveInt,
     default: 64 * 1024 * 1024,
-    doc: 'Inflated bytes the ETL reads from one lake object (and the largest compressed object it fetches); the rest is quarantined with the reason. Bounds memory per object against gzip bombs.',
+    doc: 'Bytes (inflated) the ETL reads per lake object; the rest is quarantined.',
   },
   ALERT_TOPIC_ARN: { schema: Type.String(), default: '', doc: 'SNS topic that failed ETL runs publish to.' },
   LOG_LEVEL: {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import enrichmentSchema from '../schemas/common/enrichment.json' with { type: 'json' };
 import {
   findUnstorable,
   isUnstorableString,
+  MAX_USER_AGENT_CHARS,
+  MAX_USER_ID_CHARS,
   mayHoldUnstorable,
   toStorableString,
   truncateCodePoints,
@@ -44,5 +47,10 @@ describe('the one definition of storable', () => {
     expect(truncateCodePoints('ab😀c', 2)).toBe('ab');
     expect(truncateCodePoints('abc', 5)).toBe('abc');
     expect(toStorableString('ua\u0000 \ud800x')).toBe('ua \ufffdx');
+  });
+
+  it('bounds server-set strings exactly as the enrichment schema does', () => {
+    expect(MAX_USER_ID_CHARS).toBe(enrichmentSchema.properties.user_id.maxLength);
+    expect(MAX_USER_AGENT_CHARS).toBe(enrichmentSchema.properties.user_agent.maxLength);
   });
 });

@@ -14,6 +14,14 @@
  * backslash, then `u0000`) is a storable six-character string.
  */
 
+/**
+ * Lengths of the server-set strings, in code points: schemas/common/enrichment.json's maxLength
+ * of `user_id` and `user_agent` (storable.test.ts holds them equal). Spelled out rather than
+ * imported because importing the schema would put all of it into the ingest Lambda bundle.
+ */
+export const MAX_USER_ID_CHARS = 128;
+export const MAX_USER_AGENT_CHARS = 512;
+
 /** One reason a value cannot be stored; `path` is a JSON pointer. */
 export interface Unstorable {
   path: string;
@@ -82,7 +90,7 @@ function unstorable(path: string): Unstorable {
   return {
     path,
     rule: 'unstorable_character',
-    message: 'strings must not contain NUL or unpaired surrogates (the warehouse cannot store them)',
+    message: 'strings must not contain NUL or unpaired surrogates',
   };
 }
 

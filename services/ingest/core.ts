@@ -18,8 +18,14 @@ import { isIP } from 'node:net';
 import type { AnyEnrichedEvent, ServerEnrichment } from '../../generated/types/events.ts';
 import { formats } from '../../generated/validators/_runtime.ts';
 import { type ValidationError, validatorFor } from '../../generated/validators/index.ts';
-import enrichmentSchema from '../../schemas/common/enrichment.json' with { type: 'json' };
-import { escapePointer, findUnstorable, mayHoldUnstorable, toStorableString, truncateCodePoints } from '../storable.ts';
+import {
+  escapePointer,
+  findUnstorable,
+  MAX_USER_AGENT_CHARS,
+  mayHoldUnstorable,
+  toStorableString,
+  truncateCodePoints,
+} from '../storable.ts';
 
 export interface IngestLimits {
   /** Largest body in bytes after decompression. */
@@ -86,7 +92,6 @@ export type ProcessResult =
 const MAX_AFTER_SENT_MS = 5 * 60_000;
 /** Older events (after skew correction) are rejected: no tracker queue keeps events this long. */
 const MAX_EVENT_AGE_MS = 30 * 24 * 3_600_000;
-const MAX_USER_AGENT_CHARS = enrichmentSchema.properties.user_agent.maxLength;
 
 /** Server-set fields; a body that carries them is trying to claim them, so they are dropped. */
 const SERVER_FIELDS = [

@@ -20,9 +20,8 @@ import { CognitoJwtVerifier, JwtVerifier } from 'aws-jwt-verify';
 import { JwtExpiredError, JwtInvalidAudienceError, JwtInvalidIssuerError } from 'aws-jwt-verify/error';
 import type { Jwks } from 'aws-jwt-verify/jwk';
 import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
-import enrichmentSchema from '../../schemas/common/enrichment.json' with { type: 'json' };
 import { type Config, ConfigError } from '../config.ts';
-import { isUnstorableString } from '../storable.ts';
+import { isUnstorableString, MAX_USER_ID_CHARS } from '../storable.ts';
 import { GUEST, type VerifiedIdentity } from './core.ts';
 
 /** What the response says about the token: absent tokens are not mentioned. */
@@ -39,7 +38,6 @@ type Verify = (token: string) => Promise<JwtPayload>;
 
 /** How far ahead of our clock a token's `iat` may be (the issuer's clock may run a little fast). */
 export const CLOCK_SKEW_SECONDS = 60;
-const MAX_SUBJECT_CHARS = enrichmentSchema.properties.user_id.maxLength;
 
 /** A claim a Cognito ID token must carry is missing or wrong; `reason` goes into the answer. */
 class ClaimError extends Error {
@@ -55,7 +53,7 @@ function checkIdTokenClaims({ payload }: { payload: JwtPayload }): void {
   if (typeof payload.iat !== 'number') throw new ClaimError('no_issued_at');
   if (payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) throw new ClaimError('issued_in_future');
   if (typeof payload.sub !== 'string' || payload.sub === '') throw new ClaimError('no_subject');
-  if ([...payload.sub].length > MAX_SUBJECT_CHARS || isUnstorableString(payload.sub)) {
+  if ([...payload.sub].length > MAX_USER_ID_CHARS || isUnstorableString(payload.sub)) {
     throw new ClaimError('unstorable_subject');
   }
 }
@@ -99,10 +97,10 @@ async function createVerify(config: Parameters<typeof createIdentityResolver>[0]
   const issuerMode = Boolean(config.JWT_ISSUER || config.JWKS_URI);
   if (!config.COGNITO_USER_POOL_ID && !issuerMode) return undefined;
   if (issuerMode && !(config.JWT_ISSUER && config.JWKS_URI)) {
-    throw new ConfigError('JWT_ISSUER and JWKS_URI: set both to verify tokens of an issuer, or neither');
+    throw new ConfigError('JWT_ISSUER and JWKS_URI: set both or neither');
   }
   if (!config.COGNITO_CLIENT_ID) {
-    throw new ConfigError('COGNITO_CLIENT_ID: token verification needs the expected audience (app client id)');
+    throw new ConfigError('COGNITO_CLIENT_ID: required to verify tokens (the audience)');
   }
   const audience = config.COGNITO_CLIENT_ID;
   if (config.COGNITO_USER_POOL_ID) {
