@@ -8,18 +8,30 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
 
 /**
- * Formats the registry may use, and which of ajv-formats' two implementations validates each.
+ * Formats the registry may use, and which implementation validates each: one of ajv-formats' two,
+ * or `storable` (STORABLE_FORMATS below: narrowed to what the warehouse column stores).
  * `uri` uses the fast check (scheme + no whitespace): the full RFC 3986 regex was a third of
  * ingest's validation time, and page URLs only need to be plausible and bounded (maxLength).
  * Runtime ajv and the generated validators both take their format functions from this table.
  */
 export const FORMAT_MODES = {
-  uuid: 'full',
+  uuid: 'storable',
   'date-time': 'full',
   date: 'full',
   uri: 'fast',
   email: 'full',
-} as const satisfies Record<string, 'full' | 'fast'>;
+} as const satisfies Record<string, 'full' | 'fast' | 'storable'>;
+
+/**
+ * Formats narrowed to the form the warehouse column stores, so that what the generated validators
+ * accept at ingest the ETL can load. `uuid`: only the canonical 8-4-4-4-12 hex form (either case;
+ * ingest stores it lower-cased) — ajv-formats' `uuid` also accepts `urn:uuid:<uuid>`, which
+ * PostgreSQL's uuid input refuses: one such acknowledged event failed every later ETL run.
+ * Regular expressions, so the generated runtime can spell them out.
+ */
+export const STORABLE_FORMATS: Record<string, RegExp> = {
+  uuid: /^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i,
+};
 
 /** Annotation keywords of ours that ajv must accept (strict mode rejects unknown keywords). */
 export const ANNOTATION_KEYWORDS = ['x-owner', 'x-pii'] as const;
@@ -37,8 +49,9 @@ export function createSchemaAjv(options: { standalone?: boolean } = {}): Ajv2020
   }
   const ajv = new Ajv2020(opts);
   for (const [name, mode] of Object.entries(FORMAT_MODES)) {
-    const table = mode === 'fast' ? fastFormats : fullFormats;
-    ajv.addFormat(name, table[name as keyof typeof table] as Format);
+    const table: Record<string, unknown> =
+      mode === 'storable' ? STORABLE_FORMATS : mode === 'fast' ? fastFormats : fullFormats;
+    ajv.addFormat(name, table[name] as Format);
   }
   for (const keyword of ANNOTATION_KEYWORDS) ajv.addKeyword(keyword);
   return ajv;

@@ -66,10 +66,40 @@ export const CONFIG_VARIABLES = {
     default: 6000,
     doc: 'Requests per client IP per minute in the Node server.',
   },
+  INGEST_HEADERS_TIMEOUT_SECONDS: {
+    schema: PositiveInt,
+    default: 10,
+    doc: "Seconds `ingest serve` waits for a request's headers; then 408 `request_timeout` and the connection is closed.",
+  },
+  INGEST_BODY_TIMEOUT_SECONDS: {
+    schema: PositiveInt,
+    default: 30,
+    doc: 'Seconds `ingest serve` waits for a whole request, body included (then 408).',
+  },
+  INGEST_IDLE_TIMEOUT_SECONDS: {
+    schema: PositiveInt,
+    default: 5,
+    doc: 'Seconds an idle keep-alive connection to `ingest serve` stays open.',
+  },
+  INGEST_MAX_CONNECTIONS: {
+    schema: PositiveInt,
+    default: 1000,
+    doc: 'Connections `ingest serve` holds at once; more are closed on arrival.',
+  },
   ETL_LOOKBACK_HOURS: {
     schema: PositiveInt,
     default: 24,
     doc: 'How far back `etl run` lists the lake for late objects.',
+  },
+  ETL_MAX_OBJECT_LINES: {
+    schema: PositiveInt,
+    default: 100_000,
+    doc: 'Lines the ETL reads per lake object; the rest is quarantined.',
+  },
+  ETL_MAX_OBJECT_BYTES: {
+    schema: PositiveInt,
+    default: 64 * 1024 * 1024,
+    doc: 'Bytes (inflated) the ETL reads per lake object; the rest is quarantined.',
   },
   ALERT_TOPIC_ARN: { schema: Type.String(), default: '', doc: 'SNS topic that failed ETL runs publish to.' },
   LOG_LEVEL: {

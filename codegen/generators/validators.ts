@@ -4,7 +4,7 @@
  * nothing from ajv, so they also bundle for the browser (the tracker's debug mode).
  */
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { createSchemaAjv, FORMAT_MODES } from '../ajv.ts';
+import { createSchemaAjv, FORMAT_MODES, STORABLE_FORMATS } from '../ajv.ts';
 import { banner, type GeneratedFile, importPath, layout } from '../layout.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
 import { wireSchema } from '../wire.ts';
@@ -36,7 +36,10 @@ import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
 /** Format functions by name, as FORMAT_MODES in codegen/ajv.ts chooses them. */
 export const formats = {
 ${Object.entries(FORMAT_MODES)
-  .map(([name, mode]) => `  '${name}': ${mode}Formats['${name}'],`)
+  .map(
+    ([name, mode]) =>
+      `  '${name}': ${mode === 'storable' ? String(STORABLE_FORMATS[name]) : `${mode}Formats['${name}']`},`,
+  )
   .join('\n')}
 };
 

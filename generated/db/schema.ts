@@ -245,7 +245,7 @@ export const etlRuns = pgTable(
     started_at: timestamp('started_at', { withTimezone: true, mode: 'string' }).notNull(),
     /** When the run ended; null while running. */
     finished_at: timestamp('finished_at', { withTimezone: true, mode: 'string' }),
-    /** running, succeeded or failed. */
+    /** running, succeeded, failed, or abandoned (a run that died; marked by the next run). */
     status: varchar('status', { length: 16 }).notNull(),
     /** Lake objects loaded by the run. */
     objects: integer('objects').notNull(),
@@ -255,6 +255,8 @@ export const etlRuns = pgTable(
     duplicates: integer('duplicates').notNull(),
     /** Lines sent to quarantine. */
     quarantined: integer('quarantined').notNull(),
+    /** Lake keys the run listed but did not load: outside the key layout, not a regular file, an invalid or over-long name, or late objects older than the look-back (each with its reason in etl_skipped_objects). */
+    skipped: integer('skipped').notNull().default(0),
     /** Wall-clock duration of the run. */
     duration_ms: integer('duration_ms'),
     /** Error message of a failed run. */
@@ -276,6 +278,7 @@ export interface EtlRunsRow {
   rows_inserted: number;
   duplicates: number;
   quarantined: number;
+  skipped: number;
   duration_ms: number | null;
   error: string | null;
 }
@@ -293,9 +296,40 @@ export const etlRunsColumns = [
   'rows_inserted',
   'duplicates',
   'quarantined',
+  'skipped',
   'duration_ms',
   'error',
 ] as const;
+
+/** Lake keys an ETL run listed but did not load, with the reason: keys outside the events/YYYY/MM/DD/HH/<name>.jsonl.gz layout, entries that are not regular files (symlinks), names that are not UTF-8 or longer than the ledger's key column, and late objects older than the look-back (load them with `etl backfill`). At most 1,000 rows per run; etl_runs.skipped has the full count. (schemas/warehouse/etl_skipped_objects.json) */
+export const etlSkippedObjects = pgTable(
+  'etl_skipped_objects',
+  {
+    /** The etl_runs row of the run that skipped the key. */
+    run_id: uuid('run_id').notNull(),
+    /** The key as listed; a name that is not UTF-8 has U+FFFD for its invalid bytes, a key over 1,024 characters is shortened and ends with its SHA-256. */
+    object_key: varchar('object_key', { length: 1024 }).notNull(),
+    /** outside_layout, not_a_regular_file, invalid_utf8_name, key_too_long or older_than_lookback. */
+    reason: varchar('reason', { length: 32 }).notNull(),
+    /** What the reason needs to be acted on (e.g. the raw bytes of a name, the hour of a late object). */
+    detail: text('detail'),
+    /** When the run listed the key. */
+    skipped_at: timestamp('skipped_at', { withTimezone: true, mode: 'string' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.run_id, t.object_key] })],
+);
+
+/** A row of etl_skipped_objects as the pipeline writes it. */
+export interface EtlSkippedObjectsRow {
+  run_id: string;
+  object_key: string;
+  reason: string;
+  detail: string | null;
+  skipped_at: string;
+}
+
+/** Column order of etl_skipped_objects (COPY order). */
+export const etlSkippedObjectsColumns = ['run_id', 'object_key', 'reason', 'detail', 'skipped_at'] as const;
 
 /** One row per tracker session, folded incrementally from the fact rows by the ETL in the same transaction as those rows (a late event widens its session instead of creating a new one). (schemas/warehouse/sessions.json) */
 export const sessions = pgTable(

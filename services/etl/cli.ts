@@ -13,6 +13,7 @@ import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
 import { alertOnFailure } from './alert.ts';
 import { type EtlOptions, type EtlProgress, type ReceiveWindow, runEtl, summary } from './core.ts';
+import { objectLimitsFrom } from './object-lines.ts';
 import { openWarehouse, type Warehouse } from './warehouse.ts';
 
 const USAGE = `usage:
@@ -155,6 +156,7 @@ async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<
       trigger: command === 'backfill' ? 'backfill' : 'manual',
       window,
       lookbackHours: config.ETL_LOOKBACK_HOURS,
+      objectLimits: objectLimitsFrom(config),
       batchBytes,
       batchObjects,
       log,

@@ -6,18 +6,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { processBody, type RequestContext } from '../ingest/core.ts';
 import { LakeWriter } from '../ingest/lake-writer.ts';
 import { sampleBatch } from '../ingest/sample-events.ts';
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl, encodeJsonlLines } from '../lake/jsonl.ts';
 import { objectKey, type RawStore } from '../lake/raw-store.ts';
-import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
 import { type EtlOptions, runEtl } from './core.ts';
 import { sampleEvents, writeSampleLake } from './sample-lake.ts';
-import { expectDerivedTablesExact } from './test-helpers.ts';
-import { openWarehouse, type Warehouse } from './warehouse.ts';
+import { expectDerivedTablesExact, testWarehouse } from './test-helpers.ts';
+import type { Warehouse } from './warehouse.ts';
 
 const DAY = new Date('2026-11-20T00:00:00Z');
 const hoursAfter = (base: Date, h: number) => new Date(base.getTime() + h * 3_600_000);
@@ -62,19 +61,13 @@ class FailingStore implements RawStore {
 }
 
 describe.each(['postgres', 'pglite'] as const)('etl core on %s', (kind) => {
-  let temp: TempDatabase | undefined;
+  const warehouse = testWarehouse(kind, 'etl');
   let wh: Warehouse;
   let lakeDir: string;
   let store: FileRawStore;
 
   beforeAll(async () => {
-    temp = kind === 'postgres' ? await createTempDatabase('etl') : undefined;
-    wh = await openWarehouse(temp ? { databaseUrl: temp.url } : { pgliteDir: 'memory://' });
-    await wh.migrate();
-  });
-  afterAll(async () => {
-    await wh.close();
-    await temp?.drop();
+    wh = warehouse.current;
   });
   beforeEach(async () => {
     await wh.query('TRUNCATE clickstream_events, daily_event_counts, sessions, etl_loaded_objects, etl_runs');

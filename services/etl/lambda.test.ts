@@ -134,6 +134,8 @@ describe('lambda handler on embedded PGlite', () => {
       rowsInserted: 10,
       duplicates: 0,
       quarantined: 0,
+      skipped: 0,
+      skippedKeys: [],
       daysTouched: [],
       durationMs: 5,
       error: 'get events/x failed after 4 attempts',

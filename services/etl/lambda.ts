@@ -20,6 +20,7 @@ import { openRawStore } from '../lake/open.ts';
 import type { RawStore } from '../lake/raw-store.ts';
 import { alertOnFailure } from './alert.ts';
 import { type EtlResult, type ReceiveWindow, runEtl, summary, type Trigger } from './core.ts';
+import { objectLimitsFrom } from './object-lines.ts';
 import { openWarehouse, type Warehouse } from './warehouse.ts';
 
 const Iso = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}' });
@@ -87,6 +88,7 @@ export function emfLine(result: EtlResult, at: Date): string {
     RowsInserted: result.rowsInserted,
     Duplicates: result.duplicates,
     Quarantined: result.quarantined,
+    Skipped: result.skipped,
     Failed: result.status === 'failed' ? 1 : 0,
     DurationMs: result.durationMs,
   };
@@ -139,7 +141,13 @@ export function createHandler(deps: HandlerDeps) {
     const { warehouse, store } = await opened;
     const result = await runEtl(
       { warehouse, store },
-      { trigger: plan.trigger, window: plan.window, lookbackHours: config.ETL_LOOKBACK_HOURS, log },
+      {
+        trigger: plan.trigger,
+        window: plan.window,
+        lookbackHours: config.ETL_LOOKBACK_HOURS,
+        objectLimits: objectLimitsFrom(config),
+        log,
+      },
     );
     write(emfLine(result, new Date()));
     await alertOnFailure(result, {

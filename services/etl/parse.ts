@@ -15,11 +15,15 @@ import type { ClickstreamEventsRow } from '../../generated/db/schema.ts';
 import { mapperFor } from '../../generated/mappers/clickstream_events.ts';
 import { type ValidationError, validatorFor } from '../../generated/validators/index.ts';
 import enrichmentSchema from '../../schemas/common/enrichment.json' with { type: 'json' };
+import { findUnstorable, mayHoldUnstorable } from '../storable.ts';
 
 export interface LineError {
   /** JSON pointer into the line, '' for the whole line. */
   path: string;
-  /** Stable machine-readable rule: `json`, `unknown_event_version`, `nul_character`, or an ajv keyword. */
+  /**
+   * Stable machine-readable rule: `json`, `type`, `unknown_event_version`, `unstorable_character`,
+   * an ajv keyword, or one of the load's rules (lake/line-reader.ts, etl/copy-rows.ts).
+   */
   rule: string;
   message: string;
 }
@@ -39,11 +43,8 @@ function fromAjv(errors: ValidationError[] | null | undefined, prefix = ''): Lin
   }));
 }
 
+/** `line` is decoded from UTF-8 (the lake's encoding), so it cannot hold a raw lone surrogate. */
 export function parseLine(line: string): ParsedLine {
-  // Postgres text and jsonb cannot hold U+0000; JSON may spell it as an escape.
-  if (line.includes('\\u0000')) {
-    return { ok: false, errors: [{ path: '', rule: 'nul_character', message: 'line contains \\u0000' }] };
-  }
   let event: unknown;
   try {
     event = JSON.parse(line);
@@ -80,5 +81,8 @@ export function parseLine(line: string): ParsedLine {
   if (!validateWire(wire)) errors.push(...fromAjv(validateWire.errors));
   if (!validateEnrichment(enrichment)) errors.push(...fromAjv(validateEnrichment.errors as ValidationError[]));
   if (errors.length) return { ok: false, errors };
+  // The same storability rule ingest applies before it acknowledges an event.
+  const unstorable = mayHoldUnstorable(line, true) ? findUnstorable(record) : undefined;
+  if (unstorable) return { ok: false, errors: [unstorable] };
   return { ok: true, row: map(record) };
 }

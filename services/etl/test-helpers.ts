@@ -1,6 +1,7 @@
 /** Assertions shared by the ETL's test files. */
-import { expect } from 'vitest';
-import type { Warehouse } from './warehouse.ts';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
+import { openWarehouse, type Warehouse } from './warehouse.ts';
 
 /** The incremental rollup and sessions must equal a full recomputation from the fact table. */
 export async function expectDerivedTablesExact(wh: Warehouse) {
@@ -32,4 +33,28 @@ export async function expectDerivedTablesExact(wh: Warehouse) {
   expect(sessions).toEqual(sessionsFromFacts);
   const [dirty] = await wh.query<{ n: number }>('SELECT count(*)::int AS n FROM etl_dirty_days');
   expect(dirty?.n).toBe(0);
+}
+
+/**
+ * Opens a migrated warehouse of `kind` for the enclosing describe block (a temp database on the
+ * real PostgreSQL server, or an in-memory PGlite) and closes it afterwards; tests read `.current`.
+ */
+export function testWarehouse(kind: 'postgres' | 'pglite', prefix: string): { readonly current: Warehouse } {
+  let temp: TempDatabase | undefined;
+  let wh: Warehouse | undefined;
+  beforeAll(async () => {
+    temp = kind === 'postgres' ? await createTempDatabase(prefix) : undefined;
+    wh = await openWarehouse(temp ? { databaseUrl: temp.url } : { pgliteDir: 'memory://' });
+    await wh.migrate();
+  });
+  afterAll(async () => {
+    await wh?.close();
+    await temp?.drop();
+  });
+  return {
+    get current() {
+      if (!wh) throw new Error('testWarehouse: used outside its describe block');
+      return wh;
+    },
+  };
 }

@@ -21,6 +21,7 @@ const EXPECTED_TABLES = [
   'etl_dirty_days',
   'etl_loaded_objects',
   'etl_runs',
+  'etl_skipped_objects',
   'sessions',
 ];
 
@@ -63,4 +64,51 @@ describe('migrations/ apply cleanly', () => {
       await real.close();
     }
   });
+});
+
+describe('COPY into the warehouse', () => {
+  let temp: TempDatabase;
+  beforeAll(async () => {
+    temp = await createTempDatabase('wh_copy');
+  });
+  afterAll(async () => {
+    await temp.drop();
+  });
+
+  /** COPY text whose first row repeats a key: the server refuses it while most of it is unsent. */
+  const copyText = (n: number) => {
+    const pad = 'y'.repeat(1000);
+    const out: string[] = [];
+    for (let i = 1; out.length < n; i++) out.push(`${i}\t${pad}\n`);
+    return Buffer.from(out.join(''));
+  };
+
+  // 64 MB over the wire protocol (what crashed pg-copy-streams); PGlite reads a blob, size is moot.
+  it.each([
+    ['postgres', 64_000],
+    ['pglite', 2_000],
+  ] as const)(
+    'on %s, a COPY the server rejects mid-stream (%i rows) fails with its error and leaves the session usable',
+    async (kind, n) => {
+      const rows = copyText(n);
+      const wh = await openWarehouse(kind === 'postgres' ? { databaseUrl: temp.url } : { pgliteDir: 'memory://' });
+      try {
+        await wh.query('CREATE TABLE copy_target (id int PRIMARY KEY, pad text)');
+        await wh.query(`INSERT INTO copy_target VALUES (1, 'x')`);
+        await wh.withSession(async (s) => {
+          await s.query('BEGIN');
+          await s.query('SAVEPOINT before_copy');
+          await expect(s.copyIn('COPY copy_target FROM STDIN', rows)).rejects.toMatchObject({ code: '23505' });
+          await s.query('ROLLBACK TO SAVEPOINT before_copy');
+          await s.copyIn('COPY copy_target FROM STDIN', rows.subarray(rows.indexOf('\n') + 1));
+          await s.query('COMMIT');
+        });
+        const [count] = await wh.query<{ n: number }>('SELECT count(*)::int AS n FROM copy_target');
+        expect(count?.n).toBe(n);
+      } finally {
+        await wh.close();
+      }
+    },
+    60_000,
+  );
 });

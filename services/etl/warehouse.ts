@@ -15,7 +15,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { copyFromStdin } from './pg-copy.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
@@ -114,27 +114,8 @@ function pgSession(client: pg.PoolClient): Session {
       const res = await client.query(sql, params);
       return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
     },
-    copyIn(copySql: string, data: Uint8Array) {
-      return new Promise<void>((resolve, reject) => {
-        const stream = client.query(copyFrom(copySql));
-        stream.on('error', reject);
-        stream.on('finish', () => resolve());
-        // Fed in slices with backpressure, so the socket buffers never hold a second copy of a batch.
-        const SLICE = 256 * 1024;
-        let offset = 0;
-        const pump = () => {
-          while (offset < data.length) {
-            const slice = data.subarray(offset, offset + SLICE);
-            offset += slice.length;
-            if (!stream.write(slice)) {
-              stream.once('drain', pump);
-              return;
-            }
-          }
-          stream.end();
-        };
-        pump();
-      });
+    async copyIn(copySql: string, data: Uint8Array) {
+      await copyFromStdin(client, copySql, data);
     },
     async tryLock(key: number) {
       const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);

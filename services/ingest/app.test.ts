@@ -186,6 +186,47 @@ describe('POST /clickstream', () => {
   });
 });
 
+describe('rejection detail in the answer', () => {
+  it('is bounded: 500 invalid events in ~1 MB get a smaller answer with counts, the quarantine keeps all', async () => {
+    // Each event fails many rules at once (ajv reports them all).
+    const bad = (i: number) => ({
+      ...sampleEvent('add_to_cart', { client_id: '', session_id: '' }),
+      properties: Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`unexpected_${k}_${'x'.repeat(60)}`, i])),
+    });
+    const body = JSON.stringify({
+      sent_at: SAMPLE_TIME.toISOString(),
+      events: Array.from({ length: 500 }, (_, i) => bad(i)),
+    });
+    expect(body.length).toBeGreaterThan(900_000);
+    const res = await makeApp({
+      limits: { maxBodyBytes: 2_000_000, maxEventBytes: 32_768, maxEventsPerRequest: 500 },
+    }).request('/clickstream', post(body));
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text.length).toBeLessThan(body.length);
+    const answer = JSON.parse(text);
+    expect(answer).toMatchObject({ accepted: 0, rejected_count: 500 });
+    expect(answer.rejected.length).toBeGreaterThan(0);
+    expect(answer.rejected.length).toBeLessThanOrEqual(50);
+    expect(answer.rejected[0]).toMatchObject({ index: 0, errors_count: expect.any(Number) });
+    expect(answer.rejected[0].errors_count).toBeGreaterThan(5);
+    expect(answer.rejected[0].errors).toHaveLength(5);
+    expect(await lakeLines(store, 'quarantine/')).toHaveLength(500);
+  });
+
+  it('of a small request stays whole and carries no counts', async () => {
+    const body = JSON.stringify({
+      sent_at: SAMPLE_TIME.toISOString(),
+      events: [sampleEvent('page_view', { client_id: '' })],
+    });
+    const answer = await (await makeApp().request('/clickstream', post(body))).json();
+    expect(answer).toEqual({
+      accepted: 0,
+      rejected: [{ index: 0, event_id: expect.any(String), errors: [expect.objectContaining({ rule: 'minLength' })] }],
+    });
+  });
+});
+
 describe('identity from a verified JWT', () => {
   const ISSUER = 'https://auth.test.example';
   const AUDIENCE = 'tracker-client';
@@ -251,10 +292,39 @@ describe('identity from a verified JWT', () => {
     ['wrong audience', () => token({ sub: 'u', aud: 'someone-else' }), 'wrong_audience'],
     ['wrong issuer', () => token({ sub: 'u', iss: 'https://evil.example' }), 'wrong_issuer'],
     ['garbage', () => 'not.a.jwt', 'invalid'],
+    // Only what a Cognito ID token carries identifies a user, whichever verifier mode is configured.
+    ['access', () => token({ sub: 'u', token_use: 'access' }), 'not_an_id_token'],
+    ['unmarked (no token_use)', () => token({ sub: 'u', token_use: undefined }), 'not_an_id_token'],
+    ['unexpiring (no exp)', () => token({ sub: 'u', exp: undefined }), 'no_expiry'],
+    ['undated (no iat)', () => token({ sub: 'u', iat: undefined }), 'no_issued_at'],
+    ['issued-in-the-future', () => token({ sub: 'u', iat: Math.floor(Date.now() / 1000) + 3600 }), 'issued_in_future'],
+    ['audience-less', () => token({ sub: 'u', aud: undefined }), 'wrong_audience'],
+    ['issuer-less', () => token({ sub: 'u', iss: undefined }), 'wrong_issuer'],
+    ['subject-less', () => token({}), 'no_subject'],
+    ['over-long subject (129 code points)', () => token({ sub: '😀'.repeat(129) }), 'unstorable_subject'],
+    ['NUL-subject', () => token({ sub: 'u\u0000' }), 'unstorable_subject'],
   ])('an %s token leaves the events guest and says why', async (_, make, reason) => {
     const { answer, event } = await send(`Bearer ${make()}`);
     expect(answer).toMatchObject({ accepted: 1, token: { accepted: false, reason } });
     expect(event).toMatchObject({ user_id: null, user_login_state: 'guest', identity_source: 'anonymous' });
+  });
+
+  it('a subject of 128 code points (256 UTF-16 units) is kept whole', async () => {
+    const { event } = await send(`Bearer ${token({ sub: '😀'.repeat(128) })}`);
+    expect(event).toMatchObject({ user_id: '😀'.repeat(128), user_login_state: 'logged_in' });
+  });
+
+  it('refuses to start verifying without an audience, or with half an issuer', async () => {
+    const none = { COGNITO_USER_POOL_ID: '', COGNITO_CLIENT_ID: '', JWT_ISSUER: '', JWKS_URI: '' };
+    await expect(createIdentityResolver({ ...none, JWT_ISSUER: ISSUER, JWKS_URI: 'file:///x' })).rejects.toThrow(
+      /COGNITO_CLIENT_ID/,
+    );
+    await expect(createIdentityResolver({ ...none, COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI' })).rejects.toThrow(
+      /COGNITO_CLIENT_ID/,
+    );
+    await expect(createIdentityResolver({ ...none, JWT_ISSUER: ISSUER, COGNITO_CLIENT_ID: AUDIENCE })).rejects.toThrow(
+      /JWKS_URI/,
+    );
   });
 
   it('no token: guest, and the answer does not mention a token', async () => {

@@ -12,7 +12,8 @@ import type { Context } from 'hono';
 import { cors } from 'hono/cors';
 import { Hono } from 'hono/tiny';
 import type { Config } from '../config.ts';
-import { DEFAULT_LIMITS, type IngestLimits, processBody } from './core.ts';
+import { truncateCodePoints } from '../storable.ts';
+import { DEFAULT_LIMITS, type EventError, type IngestLimits, processBody, type RejectedEvent } from './core.ts';
 import { createIdentityResolver, type IdentityResolver } from './identity.ts';
 import type { LakeWriter } from './lake-writer.ts';
 import { errorFields, type Logger } from './log.ts';
@@ -173,7 +174,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     });
     return c.json({
       accepted: result.accepted.length,
-      rejected: result.rejected.map(({ index, event_id, errors }) => ({ index, event_id, errors })),
+      ...rejectionDetail(result.rejected, raw.byteLength),
       ...(token ? { token } : {}),
     });
   });
@@ -184,6 +185,57 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return c.json({ error: { code: 'internal_error', message: 'internal error' } }, 500);
   });
   return app;
+}
+
+/** Rejected events described in one answer; `rejected_count` says how many there were in all. */
+export const MAX_REJECTED_IN_ANSWER = 50;
+/** Errors listed per rejected event; `errors_count` says how many it had. */
+export const MAX_ERRORS_PER_REJECTED = 5;
+/** Characters of an error's path or message in the answer (the quarantine keeps them whole). */
+const MAX_DETAIL_CHARS = 200;
+/** Bytes of rejection detail any answer may carry, however small the request. */
+const MIN_DETAIL_BUDGET = 2048;
+
+/**
+ * The `rejected` part of a 200 answer, bounded: at most MAX_REJECTED_IN_ANSWER events with at
+ * most MAX_ERRORS_PER_REJECTED errors each, and no more bytes than the request had (or 2 KiB),
+ * so an answer is never a multiple of its request (500 invalid events once got 9.6 MiB for
+ * 0.98 MB). Counts say what was left out; the quarantine holds every error.
+ */
+export function rejectionDetail(
+  rejected: RejectedEvent[],
+  requestBytes: number,
+): { rejected: RejectedDetail[]; rejected_count?: number } {
+  const budget = Math.max(requestBytes, MIN_DETAIL_BUDGET);
+  const out: RejectedDetail[] = [];
+  let bytes = 0;
+  for (const r of rejected.slice(0, MAX_REJECTED_IN_ANSWER)) {
+    const detail: RejectedDetail = {
+      index: r.index,
+      event_id: r.event_id,
+      errors: r.errors.slice(0, MAX_ERRORS_PER_REJECTED).map((e) => ({
+        path: shorten(e.path),
+        rule: shorten(e.rule),
+        message: shorten(e.message),
+      })),
+      ...(r.errors.length > MAX_ERRORS_PER_REJECTED ? { errors_count: r.errors.length } : {}),
+    };
+    bytes += Buffer.byteLength(JSON.stringify(detail)) + 1;
+    if (bytes > budget) break;
+    out.push(detail);
+  }
+  return out.length < rejected.length ? { rejected: out, rejected_count: rejected.length } : { rejected: out };
+}
+
+export interface RejectedDetail {
+  index: number;
+  event_id?: string;
+  errors: EventError[];
+  errors_count?: number;
+}
+
+function shorten(s: string): string {
+  return s.length <= MAX_DETAIL_CHARS ? s : `${truncateCodePoints(s, MAX_DETAIL_CHARS - 1)}…`;
 }
 
 /** The app settings both adapters (Node server, Lambda) take from the configuration. */

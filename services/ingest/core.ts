@@ -18,7 +18,16 @@
  */
 import { isIP } from 'node:net';
 import type { AnyEnrichedEvent, ServerEnrichment } from '../../generated/types/events.ts';
+import { formats } from '../../generated/validators/_runtime.ts';
 import { type ValidationError, validatorFor } from '../../generated/validators/index.ts';
+import {
+  escapePointer,
+  findUnstorable,
+  MAX_USER_AGENT_CHARS,
+  mayHoldUnstorable,
+  toStorableString,
+  truncateCodePoints,
+} from '../storable.ts';
 
 export interface IngestLimits {
   /** Largest body in bytes after decompression. */
@@ -85,7 +94,6 @@ export type ProcessResult =
 const MAX_AFTER_SENT_MS = 5 * 60_000;
 /** Older events (after skew correction) are rejected: no tracker queue keeps events this long. */
 const MAX_EVENT_AGE_MS = 30 * 24 * 3_600_000;
-const MAX_USER_AGENT_CHARS = 512;
 
 /** Server-set fields; a body that carries them is trying to claim them, so they are dropped. */
 const SERVER_FIELDS = [
@@ -100,9 +108,8 @@ const SERVER_FIELDS = [
 
 /** RFC 3339 date-time, the only `sent_at` form trackers produce (Date#toISOString). */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-/** In JSON.stringify output: a \u0000 or lone-surrogate escape not preceded by an escaped backslash. */
-const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
-const UUID = /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i;
+/** `event_timestamp`'s own format check (a real calendar date: no 2026-02-31), used for `sent_at` too. */
+const isDateTime = (formats['date-time'] as { validate: (s: string) => boolean }).validate;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -143,7 +150,13 @@ export function processBody(
     events,
     dropped,
   } = envelope as { sent_at?: unknown; events?: unknown; dropped?: unknown };
-  if (typeof sentAtRaw !== 'string' || !RFC3339.test(sentAtRaw) || Number.isNaN(Date.parse(sentAtRaw))) {
+  if (
+    typeof sentAtRaw !== 'string' ||
+    sentAtRaw.length > 40 ||
+    !RFC3339.test(sentAtRaw) ||
+    !isDateTime(sentAtRaw) ||
+    Number.isNaN(Date.parse(sentAtRaw))
+  ) {
     return refuse(400, 'invalid_envelope', 'sent_at must be an RFC 3339 date-time string');
   }
   if (!Array.isArray(events)) return refuse(400, 'invalid_envelope', 'events must be an array');
@@ -166,9 +179,8 @@ export function processBody(
     ip: ctx.ip === undefined ? undefined : truncateIp(ctx.ip),
   }).slice(1);
 
-  // PostgreSQL text and jsonb cannot hold NUL or unpaired surrogates, which JSON can encode as
-  // \u escapes. Such escapes are rare, so events are searched only when the body has one.
-  const mayHoldUnstorable = text.includes('\\u');
+  // Strings the warehouse cannot store are rare: events are searched only when the body may hold one.
+  const searchUnstorable = mayHoldUnstorable(text, typeof body !== 'string');
   const accepted: AcceptedEvent[] = [];
   const rejected: RejectedEvent[] = [];
   for (let index = 0; index < events.length; index++) {
@@ -180,7 +192,13 @@ export function processBody(
         const e = event as Record<string, unknown>;
         for (const field of SERVER_FIELDS) if (Object.hasOwn(e, field)) delete e[field];
         errors = validateEvent(e);
+        if (!errors && searchUnstorable) {
+          const found = findUnstorable(e);
+          if (found) errors = [found];
+        }
         if (!errors) errors = correctTimestamp(e, skewMs, receivedMs);
+        // One spelling per event: PostgreSQL's uuid is case-insensitive, the lake and dedupe are not.
+        if (!errors) e.event_id = (e.event_id as string).toLowerCase();
       } else {
         errors = [{ path: '', rule: 'type', message: 'event must be an object' }];
       }
@@ -194,16 +212,6 @@ export function processBody(
       // One event too large is rejected on its own (quarantined as sent); the rest of the batch stands.
       errors = [{ path: '', rule: 'event_too_large', message: `event is larger than ${limits.maxEventBytes} bytes` }];
       if (corrected(event)) wireJson = JSON.stringify(asSent(event));
-    }
-    if (!errors && mayHoldUnstorable && UNSTORABLE_ESCAPE.test(wireJson)) {
-      errors = [
-        { path: '', rule: 'unstorable_character', message: 'strings must not contain NUL or unpaired surrogates' },
-      ];
-      // Quarantine what was sent, not the skew-corrected form.
-      const e = event as Record<string, unknown>;
-      e.event_timestamp = e.client_event_timestamp;
-      delete e.client_event_timestamp;
-      wireJson = JSON.stringify(e);
     }
     if (errors) {
       // Built around wireJson rather than stringified again: no second walk, no deeper nesting.
@@ -271,10 +279,6 @@ function toEventError(err: ValidationError): EventError {
   return { path, rule: err.keyword, message: err.message ?? err.keyword };
 }
 
-function escapePointer(segment: string): string {
-  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
 /** Replaces event_timestamp by its skew-corrected value; keeps the original as client_event_timestamp. */
 function correctTimestamp(e: Record<string, unknown>, skewMs: number, receivedMs: number): EventError[] | undefined {
   const client = e.event_timestamp as string;
@@ -323,13 +327,13 @@ function asSent(e: Record<string, unknown>): Record<string, unknown> {
 function eventIdOf(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null) return undefined;
   const id = (event as { event_id?: unknown }).event_id;
-  return typeof id === 'string' && UUID.test(id) ? id : undefined;
+  return typeof id === 'string' && formats.uuid.test(id) ? id : undefined;
 }
 
+/** The header as stored: at most 512 code points, and storable (it is ours to store, not to refuse). */
 function truncateUserAgent(ua: string | undefined): string | undefined {
   if (!ua) return undefined;
-  if (ua.length <= MAX_USER_AGENT_CHARS) return ua;
-  return Array.from(ua).slice(0, MAX_USER_AGENT_CHARS).join('');
+  return toStorableString(truncateCodePoints(ua, MAX_USER_AGENT_CHARS));
 }
 
 /** IPv4: last octet zeroed; IPv6: last 80 bits zeroed (a /48 stays). Never the full address. */

@@ -45,6 +45,17 @@ describe('LakeWriter', () => {
     expect(Object.values(stored).sort()).toEqual([['{"r":1}'], ['{"r":2}', '{"r":3}', '{"r":4}']]);
   });
 
+  it('writes a pending group past maxGroupChars at once, even with every slot busy (bounded objects)', async () => {
+    const store = new FileRawStore(dir);
+    const writer = new LakeWriter(store, { maxInFlight: 1, maxGroupChars: 20 });
+    const busy = writer.write(['{"r":0}'], [], at);
+    const a = writer.write(['{"r":1,"pad":"aaaa"}'], [], at); // 20 chars: full, written now
+    const b = writer.write(['{"r":2}'], [], at);
+    const [, objectsA, objectsB] = await Promise.all([busy, a, b]);
+    expect(objectsA![0]!.key).not.toBe(objectsB![0]!.key);
+    expect(Object.values(await contents(store, 'events/'))).toHaveLength(3);
+  });
+
   it('splits a group that spans an hour boundary into one object per hour', async () => {
     const store = new FileRawStore(dir);
     const writer = new LakeWriter(store, { maxInFlight: 1 });

@@ -17,6 +17,11 @@ export interface LakeWriterOptions {
   maxInFlight?: number;
   /** A pending group this large is written even when all slots are busy, bounding object size. */
   maxGroupLines?: number;
+  /**
+   * Same, in UTF-16 units of its lines (UTF-8 bytes ≤ 3×): the default 16 M keeps every object
+   * under the ETL's default 64 MiB per-object read cap (ETL_MAX_OBJECT_BYTES), one request included.
+   */
+  maxGroupChars?: number;
   ulid?: () => string;
 }
 
@@ -35,6 +40,7 @@ interface Part {
 interface Group {
   parts: Map<string, Part>;
   lines: number;
+  chars: number;
   requests: number;
   done: Promise<WrittenObject[]>;
   resolve(objects: WrittenObject[]): void;
@@ -46,6 +52,7 @@ export class LakeWriter {
   private inFlight = 0;
   private readonly maxInFlight: number;
   private readonly maxGroupLines: number;
+  private readonly maxGroupChars: number;
   private readonly ulid: () => string;
   private readonly idleWaiters: (() => void)[] = [];
 
@@ -55,6 +62,7 @@ export class LakeWriter {
   ) {
     this.maxInFlight = opts.maxInFlight ?? store.putConcurrency ?? 4;
     this.maxGroupLines = opts.maxGroupLines ?? 20_000;
+    this.maxGroupChars = opts.maxGroupChars ?? 16 * 1024 * 1024;
     this.ulid = opts.ulid ?? monotonicFactory();
   }
 
@@ -69,7 +77,9 @@ export class LakeWriter {
     this.append(group, 'events', events, receivedAt);
     this.append(group, 'quarantine', quarantine, receivedAt);
     group.requests++;
-    if (this.inFlight < this.maxInFlight || group.lines >= this.maxGroupLines) this.flush();
+    if (this.inFlight < this.maxInFlight || group.lines >= this.maxGroupLines || group.chars >= this.maxGroupChars) {
+      this.flush();
+    }
     return group.done;
   }
 
@@ -88,7 +98,7 @@ export class LakeWriter {
     });
     // A group nobody awaits any more must not crash the process with an unhandled rejection.
     done.catch(() => {});
-    return { parts: new Map(), lines: 0, requests: 0, done, resolve, reject };
+    return { parts: new Map(), lines: 0, chars: 0, requests: 0, done, resolve, reject };
   }
 
   private append(group: Group, area: LakeArea, lines: string[], receivedAt: Date): void {
@@ -100,7 +110,10 @@ export class LakeWriter {
       part = { hour, area, lines: [] };
       group.parts.set(id, part);
     }
-    for (const line of lines) part.lines.push(line);
+    for (const line of lines) {
+      part.lines.push(line);
+      group.chars += line.length;
+    }
     group.lines += lines.length;
   }
 

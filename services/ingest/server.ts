@@ -1,10 +1,13 @@
 /**
  * The ingest app on node:http (`clickstream ingest serve`): the Hono app plus what only a
  * long-running server has — the socket peer as client IP, a per-IP rate limit, running counters on
- * GET /metrics, and a graceful close that stops accepting and drains the lake writer.
+ * GET /metrics, header/body/idle timeouts and a connection cap against slow or numerous clients,
+ * JSON answers to what Node's HTTP parser refuses, and a graceful close that stops accepting and
+ * drains the lake writer.
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config.ts';
@@ -56,7 +59,20 @@ export async function startIngestServer({
   });
   app.get('/metrics', (c) => c.json(counters.snapshot()));
 
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.HOST });
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    hostname: config.HOST,
+    serverOptions: {
+      // Slow clients (a body at 1 byte/s) are cut off in seconds, not Node's default 5 minutes.
+      headersTimeout: config.INGEST_HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeout: config.INGEST_BODY_TIMEOUT_SECONDS * 1000,
+      keepAliveTimeout: config.INGEST_IDLE_TIMEOUT_SECONDS * 1000,
+      // How often Node checks those two timeouts (default 30 s would make a 10 s timeout 40 s).
+      connectionsCheckingInterval: 1000,
+    },
+  }) as Server;
+  server.maxConnections = config.INGEST_MAX_CONNECTIONS;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerProtocolError(err, socket, log));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => {
@@ -81,6 +97,30 @@ export async function startIngestServer({
       log.info('stopped', { counters: counters.snapshot() });
     },
   };
+}
+
+/**
+ * A request Node's HTTP parser refuses (bad framing, headers too large, a header or body
+ * timeout, a body cut short) gets the same JSON error as every other reject; Node's own answer
+ * has an empty body. A connection that is already gone gets nothing.
+ */
+function answerProtocolError(err: NodeJS.ErrnoException, socket: Duplex, log: Logger): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request was not received in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'the request headers are too large']
+        : [400, 'bad_request', `the request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`];
+  log.warn('protocol error', { status, code, node_code: err.code });
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The body of a node:http request, or 'too_large' (and the rest discarded) past `limit` bytes. */

@@ -4,11 +4,12 @@
  * reader never sees half an object) and the folder is fsynced so the rename survives a crash.
  * ETag = MD5 of the content, like a single-part S3 PUT, so the ETL ledger treats both stores alike.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { LakeObject, RawStore } from './raw-store.ts';
+import type { LakeObject, RawStore, SkippedEntry } from './raw-store.ts';
 
 /** Temp files start with a dot; `list` never reports them. */
 const TEMP_PREFIX = '.tmp-';
@@ -61,26 +62,44 @@ export class FileRawStore implements RawStore {
     return readFile(this.pathOf(key));
   }
 
-  async *list(prefix: string): AsyncIterable<LakeObject> {
-    yield* this.walk('', prefix);
+  async *list(prefix: string, onSkipped?: (entry: SkippedEntry) => void): AsyncIterable<LakeObject> {
+    yield* this.walk('', prefix, onSkipped ?? (() => {}));
   }
 
-  /** Depth-first in key order: a folder sorts as `name/`, exactly where its keys sort. */
-  private async *walk(relDir: string, prefix: string): AsyncGenerator<LakeObject> {
-    let entries: import('node:fs').Dirent[];
+  /**
+   * Depth-first in key order: a folder sorts as `name/`, exactly where its keys sort. Names are
+   * read as bytes: one that is not UTF-8 cannot be spelled as a key (decoded, it names no file),
+   * so it is reported, like anything that is neither a folder nor a regular file (symlinks).
+   */
+  private async *walk(
+    relDir: string,
+    prefix: string,
+    onSkipped: (entry: SkippedEntry) => void,
+  ): AsyncGenerator<LakeObject> {
+    let entries: import('node:fs').Dirent<Buffer>[];
     try {
-      entries = await readdir(path.join(this.root, relDir), { withFileTypes: true });
+      entries = await readdir(path.join(this.root, relDir), { withFileTypes: true, encoding: 'buffer' });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    const named = entries
-      .filter((e) => !e.name.startsWith(TEMP_PREFIX) && (e.isDirectory() || e.isFile()))
-      .map((e) => ({ key: `${relDir}${e.name}${e.isDirectory() ? '/' : ''}`, dir: e.isDirectory() }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const named: { key: string; dir: boolean }[] = [];
+    for (const e of entries) {
+      const name = e.name.toString('utf8');
+      const key = `${relDir}${name}${e.isDirectory() ? '/' : ''}`;
+      if (name.startsWith(TEMP_PREFIX) || !(key.startsWith(prefix) || prefix.startsWith(key))) continue;
+      if (!isUtf8(e.name)) {
+        onSkipped({ key, reason: 'invalid_utf8_name', detail: `name bytes (hex): ${e.name.toString('hex')}` });
+      } else if (!e.isDirectory() && !e.isFile()) {
+        onSkipped({ key, reason: 'not_a_regular_file', detail: e.isSymbolicLink() ? 'symbolic link' : 'special file' });
+      } else {
+        named.push({ key, dir: e.isDirectory() });
+      }
+    }
+    named.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const entry of named) {
       if (entry.dir) {
-        if (entry.key.startsWith(prefix) || prefix.startsWith(entry.key)) yield* this.walk(entry.key, prefix);
+        yield* this.walk(entry.key, prefix, onSkipped);
       } else if (entry.key.startsWith(prefix)) {
         const body = await readFile(path.join(this.root, entry.key));
         yield { key: entry.key, etag: md5(body), size: body.byteLength };

@@ -15,12 +15,24 @@ export interface LakeObject {
   size: number;
 }
 
+/** A listed entry that is not an object of the lake, and why (the ETL records it as skipped). */
+export interface SkippedEntry {
+  /** The key as well as it can be spelled (invalid UTF-8 bytes of a name become U+FFFD). */
+  key: string;
+  reason: 'not_a_regular_file' | 'invalid_utf8_name';
+  detail?: string;
+}
+
 export interface RawStore {
   /** Stores one object durably; resolves only after the bytes are safe (PUT done / fsync). */
   put(key: string, body: Uint8Array): Promise<{ etag: string }>;
   get(key: string): Promise<Uint8Array>;
-  /** Every object under `prefix`, in key order, following pagination to the end. */
-  list(prefix: string): AsyncIterable<LakeObject>;
+  /**
+   * Every object under `prefix`, in key order, following pagination to the end. Entries that
+   * cannot be objects (a symlink in a folder lake, a file name that is not UTF-8) are not listed
+   * but reported to `onSkipped`.
+   */
+  list(prefix: string, onSkipped?: (entry: SkippedEntry) => void): AsyncIterable<LakeObject>;
   /** Human-readable location, e.g. `file:///…/lake` or `s3://bucket/prefix`. */
   readonly url: string;
   /** Concurrent puts worth having (writers default to it): overlapping S3 round trips pays off. */
@@ -39,9 +51,18 @@ export function objectKey(area: LakeArea, at: Date, ulid: string): string {
   return `${hourPrefix(area, at)}${ulid}.jsonl.gz`;
 }
 
-/** The UTC hour a key belongs to, or undefined for keys outside the layout. */
+const KEY_LAYOUT = /^(events|quarantine)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/[^/]+\.jsonl\.gz$/;
+
+/**
+ * The UTC hour of a key in the layout (`<area>/YYYY/MM/DD/HH/<name>.jsonl.gz`, a real date and
+ * hour), or undefined for any other key (`events/0000-stray.jsonl.gz`, `events/2026/13/01/00/x`).
+ */
 export function hourOfKey(key: string): Date | undefined {
-  const m = /^(?:events|quarantine)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//.exec(key);
+  const m = KEY_LAYOUT.exec(key);
   if (!m) return undefined;
-  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4])));
+  const hour = new Date(0);
+  hour.setUTCFullYear(Number(m[2]), Number(m[3]) - 1, Number(m[4]));
+  hour.setUTCHours(Number(m[5]));
+  // Date rolls 2026-02-31 over to March: only a key that spells its own hour is in the layout.
+  return key.startsWith(hourPrefix(m[1] as LakeArea, hour)) ? hour : undefined;
 }
