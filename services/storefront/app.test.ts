@@ -575,7 +575,19 @@ describe('wishlist, reviews, consent, Google', () => {
       ['product_view', undefined],
     ]);
     expect(added.html).toContain('♥ In your wishlist (remove)');
-    expect((await shopper.get('/wishlist')).html).toContain(`data-product-id="${plenty.id}"`);
+    const wishlist = await shopper.get('/wishlist');
+    expect(wishlist.html).toContain(`data-product-id="${plenty.id}"`);
+    expect(wishlist.island!.events).toEqual([
+      {
+        name: 'product_list_view',
+        version: 1,
+        properties: {
+          list_id: 'wishlist',
+          list_name: 'Wishlist',
+          products: [expect.objectContaining({ id: plenty.id })],
+        },
+      },
+    ]);
     const removed = await shopper.submit('/wishlist/toggle', { product_id: plenty.id, next: productPath(plenty) });
     expect(removed.island!.events[0]!.properties).toMatchObject({ action: 'remove' });
 
@@ -611,6 +623,7 @@ describe('wishlist, reviews, consent, Google', () => {
     expect(first.island!.events.map((e) => [e.name, e.properties])).toEqual([
       ['sign_up', { method: 'google' }],
       ['login', { method: 'google' }],
+      ['product_list_view', { list_id: 'wishlist', list_name: 'Wishlist', products: [] }],
     ]);
     expect((await resolve(`Bearer ${first.island!.idToken}`)).identity.identity_source).toBe('google');
     await shopper.post('/logout', {});

@@ -653,10 +653,12 @@ export function createStorefrontApp(deps: StorefrontDeps): Hono<AppEnv> {
   // ---- wishlist ----
   app.get('/wishlist', async (c) => {
     const user = requireUser(c, '/wishlist');
+    const items = await wishlistOf(db, user.sub);
     return render(c, {
       title: 'Wishlist',
       pageType: 'account',
-      body: <WishlistPage items={await wishlistOf(db, user.sub)} v={view(c)} />,
+      events: [productListView('wishlist', 'Wishlist', items)],
+      body: <WishlistPage items={items} v={view(c)} />,
     });
   });
 

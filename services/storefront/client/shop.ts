@@ -25,6 +25,14 @@ const tracker = clickstream.init({
 if (data.consent === 'denied') tracker.consent(false);
 
 for (const e of data.events) tracker.track(e.name, e.version, e.properties as never);
+// The page's own events are sent at once, while the page lives, rather than at page hide (which
+// is left to carry only what the shopper did last: the click that navigates, the log-out). Two
+// reasons, both measured with the browser test in headless Chromium: a keepalive request that
+// still needs its CORS preflight (a signed-in shopper's, with Authorization) was dropped when sent
+// at page hide, while one sent now does the preflight and the browser caches it
+// (Access-Control-Max-Age) for the page-hide sends that follow; and under heavy load a page-hide
+// send lost the last page's events.
+tracker.flush();
 
 const banner = document.querySelector<HTMLFormElement>('form[data-consent]');
 banner?.addEventListener('submit', (ev) => {
@@ -48,6 +56,8 @@ document.addEventListener(
     const share = el.dataset.share;
     if (share) {
       if (data.product) tracker.shareClick({ product: data.product, channel: share as 'facebook' });
+      // The share opens in a new tab and this page stays: no page hide is coming to send it.
+      tracker.flush();
       return;
     }
     const href = el instanceof HTMLAnchorElement ? el.href : '';
