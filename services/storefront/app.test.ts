@@ -24,7 +24,7 @@ import { type Oltp, openOltp } from './db/open.ts';
 import { orders, stock, users } from './db/schema.ts';
 import { seedProducts } from './seed.ts';
 import { openStorefront, type Storefront } from './server.ts';
-import { eventNames, Shopper } from './testing.ts';
+import { eventNames, Shopper } from './test-helpers.ts';
 
 const START = new Date('2100-01-01T00:00:00Z');
 let clock = START;
@@ -635,6 +635,29 @@ describe('wishlist, reviews, consent, Google', () => {
   it('publishes the local provider’s JWKS', async () => {
     const res = await new Shopper(app).get('/.well-known/jwks.json');
     expect(JSON.parse(res.html).keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+  });
+});
+
+describe('when the database fails', () => {
+  it('answers 500 with a machine-readable error instead of a page it cannot build', async () => {
+    const broken = await openOltp({ pgliteDir: 'memory://' });
+    await broken.close();
+    const logged: string[] = [];
+    const brokenApp = createStorefrontApp({
+      db: broken.db,
+      identity: shop.identity,
+      assets: await buildAssets(),
+      mediaBaseUrl: '/media',
+      ingestUrl: 'http://127.0.0.1:8080/clickstream',
+      now,
+      logger: createLogger('error', (line) => logged.push(line)),
+    });
+    const res = await brokenApp.request('http://localhost/c/shoes');
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({
+      error: { code: 'internal_error', message: 'Something went wrong on our side; please try again.' },
+    });
+    expect(logged.map((l) => JSON.parse(l).msg)).toEqual(['request failed', 'error page failed']);
   });
 });
 

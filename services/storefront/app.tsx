@@ -286,12 +286,18 @@ export function createStorefrontApp(deps: StorefrontDeps): Hono<AppEnv> {
 
   async function problem(c: C, status: HttpProblem['status'], code: string, message: string) {
     if (wantsJson(c) || !c.get('visitor')) return c.json({ error: { code, message } }, status);
-    return render(c, {
-      title: status === 404 ? 'Not found' : 'Problem',
-      pageType: 'other',
-      status,
-      body: <ErrorPage status={status} code={code} message={message} />,
-    });
+    try {
+      return await render(c, {
+        title: status === 404 ? 'Not found' : 'Problem',
+        pageType: 'other',
+        status,
+        body: <ErrorPage status={status} code={code} message={message} />,
+      });
+    } catch (err) {
+      // The page shell reads the database (cart, categories): when that is what failed, answer plainly.
+      logger.error('error page failed', errorFields(err));
+      return c.json({ error: { code, message } }, status);
+    }
   }
 
   /** The events of the actions that redirected here, resolved against the database. */
@@ -685,6 +691,7 @@ export function createStorefrontApp(deps: StorefrontDeps): Hono<AppEnv> {
     const form = c.get('form');
     const choice = form.choice === 'accept' ? 'granted' : 'denied';
     setCookie(c, CONSENT_COOKIE, choice, {
+      httpOnly: true,
       sameSite: 'Lax',
       secure: secureCookies(c),
       path: '/',
