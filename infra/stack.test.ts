@@ -130,6 +130,13 @@ describe('ingest flow', () => {
     });
   });
 
+  it('lets the shop’s app client sign in with SRP (browsers) and USER_PASSWORD_AUTH (the storefront server), with no secret', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_USER_SRP_AUTH']),
+    });
+  });
+
   it('lets the ingest role PutObject under events/ and quarantine/ only: no read, no list, no delete', () => {
     const s3 = statementsOf('IngestFunctionRole').filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
     expect(s3).toEqual([

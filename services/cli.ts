@@ -9,6 +9,14 @@ const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Prom
   },
   etl: { load: () => import('./etl/cli.ts'), help: 'etl run | backfill      load the raw lake into the warehouse' },
   db: { load: () => import('./etl/cli.ts'), help: 'db migrate              apply migrations/ to the warehouse' },
+  storefront: {
+    load: () => import('./storefront/cli.ts'),
+    help: 'storefront serve        start the demo shop (port 3000)',
+  },
+  oltp: {
+    load: () => import('./storefront/cli.ts').then((m) => ({ run: m.runOltp })),
+    help: "oltp migrate            apply migrations/oltp/ to the shop's database and seed it",
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -16,7 +16,7 @@ export const CONFIG_VARIABLES = {
   DATA_DIR: {
     schema: Type.String({ minLength: 1 }),
     default: '.data',
-    doc: 'Folder of the embedded defaults (file lake, PGlite warehouse).',
+    doc: 'Folder of the embedded defaults (file lake, PGlite warehouse and OLTP, identity keys, media).',
   },
   PORT: { schema: Port, default: 8080, doc: 'Port of `clickstream ingest serve`.' },
   HOST: { schema: Type.String({ minLength: 1 }), default: '127.0.0.1', doc: 'Address the Node servers bind to.' },
@@ -51,8 +51,16 @@ export const CONFIG_VARIABLES = {
     default: '',
     doc: 'Cognito user pool whose ID tokens identify users.',
   },
-  COGNITO_CLIENT_ID: { schema: Type.String(), default: '', doc: 'Expected audience (app client id) of ID tokens.' },
-  JWT_ISSUER: { schema: Type.String(), default: '', doc: 'Token issuer for local use (instead of a Cognito pool).' },
+  COGNITO_CLIENT_ID: {
+    schema: Type.String(),
+    default: '',
+    doc: "Expected audience (app client id) of ID tokens; also the `aud` of the local identity provider's tokens.",
+  },
+  JWT_ISSUER: {
+    schema: Type.String(),
+    default: '',
+    doc: "Token issuer for local use (instead of a Cognito pool); also the `iss` of the shop's local identity provider.",
+  },
   JWKS_URI: { schema: Type.String(), default: '', doc: 'JWKS URL or `file:///…` path for local token verification.' },
   MAX_BODY_BYTES: { schema: PositiveInt, default: 1_048_576, doc: 'Largest accepted request body (decompressed).' },
   MAX_EVENT_BYTES: {
@@ -102,6 +110,23 @@ export const CONFIG_VARIABLES = {
     doc: 'Bytes (inflated) the ETL reads per lake object; the rest is quarantined.',
   },
   ALERT_TOPIC_ARN: { schema: Type.String(), default: '', doc: 'SNS topic that failed ETL runs publish to.' },
+  STOREFRONT_PORT: { schema: Port, default: 3000, doc: 'Port of `clickstream storefront serve`.' },
+  OLTP_DATABASE_URL: {
+    schema: Type.String({ pattern: '^postgres(ql)?://' }),
+    default: '',
+    doc: "The shop's OLTP PostgreSQL; unset → embedded PGlite in `<DATA_DIR>/oltp`.",
+  },
+  MEDIA_BASE_URL: {
+    // A path on the shop itself, or an absolute URL (CloudFront in front of the media bucket).
+    schema: Type.String({ pattern: '^(/|https?://)[^\\s]*[^/\\s]$' }),
+    default: '/media',
+    doc: 'Where product images are served from, without a trailing slash: `/media` (the shop serves `<DATA_DIR>/media`) or e.g. `https://dxxxx.cloudfront.net`.',
+  },
+  INGEST_URL: {
+    schema: Type.String({ pattern: '^https?://' }),
+    default: 'http://127.0.0.1:8080/clickstream',
+    doc: "The `POST /clickstream` endpoint the shop's tracker sends to.",
+  },
   LOG_LEVEL: {
     schema: Type.Union([Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')]),
     default: 'info',

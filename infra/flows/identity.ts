@@ -39,10 +39,12 @@ export class IdentityFlow extends Construct {
       reason: 'Shoppers sign up themselves; MFA is offered (TOTP) but not forced, and threat protection is on.',
     });
 
-    // A browser client: no secret, SRP sign-in, ID tokens the ingest API accepts as the audience.
+    // The shop's client: no secret, SRP sign-in for browsers, and USER_PASSWORD_AUTH for the
+    // storefront's server-side sign-in (services/identity/cognito.ts: the password goes from the
+    // shop's server to Cognito over TLS); ID tokens the ingest API accepts as the audience.
     this.client = this.userPool.addClient('Shop', {
       generateSecret: false,
-      authFlows: { userSrp: true },
+      authFlows: { userSrp: true, userPassword: true },
       preventUserExistenceErrors: true,
       idTokenValidity: Duration.hours(1),
       accessTokenValidity: Duration.hours(1),

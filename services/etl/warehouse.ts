@@ -7,14 +7,16 @@
  * A `Session` is one database connection held for a whole ETL run: the advisory lock, the
  * temporary staging table and each batch transaction must all live on the same connection.
  */
-import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import pg from 'pg';
+import type pg from 'pg';
+import {
+  createPgPool,
+  migratePgliteDb,
+  migratePostgres,
+  openPgliteDir,
+  pgliteLocation,
+  redactUrl,
+} from '../db/connect.ts';
 import { copyFromStdin } from './pg-copy.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
@@ -65,16 +67,10 @@ export async function openWarehouse(opts: OpenWarehouseOptions): Promise<Warehou
 }
 
 function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-  // An idle client whose backend died (e.g. pg_terminate_backend) emits 'error' on the pool;
-  // unhandled, that would crash the process instead of failing the next query.
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  const url = new URL(databaseUrl);
-  url.password = '';
+  const pool = createPgPool(databaseUrl);
   return {
     kind: 'postgres',
-    location: url.href,
+    location: redactUrl(databaseUrl),
     async query<T>(sql: string, params?: unknown[]) {
       return (await pool.query(sql, params)).rows as T[];
     },
@@ -91,19 +87,7 @@ function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse 
         client.release(broken);
       }
     },
-    async migrate() {
-      const client = await pool.connect();
-      try {
-        await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEYS.migrate]);
-        try {
-          await migratePg(drizzlePg(client), { migrationsFolder });
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEYS.migrate]);
-        }
-      } finally {
-        client.release();
-      }
-    },
+    migrate: () => migratePostgres(pool, LOCK_KEYS.migrate, { migrationsFolder }),
     close: () => pool.end(),
   };
 }
@@ -131,8 +115,7 @@ function pgSession(client: pg.PoolClient): Session {
 }
 
 async function openPglite(dir: string, migrationsFolder: string): Promise<Warehouse> {
-  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true });
-  const db = await PGlite.create(dir);
+  const db = await openPgliteDir(dir);
   const heldLocks = new Set<number>();
   const session: Session = {
     async query<T>(sql: string, params?: unknown[]) {
@@ -158,7 +141,7 @@ async function openPglite(dir: string, migrationsFolder: string): Promise<Wareho
   };
   return {
     kind: 'pglite',
-    location: dir.startsWith('memory://') ? dir : `pglite:${dir}`,
+    location: pgliteLocation(dir),
     async query<T>(sql: string, params?: unknown[]) {
       return (await db.query<T>(sql, params)).rows;
     },
@@ -171,9 +154,7 @@ async function openPglite(dir: string, migrationsFolder: string): Promise<Wareho
         throw err;
       }
     },
-    async migrate() {
-      await migratePglite(drizzlePglite(db), { migrationsFolder });
-    },
+    migrate: () => migratePgliteDb(db, { migrationsFolder }),
     close: () => db.close(),
   };
 }

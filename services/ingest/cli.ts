@@ -1,5 +1,6 @@
 /** `clickstream ingest serve`: the ingest server on PORT/HOST until SIGTERM or SIGINT. */
 import { ConfigError, loadConfig } from '../config.ts';
+import { untilShutdown } from '../shutdown.ts';
 import { startIngestServer } from './server.ts';
 
 const USAGE = `usage: clickstream ingest serve
@@ -23,21 +24,7 @@ export async function run(args: string[]): Promise<number> {
     }
     throw err;
   }
-  const reason = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-    // `npx` (npm exec) does not forward SIGTERM to this process: when it is killed we are
-    // re-parented, and a server left listening with nobody to stop it would hold the port.
-    // (process.ppid is fixed at start, so probe whether the parent still exists.)
-    const parent = process.ppid;
-    setInterval(() => {
-      try {
-        process.kill(parent, 0);
-      } catch {
-        resolve('parent exited');
-      }
-    }, 500).unref();
-  });
+  const reason = await untilShutdown();
   console.error(`${reason}: finishing in-flight requests`);
   await server.close();
   return 0;
