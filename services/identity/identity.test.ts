@@ -37,12 +37,15 @@ let resolve: Awaited<ReturnType<typeof createIdentityResolver>>;
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'identity-test-'));
   key = await loadOrCreateSigningKey(dataDir);
-  resolve = await createIdentityResolver({
-    COGNITO_USER_POOL_ID: '',
-    COGNITO_CLIENT_ID: AUDIENCE,
-    JWT_ISSUER: ISSUER,
-    JWKS_URI: `file://${identityKeyFiles(dataDir).jwksFile}`,
-  });
+  resolve = await createIdentityResolver(
+    {
+      COGNITO_USER_POOL_ID: '',
+      COGNITO_CLIENT_ID: AUDIENCE,
+      JWT_ISSUER: ISSUER,
+      JWKS_URI: `file://${identityKeyFiles(dataDir).jwksFile}`,
+    },
+    { now: FUTURE },
+  );
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 

@@ -241,9 +241,10 @@ function shorten(s: string): string {
 /** The app settings both adapters (Node server, Lambda) take from the configuration. */
 export async function depsFromConfig(
   config: Config,
+  opts: { now?: () => Date } = {},
 ): Promise<Pick<IngestAppDeps, 'resolveIdentity' | 'limits' | 'corsOrigins'>> {
   return {
-    resolveIdentity: await createIdentityResolver(config),
+    resolveIdentity: await createIdentityResolver(config, opts),
     limits: {
       maxBodyBytes: config.MAX_BODY_BYTES,
       maxEventBytes: config.MAX_EVENT_BYTES,

@@ -46,12 +46,15 @@ class ClaimError extends Error {
   }
 }
 
-/** The checks aws-jwt-verify leaves to us (it verifies signature, iss, aud, and exp only if present). */
-function checkIdTokenClaims({ payload }: { payload: JwtPayload }): void {
+/**
+ * The checks aws-jwt-verify leaves to us (it verifies signature, iss, aud, and exp only if present).
+ * `nowMs` is the receive clock (aws-jwt-verify's own exp check reads the real one).
+ */
+function checkIdTokenClaims(payload: JwtPayload, nowMs: number): void {
   if (payload.token_use !== 'id') throw new ClaimError('not_an_id_token');
   if (typeof payload.exp !== 'number') throw new ClaimError('no_expiry');
   if (typeof payload.iat !== 'number') throw new ClaimError('no_issued_at');
-  if (payload.iat > Date.now() / 1000 + CLOCK_SKEW_SECONDS) throw new ClaimError('issued_in_future');
+  if (payload.iat > nowMs / 1000 + CLOCK_SKEW_SECONDS) throw new ClaimError('issued_in_future');
   if (typeof payload.sub !== 'string' || payload.sub === '') throw new ClaimError('no_subject');
   if ([...payload.sub].length > MAX_USER_ID_CHARS || isUnstorableString(payload.sub)) {
     throw new ClaimError('unstorable_subject');
@@ -70,8 +73,10 @@ const PROVIDERS: Record<string, VerifiedIdentity['identity_source']> = {
 
 export async function createIdentityResolver(
   config: Pick<Config, 'COGNITO_USER_POOL_ID' | 'COGNITO_CLIENT_ID' | 'JWT_ISSUER' | 'JWKS_URI'>,
+  opts: { now?: () => Date } = {},
 ): Promise<IdentityResolver> {
-  const verify = await createVerify(config);
+  const now = opts.now ?? (() => new Date());
+  const verify = await createVerify(config, ({ payload }) => checkIdTokenClaims(payload, now().getTime()));
   return async (authorization) => {
     if (!authorization) return { identity: GUEST };
     const m = /^Bearer\s+(\S+)$/i.exec(authorization);
@@ -93,7 +98,10 @@ export async function createIdentityResolver(
   };
 }
 
-async function createVerify(config: Parameters<typeof createIdentityResolver>[0]): Promise<Verify | undefined> {
+async function createVerify(
+  config: Parameters<typeof createIdentityResolver>[0],
+  customJwtCheck: (jwt: { payload: JwtPayload }) => void,
+): Promise<Verify | undefined> {
   const issuerMode = Boolean(config.JWT_ISSUER || config.JWKS_URI);
   if (!config.COGNITO_USER_POOL_ID && !issuerMode) return undefined;
   if (issuerMode && !(config.JWT_ISSUER && config.JWKS_URI)) {
@@ -108,7 +116,7 @@ async function createVerify(config: Parameters<typeof createIdentityResolver>[0]
       userPoolId: config.COGNITO_USER_POOL_ID,
       tokenUse: 'id',
       clientId: audience,
-      customJwtCheck: checkIdTokenClaims,
+      customJwtCheck,
     });
     return (token) => verifier.verify(token);
   }
@@ -116,7 +124,7 @@ async function createVerify(config: Parameters<typeof createIdentityResolver>[0]
   const verifier = JwtVerifier.create({
     issuer: config.JWT_ISSUER,
     audience,
-    customJwtCheck: checkIdTokenClaims,
+    customJwtCheck,
     ...(fileJwks ? {} : { jwksUri: config.JWKS_URI }),
   });
   if (fileJwks) {

@@ -50,7 +50,7 @@ export async function startIngestServer({
   const app = createIngestApp({
     writer,
     logger: log,
-    ...(await depsFromConfig(config)),
+    ...(await depsFromConfig(config, { now })),
     clientIp: (c) => getConnInfo(c).remote.address,
     readBody: (c, limit) => readIncoming((c.env as HttpBindings).incoming, limit),
     rateLimiter: createRateLimiter(config.RATE_LIMIT_PER_MINUTE),

@@ -57,7 +57,11 @@ beforeAll(async () => {
   oltp = await openOltp({ pgliteDir: 'memory://' });
   shop = await openStorefront({ config, now, oltp, logger: silent });
   app = shop.app;
-  resolve = await createIdentityResolver({ ...config, JWKS_URI: `file://${shop.localIssuer!.jwksFile}` });
+  // The ingest's receive clock is the shop's (tokens are issued on it).
+  resolve = await createIdentityResolver(
+    { ...config, JWKS_URI: `file://${shop.localIssuer!.jwksFile}` },
+    { now: () => clock },
+  );
 });
 afterAll(async () => {
   await oltp?.close();

@@ -77,14 +77,20 @@ async function readLake(): Promise<LakeEvent[]> {
   const files = (await readdir(dir, { recursive: true }).catch(() => [] as string[]))
     .filter((f) => f.endsWith('.jsonl.gz'))
     .sort();
-  const events: LakeEvent[] = [];
+  // The tracker is at-least-once: an event handed off at a page hide without an answer is sent
+  // again by the next page (docs/tracker.md), and the warehouse keeps one row per event_id. The
+  // journeys are compared on distinct event_ids, the first copy of each.
+  const byId = new Map<string, LakeEvent>();
   for (const file of files) {
     for (const line of gunzipSync(await readFile(path.join(dir, file)))
       .toString('utf8')
-      .split('\n'))
-      if (line) events.push(JSON.parse(line));
+      .split('\n')) {
+      if (!line) continue;
+      const event = JSON.parse(line) as LakeEvent;
+      if (!byId.has(event.event_id)) byId.set(event.event_id, event);
+    }
   }
-  return events.sort((a, b) => Date.parse(a.client_event_timestamp) - Date.parse(b.client_event_timestamp));
+  return [...byId.values()].sort((a, b) => Date.parse(a.client_event_timestamp) - Date.parse(b.client_event_timestamp));
 }
 
 async function lakeHolds(n: number): Promise<LakeEvent[]> {
@@ -98,7 +104,7 @@ async function lakeHolds(n: number): Promise<LakeEvent[]> {
     );
     throw new Error(`the lake holds ${got.length} events, expected ${n}:\n  ${got.join('\n  ')}`, { cause: err });
   }
-  // Anything sent twice would show up as an extra copy.
+  // An event tracked that should not have been would show up as an extra one.
   await new Promise((r) => setTimeout(r, 500));
   return readLake();
 }
