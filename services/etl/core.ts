@@ -21,7 +21,9 @@ import { encodeJsonl } from '../lake/jsonl.ts';
 import { hourOfKey, type LakeObject, objectKey, type RawStore } from '../lake/raw-store.ts';
 import { CopyBuffer } from './copy-text.ts';
 import { type LineError, parseLine } from './parse.ts';
+import { loadQuarantineObjects } from './quarantine.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
+import { refreshRollups } from './rollups.ts';
 import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
 
 export type Trigger = 'schedule' | 'manual' | 'backfill';
@@ -177,6 +179,7 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
           for (const o of await pending(day)) await loader.add(o);
         }
         await loader.flush();
+        await loadQuarantineObjects(session, store, window, runId, retry);
         await refreshDirtyDays(session, days);
       } finally {
         await session.query('RESET synchronous_commit').catch(() => {});
@@ -361,6 +364,7 @@ async function refreshDirtyDays(session: Session, refreshed: Set<string>): Promi
     const days = rows.map((r) => r.day);
     await session.query(REFRESH_DAILY_SQL, [days]);
     await session.query(REFRESH_SESSIONS_SQL, [days]);
+    await refreshRollups(session, days);
     await session.query('DELETE FROM etl_dirty_days WHERE day = ANY($1::date[])', [days]);
     await session.query('COMMIT');
     for (const day of days) refreshed.add(day);

@@ -1,0 +1,402 @@
+/**
+ * The dashboard's rollups, refreshed for the UTC days a run touched, in the transaction that
+ * refreshes daily_event_counts and sessions for those days (core.ts refreshDirtyDays).
+ *
+ * Every rollup table has a `grain`: 'h' rows per UTC hour, computed from the facts (or from
+ * session_details / client_hours), and 'd' rows per UTC day, the sum of the day's 'h' rows. A
+ * dashboard range [A, B) reads its whole UTC days from 'd' rows and its edge hours from 'h' rows,
+ * so any whole-hour time zone cuts days exactly at a cost of ≤ 31 + 46 rows per group.
+ *
+ * Rollups are derived, never incremented: each refresh recomputes the buckets it affects from the
+ * source, so a crash before the commit only defers the work and a re-run gives the same rows.
+ * Session-based rollups are bucketed by session start, which a late event can move: the start
+ * hour a session was last counted under is kept in session_details, and both the old and the new
+ * hour are recomputed. Distinct clients use client_hours' previous-active-hour chains, which a late
+ * event can change for the client's other hours: every hour whose row changed is recomputed.
+ *
+ * Event names come from the generated types, so renaming an event breaks the typecheck here
+ * instead of silently zeroing a dashboard column.
+ */
+import type { EventName } from '../../generated/types/events.ts';
+import { FUNNEL_WINDOWS_S, funnelReachSql } from './funnel-sql.ts';
+import type { Session } from './warehouse.ts';
+
+/** A SQL literal of an event name the registry defines (names are [a-z0-9_]: nothing to escape). */
+const ev = (name: EventName) => `'${name}'`;
+
+/** The funnel the ETL rolls up; the dashboard computes other step lists from the facts. */
+export const DEFAULT_FUNNEL = [
+  'product_view',
+  'add_to_cart',
+  'begin_checkout',
+  'purchase',
+] as const satisfies readonly EventName[];
+
+/** How many path steps a session keeps (paths panel). */
+const MAX_PATH_STEPS = 50;
+
+/** UTC hour / day of a timestamptz, whatever the session's TimeZone setting. */
+const hourOf = (ts: string) => `date_trunc('hour', ${ts}, 'UTC')`;
+const dayOf = (ts: string) => `date_trunc('day', ${ts}, 'UTC')`;
+
+/** Fact rows of the UTC days in $1 (a date[]), through the event_timestamp index. */
+const FACTS_OF_DAYS = `clickstream_events e JOIN unnest($1::date[]) AS d(day)
+  ON e.event_timestamp >= d.day::timestamp AT TIME ZONE 'UTC'
+ AND e.event_timestamp < (d.day + 1)::timestamp AT TIME ZONE 'UTC'`;
+
+interface RollupTable {
+  name: string;
+  dims: string[];
+  /** column → aggregate over the day's 'h' rows */
+  measures: Record<string, string>;
+}
+
+const sum = (c: string) => `sum(${c})`;
+const TABLES = {
+  events: {
+    name: 'rollup_event_counts',
+    dims: ['event_name', 'event_version', 'user_login_state', 'identity_source', 'is_bot'],
+    measures: { events: sum('events'), order_total: sum('order_total') },
+  },
+  products: {
+    name: 'rollup_products',
+    dims: ['product_id', 'user_login_state', 'is_bot'],
+    measures: {
+      product_name: 'max(product_name)',
+      category: 'max(category)',
+      brand: 'max(brand)',
+      views: sum('views'),
+      add_to_carts: sum('add_to_carts'),
+      purchases: sum('purchases'),
+      revenue: sum('revenue'),
+    },
+  },
+  sessions: {
+    name: 'rollup_sessions',
+    dims: ['user_login_state', 'is_bot', 'is_new_client', 'device_class', 'browser'],
+    measures: Object.fromEntries(
+      ['sessions', 'bounces', 'duration_ms', 'page_views', 'events', 'converted'].map((c) => [c, sum(c)]),
+    ),
+  },
+  funnel: {
+    name: 'rollup_funnel',
+    dims: ['user_login_state', 'is_bot', 'step', 'within_s'],
+    measures: { sessions: sum('sessions') },
+  },
+  sources: {
+    name: 'rollup_session_sources',
+    dims: ['dimension', 'value', 'user_login_state', 'is_bot'],
+    measures: { sessions: sum('sessions'), bounces: sum('bounces'), converted: sum('converted') },
+  },
+  paths: {
+    name: 'rollup_paths',
+    dims: ['user_login_state', 'is_bot', 'kind', 'step1', 'step2', 'step3'],
+    measures: { sessions: sum('sessions') },
+  },
+  clients: {
+    name: 'rollup_clients',
+    dims: ['login_key', 'include_bots', 'prev_hour'],
+    measures: { clients: sum('clients') },
+  },
+} satisfies Record<string, RollupTable>;
+
+const columns = (t: RollupTable) => ['grain', 'bucket', ...t.dims, ...Object.keys(t.measures)].join(', ');
+
+/** Deletes the 'h' rows of the hours in $1 (timestamptz[]) and inserts `select` (its rows are 'h' rows). */
+async function replaceHours(s: Session, t: RollupTable, hours: string[], select: string, params: unknown[] = []) {
+  if (!hours.length) return;
+  await s.query(`DELETE FROM ${t.name} WHERE grain = 'h' AND bucket = ANY($1::timestamptz[])`, [hours]);
+  await s.query(`INSERT INTO ${t.name} (${columns(t)}) ${select}`, [hours, ...params]);
+  await rollDays(s, t, hours);
+}
+
+/** Recomputes the 'd' rows of the UTC days of `hours` from their 'h' rows. */
+async function rollDays(s: Session, t: RollupTable, hours: string[]) {
+  const days = `(SELECT DISTINCT ${dayOf('h')} AS day FROM unnest($1::timestamptz[]) AS u(h))`;
+  await s.query(`DELETE FROM ${t.name} WHERE grain = 'd' AND bucket IN ${days}`, [hours]);
+  const aggregates = Object.values(t.measures).join(', ');
+  await s.query(
+    `INSERT INTO ${t.name} (${columns(t)})
+     SELECT 'd', d.day, ${t.dims.join(', ')}, ${aggregates}
+     FROM ${t.name} r JOIN ${days} d ON r.bucket >= d.day AND r.bucket < d.day + interval '1 day'
+     WHERE r.grain = 'h' GROUP BY d.day, ${t.dims.join(', ')}`,
+    [hours],
+  );
+}
+
+/** Every hour of the UTC days, as ISO strings. */
+function hoursOfDays(days: string[]): string[] {
+  const out: string[] = [];
+  for (const day of days) {
+    const start = Date.parse(`${day}T00:00:00Z`);
+    for (let h = 0; h < 24; h++) out.push(new Date(start + h * 3_600_000).toISOString());
+  }
+  return out;
+}
+
+const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+
+/**
+ * Recomputes every dashboard rollup affected by the facts of `days` (UTC dates). Runs inside the
+ * caller's transaction, after daily_event_counts and sessions of the same days were refreshed.
+ */
+export async function refreshRollups(s: Session, days: string[]): Promise<void> {
+  if (!days.length) return;
+  const dayHours = hoursOfDays(days);
+  await s.query(`SET LOCAL TimeZone = 'UTC'`);
+  await refreshEventCounts(s, days, dayHours);
+  await refreshProducts(s, days, dayHours);
+  const sessionHours = await refreshSessionDetails(s, days);
+  await refreshSessionRollups(s, sessionHours);
+  const { hours, firstDays } = await refreshClientHours(s, days);
+  await replaceHours(
+    s,
+    TABLES.clients,
+    hours,
+    `SELECT 'h', hour, login_key, include_bots, prev_hour, count(*) FROM client_hours
+     WHERE hour = ANY($1::timestamptz[]) GROUP BY hour, login_key, include_bots, prev_hour`,
+  );
+  await refreshRetention(s, firstDays);
+}
+
+async function refreshEventCounts(s: Session, days: string[], hours: string[]) {
+  const t = TABLES.events;
+  await s.query(`DELETE FROM ${t.name} WHERE grain = 'h' AND bucket = ANY($1::timestamptz[])`, [hours]);
+  await s.query(
+    `INSERT INTO ${t.name} (${columns(t)})
+     SELECT 'h', ${hourOf('e.event_timestamp')}, e.event_name, e.event_version, e.user_login_state,
+       e.identity_source, e.is_bot, count(*), coalesce(sum(e.order_total), 0)
+     FROM ${FACTS_OF_DAYS} GROUP BY 2, 3, 4, 5, 6, 7`,
+    [days],
+  );
+  await rollDays(s, t, hours);
+}
+
+async function refreshProducts(s: Session, days: string[], hours: string[]) {
+  const t = TABLES.products;
+  await s.query(`DELETE FROM ${t.name} WHERE grain = 'h' AND bucket = ANY($1::timestamptz[])`, [hours]);
+  const item = (field: string) => `i.value->'product'->>'${field}'`;
+  await s.query(
+    `INSERT INTO ${t.name} (${columns(t)})
+     SELECT 'h', hour, product_id, user_login_state, is_bot, max(product_name), max(category), max(brand),
+       sum(views), sum(add_to_carts), sum(purchases), sum(revenue)
+     FROM (
+       SELECT ${hourOf('e.event_timestamp')} AS hour, e.context_product_id AS product_id, e.user_login_state, e.is_bot,
+         e.context_product_name AS product_name, e.context_product_category AS category,
+         e.context_product_brand AS brand, (e.event_name = ${ev('product_view')})::int AS views,
+         (e.event_name = ${ev('add_to_cart')})::int AS add_to_carts, 0 AS purchases, 0::numeric AS revenue
+       FROM ${FACTS_OF_DAYS}
+       WHERE e.context_product_id IS NOT NULL AND e.event_name IN (${ev('product_view')}, ${ev('add_to_cart')})
+       UNION ALL
+       SELECT ${hourOf('e.event_timestamp')}, left(${item('id')}, 64), e.user_login_state, e.is_bot,
+         left(${item('name')}, 255), left(${item('category')}, 100), left(${item('brand')}, 100), 0, 0,
+         (i.value->>'quantity')::int,
+         (i.value->>'quantity')::int * coalesce((${item('discount_price')})::numeric, (${item('price')})::numeric, 0)
+       FROM ${FACTS_OF_DAYS}
+       CROSS JOIN LATERAL jsonb_array_elements(e.properties->'order'->'items') AS i(value)
+       WHERE e.event_name = ${ev('purchase')} AND ${item('id')} IS NOT NULL
+     ) x GROUP BY hour, product_id, user_login_state, is_bot`,
+    [days],
+  );
+  await rollDays(s, t, hours);
+}
+
+/**
+ * Recomputes session_details for every session with an event on the days; returns the start
+ * hours to re-roll: where those sessions were counted before and where they are now.
+ */
+async function refreshSessionDetails(s: Session, days: string[]): Promise<string[]> {
+  await s.query(
+    `CREATE TEMP TABLE touched_sessions ON COMMIT DROP AS SELECT DISTINCT e.session_id FROM ${FACTS_OF_DAYS}`,
+    [days],
+  );
+  const { rows: before } = await s.query<{ h: Date }>(
+    `SELECT DISTINCT start_hour AS h FROM session_details WHERE session_id IN (SELECT session_id FROM touched_sessions)`,
+  );
+  const events = `(SELECT f.session_id, f.event_timestamp, f.event_id, f.event_name FROM clickstream_events f
+     WHERE f.session_id IN (SELECT session_id FROM touched_sessions)
+       AND f.event_name IN (${DEFAULT_FUNNEL.map(ev).join(', ')})) fe`;
+  const urlRest = `[a-zA-Z][a-zA-Z0-9+.-]*://`;
+  const { rows: after } = await s.query<{ h: Date }>(
+    `WITH ev AS (
+       SELECT f.session_id, f.event_timestamp, f.event_id, f.event_name, f.user_login_state, f.is_bot,
+         f.is_first_visit, f.device_class, f.browser, f.page_referrer,
+         CASE WHEN f.event_name = ${ev('page_view')} THEN 'page:' || coalesce(f.properties->>'page_type', 'other')
+              ELSE f.event_name END AS step
+       FROM clickstream_events f WHERE f.session_id IN (SELECT session_id FROM touched_sessions)
+     ), marked AS (
+       SELECT *, step IS DISTINCT FROM lag(step) OVER (PARTITION BY session_id ORDER BY event_timestamp, event_id) AS new_step
+       FROM ev
+     ), agg AS (
+       SELECT session_id,
+         bool_or(user_login_state = 'logged_in') AS logged_in, bool_or(is_bot) AS is_bot,
+         bool_or(is_first_visit) AS is_new_client,
+         (array_agg(device_class ORDER BY event_timestamp, event_id) FILTER (WHERE device_class IS NOT NULL))[1] AS device_class,
+         (array_agg(browser ORDER BY event_timestamp, event_id) FILTER (WHERE browser IS NOT NULL))[1] AS browser,
+         (array_agg(page_referrer ORDER BY event_timestamp, event_id))[1] AS referrer,
+         count(*) FILTER (WHERE event_name NOT IN (${ev('page_view')}, ${ev('product_view')}, ${ev('product_list_view')})) AS actions,
+         (array_agg(step ORDER BY event_timestamp, event_id) FILTER (WHERE new_step))[1:${MAX_PATH_STEPS}] AS steps
+       FROM marked GROUP BY session_id
+     ), funnel AS (${funnelReachSql(events, DEFAULT_FUNNEL.map(ev))})
+     INSERT INTO session_details AS t (session_id, client_id, started_at, start_hour, user_login_state, is_bot,
+       is_new_client, device_class, browser, landing_path, referrer_host, utm_source, duration_ms, events,
+       page_views, bounce, converted, funnel_reach, steps)
+     SELECT se.session_id, se.client_id, se.started_at, ${hourOf('se.started_at')},
+       CASE WHEN a.logged_in THEN 'logged_in' ELSE 'guest' END, a.is_bot, a.is_new_client,
+       coalesce(a.device_class, 'unknown'), coalesce(a.browser, '(unknown)'),
+       left(coalesce(nullif(substring(se.landing_page FROM '^${urlRest}[^/?#]*([^?#]*)'), ''), '/'), 512),
+       CASE WHEN coalesce(a.referrer, '') = '' THEN '(direct)'
+            WHEN lower(substring(a.referrer FROM '^${urlRest}([^/?#:@]+)')) = lower(substring(se.landing_page FROM '^${urlRest}([^/?#:@]+)'))
+              THEN '(internal)'
+            ELSE left(coalesce(lower(substring(a.referrer FROM '^${urlRest}([^/?#:@]+)')), '(other)'), 255) END,
+       left(coalesce(nullif(substring(se.landing_page FROM '[?&]utm_source=([^&#]*)'), ''), '(none)'), 255),
+       ${'(extract(epoch FROM se.ended_at - se.started_at) * 1000)::bigint'}, se.events, se.page_views,
+       se.page_views <= 1 AND a.actions = 0, se.purchases > 0,
+       to_jsonb(array_remove(ARRAY[${DEFAULT_FUNNEL.map((_, i) => `fu.r${i + 1}`).join(', ')}], NULL)),
+       to_jsonb(a.steps)
+     FROM sessions se JOIN agg a USING (session_id) LEFT JOIN funnel fu USING (session_id)
+     ON CONFLICT (session_id) DO UPDATE SET client_id = EXCLUDED.client_id, started_at = EXCLUDED.started_at,
+       start_hour = EXCLUDED.start_hour, user_login_state = EXCLUDED.user_login_state, is_bot = EXCLUDED.is_bot,
+       is_new_client = EXCLUDED.is_new_client, device_class = EXCLUDED.device_class, browser = EXCLUDED.browser,
+       landing_path = EXCLUDED.landing_path, referrer_host = EXCLUDED.referrer_host,
+       utm_source = EXCLUDED.utm_source, duration_ms = EXCLUDED.duration_ms, events = EXCLUDED.events,
+       page_views = EXCLUDED.page_views, bounce = EXCLUDED.bounce, converted = EXCLUDED.converted,
+       funnel_reach = EXCLUDED.funnel_reach, steps = EXCLUDED.steps
+     RETURNING start_hour AS h`,
+  );
+  await s.query('DROP TABLE touched_sessions');
+  return [...new Set([...before, ...after].map((r) => iso(r.h)))].sort();
+}
+
+/** The session-based rollups of the given start hours, from session_details. */
+async function refreshSessionRollups(s: Session, hours: string[]) {
+  const inHours = 'sd.start_hour = ANY($1::timestamptz[])';
+  await replaceHours(
+    s,
+    TABLES.sessions,
+    hours,
+    `SELECT 'h', start_hour, user_login_state, is_bot, is_new_client, device_class, browser, count(*),
+       count(*) FILTER (WHERE bounce), sum(duration_ms), sum(page_views), sum(events), count(*) FILTER (WHERE converted)
+     FROM session_details sd WHERE ${inHours} GROUP BY 2, 3, 4, 5, 6, 7`,
+  );
+  await replaceHours(
+    s,
+    TABLES.funnel,
+    hours,
+    `SELECT 'h', sd.start_hour, sd.user_login_state, sd.is_bot, r.step::smallint,
+       (SELECT min(w) FROM unnest($2::int[]) AS w WHERE w::bigint * 1000 >= r.ms::bigint), count(*)
+     FROM session_details sd CROSS JOIN LATERAL jsonb_array_elements_text(sd.funnel_reach) WITH ORDINALITY AS r(ms, step)
+     WHERE ${inHours} GROUP BY 2, 3, 4, 5, 6`,
+    [FUNNEL_WINDOWS_S],
+  );
+  await replaceHours(
+    s,
+    TABLES.sources,
+    hours,
+    `SELECT 'h', sd.start_hour, v.dimension, v.value, sd.user_login_state, sd.is_bot, count(*),
+       count(*) FILTER (WHERE sd.bounce), count(*) FILTER (WHERE sd.converted)
+     FROM session_details sd CROSS JOIN LATERAL (VALUES ('landing_page', sd.landing_path),
+       ('referrer', sd.referrer_host), ('utm_source', sd.utm_source)) AS v(dimension, value)
+     WHERE ${inHours} GROUP BY 2, 3, 4, 5, 6`,
+  );
+  await replaceHours(
+    s,
+    TABLES.paths,
+    hours,
+    `WITH steps AS (
+       SELECT sd.session_id, sd.start_hour, sd.user_login_state, sd.is_bot, st.step, st.n,
+         lead(st.step) OVER w AS next1, lead(st.step, 2) OVER w AS next2
+       FROM session_details sd CROSS JOIN LATERAL jsonb_array_elements_text(sd.steps) WITH ORDINALITY AS st(step, n)
+       WHERE ${inHours}
+       WINDOW w AS (PARTITION BY sd.session_id ORDER BY st.n)
+     )
+     SELECT 'h', start_hour, user_login_state, is_bot, 'trigram', step, next1, next2, count(DISTINCT session_id)
+     FROM steps WHERE next2 IS NOT NULL GROUP BY 2, 3, 4, 6, 7, 8
+     UNION ALL
+     SELECT 'h', start_hour, user_login_state, is_bot, 'next', step, next1, '', count(*)
+     FROM steps WHERE next1 IS NOT NULL GROUP BY 2, 3, 4, 6, 7`,
+  );
+}
+
+/** The six series of client activity: login state (any, logged_in, guest) × bots included or not. */
+const SERIES = `(VALUES ('*', true), ('*', false), ('logged_in', true), ('logged_in', false),
+  ('guest', true), ('guest', false)) AS k(login_key, include_bots)`;
+
+/**
+ * Rebuilds client_hours for every client with an event on the days (their whole history: a late
+ * event changes the previous-hour chain after it). Returns the hours whose rows changed and the
+ * first-activity days (old and new) whose retention cohorts must be recomputed.
+ */
+async function refreshClientHours(s: Session, days: string[]): Promise<{ hours: string[]; firstDays: string[] }> {
+  await s.query(
+    `CREATE TEMP TABLE touched_clients ON COMMIT DROP AS SELECT DISTINCT e.client_id FROM ${FACTS_OF_DAYS}`,
+    [days],
+  );
+  await s.query(
+    `CREATE TEMP TABLE new_client_hours ON COMMIT DROP AS
+     WITH active AS (
+       SELECT f.client_id, ${hourOf('f.event_timestamp')} AS hour, f.user_login_state AS login, f.is_bot
+       FROM clickstream_events f WHERE f.client_id IN (SELECT client_id FROM touched_clients)
+     ), series AS (
+       SELECT DISTINCT a.client_id, k.login_key, k.include_bots, a.hour FROM active a CROSS JOIN ${SERIES}
+       WHERE (k.login_key = '*' OR k.login_key = a.login) AND (k.include_bots OR NOT a.is_bot)
+     )
+     SELECT client_id, login_key, include_bots, hour,
+       coalesce(lag(hour) OVER (PARTITION BY client_id, login_key, include_bots ORDER BY hour), '-infinity') AS prev_hour
+     FROM series`,
+  );
+  await s.query(
+    `CREATE TEMP TABLE changed_client_hours ON COMMIT DROP AS
+     SELECT DISTINCT client_id, login_key, hour
+     FROM new_client_hours n
+     FULL JOIN (SELECT * FROM client_hours WHERE client_id IN (SELECT client_id FROM touched_clients)) o
+       USING (client_id, login_key, include_bots, hour)
+     WHERE n.prev_hour IS DISTINCT FROM o.prev_hour`,
+  );
+  const hours = (
+    await s.query<{ hour: Date }>('SELECT DISTINCT hour FROM changed_client_hours ORDER BY hour')
+  ).rows.map((r) => iso(r.hour));
+  // A client's cohort is the UTC day of its first hour; every cohort (old or new) of a client whose
+  // activity changed is recomputed.
+  const firstDays = (
+    await s.query<{ day: string }>(
+      `SELECT DISTINCT to_char(hour, 'YYYY-MM-DD') AS day FROM (
+         SELECT client_id, hour FROM new_client_hours WHERE login_key = '*' AND prev_hour = '-infinity'
+         UNION ALL
+         SELECT client_id, hour FROM client_hours
+         WHERE client_id IN (SELECT client_id FROM touched_clients) AND login_key = '*' AND prev_hour = '-infinity'
+       ) f WHERE client_id IN (SELECT client_id FROM changed_client_hours WHERE login_key = '*') ORDER BY 1`,
+    )
+  ).rows.map((r) => r.day);
+  await s.query('DELETE FROM client_hours WHERE client_id IN (SELECT client_id FROM touched_clients)');
+  await s.query(
+    'INSERT INTO client_hours (client_id, login_key, include_bots, hour, prev_hour) SELECT * FROM new_client_hours',
+  );
+  for (const t of ['changed_client_hours', 'new_client_hours', 'touched_clients']) await s.query(`DROP TABLE ${t}`);
+  return { hours, firstDays };
+}
+
+/** Recomputes rollup_retention for the cohorts (first-activity UTC days) given. */
+async function refreshRetention(s: Session, firstDays: string[]) {
+  if (!firstDays.length) return;
+  await s.query('DELETE FROM rollup_retention WHERE first_day = ANY($1::date[])', [firstDays]);
+  await s.query(
+    `WITH cohort AS (
+       SELECT c.client_id, c.include_bots, ${dayOf('c.hour')}::date AS first_day
+       FROM client_hours c JOIN unnest($1::date[]) AS d(day)
+         ON c.hour >= d.day::timestamp AT TIME ZONE 'UTC' AND c.hour < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
+       WHERE c.login_key = '*' AND c.prev_hour = '-infinity'
+     ), active AS (
+       SELECT DISTINCT co.include_bots, co.first_day, co.client_id, ${dayOf('h.hour')}::date AS active_day
+       FROM cohort co JOIN client_hours h
+         ON h.client_id = co.client_id AND h.login_key = '*' AND h.include_bots = co.include_bots
+     )
+     INSERT INTO rollup_retention (include_bots, first_day, active_day, prev_day, clients)
+     SELECT include_bots, first_day, active_day, prev_day, count(*) FROM (
+       SELECT include_bots, first_day, active_day,
+         coalesce(lag(active_day) OVER (PARTITION BY include_bots, client_id ORDER BY active_day), '-infinity') AS prev_day
+       FROM active
+     ) x GROUP BY 1, 2, 3, 4`,
+    [firstDays],
+  );
+}
