@@ -9,6 +9,10 @@ const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Prom
   },
   etl: { load: () => import('./etl/cli.ts'), help: 'etl run | backfill      load the raw lake into the warehouse' },
   db: { load: () => import('./etl/cli.ts'), help: 'db migrate              apply migrations/ to the warehouse' },
+  dashboard: {
+    load: () => import('./dashboard/cli.ts'),
+    help: 'dashboard serve         start the analytics dashboard (http://127.0.0.1:3838)',
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -62,6 +62,12 @@ export const CONFIG_VARIABLES = {
     default: 6000,
     doc: 'Requests per client IP per minute in the Node server.',
   },
+  DASHBOARD_PORT: { schema: Port, default: 3838, doc: 'Port of `clickstream dashboard serve`.' },
+  DASHBOARD_TOKEN: {
+    schema: Type.String({ minLength: 16 }),
+    default: '',
+    doc: 'Token the dashboard requires (Bearer header or `?token=` once); required when HOST is not loopback.',
+  },
   ETL_LOOKBACK_HOURS: {
     schema: PositiveInt,
     default: 24,

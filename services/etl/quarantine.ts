@@ -36,17 +36,25 @@ interface Row {
 const clip = (s: unknown, n: number) => (typeof s === 'string' ? s.slice(0, n) : String(s ?? '').slice(0, n));
 /** Strings PostgreSQL text cannot hold (NUL, lone surrogates) are replaced, not stored. */
 const storable = (s: string) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must be replaced.
   s.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const asObject = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 export function quarantineRow(line: string, index: number, key: string, fallbackReceivedAt: string): Row {
   const source = key.slice(key.lastIndexOf('/') + 1).startsWith('etl-') ? 'etl' : 'ingest';
-  let record: { raw?: unknown; errors?: unknown; received_at?: unknown } | undefined;
-  try {
-    const parsed = JSON.parse(line) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) record = parsed as typeof record;
-  } catch {
-    record = undefined;
-  }
+  const parsed = parseOrUndefined(line);
+  const record: { raw?: unknown; errors?: unknown; received_at?: unknown } | undefined =
+    parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : undefined;
   const errors = Array.isArray(record?.errors)
     ? (record.errors as { path?: unknown; rule?: unknown; message?: unknown }[]).slice(0, MAX_ERRORS).map((e) => ({
         path: clip(e?.path, 512),
@@ -56,7 +64,8 @@ export function quarantineRow(line: string, index: number, key: string, fallback
     : [{ path: '', rule: 'quarantine_record', message: 'the quarantine line is not a { raw, errors } record' }];
   const first = errors[0] ?? { path: '', rule: 'unknown', message: '' };
   const raw = record ? record.raw : line;
-  const rawObject = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  // Ingest stores the event as received (an object); the ETL stores the lake line as text.
+  const rawObject = asObject(typeof raw === 'string' ? parseOrUndefined(raw) : raw);
   const rawText = typeof raw === 'string' ? raw : raw === undefined ? null : JSON.stringify(raw);
   const receivedAt =
     typeof record?.received_at === 'string' && !Number.isNaN(Date.parse(record.received_at))
