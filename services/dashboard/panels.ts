@@ -38,7 +38,7 @@ const RAW_LIMIT_MAX = 200;
 
 function rawOptions(query: URLSearchParams): q.RawEventOptions & { decoded?: { ts: string; id: string } } {
   const cursor = parseOptional(query, 'cursor', 200);
-  const limitRaw = parseOptional(query, 'limit', 4) ?? '50';
+  const limitRaw = parseOptional(query, 'limit', 4) ?? '25';
   const limit = Number(limitRaw);
   if (!/^\d+$/.test(limitRaw) || limit < 1 || limit > RAW_LIMIT_MAX) {
     throw new ParamError('invalid_limit', `limit must be an integer from 1 to ${RAW_LIMIT_MAX}`);

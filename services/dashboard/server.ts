@@ -25,6 +25,8 @@ export interface StartDashboardOptions {
   store?: RawStore;
   now?: () => Date;
   log?: (entry: Record<string, unknown>) => void;
+  /** Overrides DASHBOARD_PORT (tests pass 0 for a free port). */
+  port?: number;
 }
 
 export function isLoopback(host: string): boolean {
@@ -52,7 +54,7 @@ export async function startDashboardServer(opts: StartDashboardOptions): Promise
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.DASHBOARD_PORT, config.HOST, () => {
+      server.listen(opts.port ?? config.DASHBOARD_PORT, config.HOST, () => {
         server.off('error', reject);
         resolve();
       });
