@@ -540,7 +540,7 @@ export const rollupFunnelColumns = [
   'sessions',
 ] as const;
 
-/** Rollup of session paths by start hour/day x login state x bot: kind trigram counts sessions containing step1 > step2 > step3 consecutively; kind next counts step1 > step2 transitions (step3 empty). Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_paths.json) */
+/** Rollup of session paths by the UTC day of session start (grain d only: hourly rows would be about one per session step) x login state x bot: kind trigram counts sessions containing step1 > step2 > step3 consecutively; kind next counts step1 > step2 transitions (step3 empty). Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_paths.json) */
 export const rollupPaths = pgTable(
   'rollup_paths',
   {

@@ -3,6 +3,7 @@
  * known sessions of fixture.ts in a file lake, on PostgreSQL and PGlite. Every expected figure is
  * worked out by hand from the fixture's session list.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,11 +11,12 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEtl } from '../etl/core.ts';
 import { refreshRollups } from '../etl/rollups.ts';
+import { writeSampleLake } from '../etl/sample-lake.ts';
 import { openWarehouse, type Warehouse } from '../etl/warehouse.ts';
 import { FileRawStore } from '../lake/file-store.ts';
 import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
 import { createDashboardApp } from './app.tsx';
-import { FIXTURE_NOW, writeFixtureLake } from './fixture.ts';
+import { FIXTURE_NOW, fixtureEvents, writeFixtureLake } from './fixture.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: API answers are checked by value, not by type.
 type Json = any;
@@ -37,6 +39,7 @@ describe.each(['postgres', 'pglite'] as const)('dashboard API on %s', (kind) => 
   let wh: Warehouse;
   let lakeDir: string;
   let app: Hono;
+  let store: FileRawStore;
 
   const get = async (url: string) => {
     const res = await app.request(url);
@@ -53,7 +56,7 @@ describe.each(['postgres', 'pglite'] as const)('dashboard API on %s', (kind) => 
     wh = await openWarehouse(temp ? { databaseUrl: temp.url } : { pgliteDir: 'memory://' });
     await wh.migrate();
     lakeDir = await mkdtemp(path.join(os.tmpdir(), 'dash-lake-'));
-    const store = new FileRawStore(lakeDir);
+    store = new FileRawStore(lakeDir);
     await writeFixtureLake(store);
     const run = await runEtl(
       { warehouse: wh, store },
@@ -192,6 +195,7 @@ describe.each(['postgres', 'pglite'] as const)('dashboard API on %s', (kind) => 
 
   it('paths: top 3-step sequences and what follows a chosen event', async () => {
     const p = await data('/api/paths?after=product_view');
+    expect(p.note).toMatch(/UTC days/);
     expect(p.top[0]).toEqual({ path: ['add_to_cart', 'begin_checkout', 'purchase'], sessions: 2 });
     expect(p.top.slice(1).map((t: Json) => t.path.join(' > '))).toEqual([
       'add_to_cart > product_view > add_to_cart',
@@ -374,6 +378,34 @@ describe.each(['postgres', 'pglite'] as const)('dashboard API on %s', (kind) => 
     expect(p.newest_event).toBe('2026-11-19T15:32:00.000Z');
     expect(p.lag_seconds).toBe(20 * 3600 + 28 * 60);
     expect(p.lake_pending).toEqual({ checked_hours: 48, objects: 0, oldest: null });
+  });
+
+  it('after a late object (a session starting earlier, a client first seen earlier) the rollups equal a rebuild', async () => {
+    const late: Record<string, unknown>[] = fixtureEvents()
+      .filter((e) => e.session_id === 'S3')
+      .map((e, i) => ({
+        ...e,
+        event_id: randomUUID(),
+        session_id: i === 0 ? 'S7' : 'S1',
+        event_timestamp: i === 0 ? '2026-11-17T08:00:00.000Z' : '2026-11-18T09:50:00.000Z',
+        received_at: '2026-11-20T12:30:00.000Z',
+      }));
+    late.push({ ...late[0], event_id: randomUUID(), session_id: 'S1', event_timestamp: '2026-11-18T09:50:00.000Z' });
+    await writeSampleLake(store, late, 10);
+    const later = new Date('2026-11-20T13:00:00Z');
+    const run = await runEtl({ warehouse: wh, store }, { trigger: 'manual', lookbackHours: 24, now: () => later });
+    expect(run).toMatchObject({ status: 'succeeded', rowsInserted: 2 });
+    const [s1] = await wh.query<{ h: Date }>(`SELECT start_hour AS h FROM session_details WHERE session_id = 'S1'`);
+    expect(new Date(s1!.h).toISOString()).toBe('2026-11-18T09:00:00.000Z');
+    const lateApp = createDashboardApp({ db: wh, now: () => later });
+    const cohorts = (await (
+      await lateApp.request('/api/retention?cohort=day&from=2026-11-17&to=2026-11-19')
+    ).json()) as Json;
+    expect(cohorts.data.cohorts.map((c: Json) => [c.start, c.clients])).toEqual([
+      ['2026-11-17', 1],
+      ['2026-11-18', 2],
+      ['2026-11-19', 1],
+    ]);
   });
 
   it('the rollups the ETL maintained equal a rebuild from scratch', async () => {

@@ -341,9 +341,17 @@ export async function retention(db: Db, f: Filters, cohort: 'week' | 'day', now:
 
 // ---------------------------------------------------------------- paths
 
+/** 'd' rows of the UTC days that overlap [start, end) (rollups kept per day only). */
+function daysOverlapping(ps: Params, start: Date, end: Date, alias = 'r'): string {
+  const first = Math.floor(start.getTime() / DAY_MS) * DAY_MS;
+  const last = Math.ceil(end.getTime() / DAY_MS) * DAY_MS;
+  return `${alias}.grain = 'd' AND ${alias}.bucket >= ${ps.p(new Date(first).toISOString())}::timestamptz
+    AND ${alias}.bucket < ${ps.p(new Date(last).toISOString())}::timestamptz`;
+}
+
 export async function paths(db: Db, f: Filters, after: string) {
   const ps = new Params();
-  const range = inRange(ps, f.start, f.end);
+  const range = daysOverlapping(ps, f.start, f.end);
   const seg = segment(ps, f);
   const top = await db.query<{ step1: string; step2: string; step3: string; n: string }>(
     `SELECT step1, step2, step3, sum(sessions) AS n FROM rollup_paths r
@@ -354,13 +362,14 @@ export async function paths(db: Db, f: Filters, after: string) {
   const a = ns.p(after);
   const next = await db.query<{ step2: string; n: string }>(
     `SELECT step2, sum(sessions) AS n FROM rollup_paths r
-     WHERE ${inRange(ns, f.start, f.end)}${segment(ns, f)} AND r.kind = 'next'
+     WHERE ${daysOverlapping(ns, f.start, f.end)}${segment(ns, f)} AND r.kind = 'next'
        AND (r.step1 = ${a} OR (${a} = 'page_view' AND r.step1 LIKE 'page:%'))
      GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`,
     ns.values,
   );
   const nextTotal = next.reduce((s, r) => s + num(r.n), 0);
   return {
+    note: 'Paths count the sessions started on the UTC days that overlap the range.',
     top: top.map((r) => ({ path: [r.step1, r.step2, r.step3], sessions: num(r.n) })),
     after,
     next: next.map((r) => ({ step: r.step2, transitions: num(r.n), share: ratio(num(r.n), nextTotal) })),

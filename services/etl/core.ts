@@ -351,7 +351,7 @@ const REFRESH_DAYS_PER_TRANSACTION = 7;
  * Recomputes the rollup and sessions of every dirty day and clears the marks, a few days per
  * transaction. Runs after the loads, and first thing too, finishing what a crashed run left.
  */
-async function refreshDirtyDays(session: Session, refreshed: Set<string>): Promise<void> {
+export async function refreshDirtyDays(session: Session, refreshed: Set<string>): Promise<void> {
   for (;;) {
     await session.query('BEGIN');
     const { rows } = await session.query<{ day: string }>(

@@ -112,15 +112,19 @@ async function replaceHours(s: Session, t: RollupTable, hours: string[], select:
 
 /** Recomputes the 'd' rows of the UTC days of `hours` from their 'h' rows. */
 async function rollDays(s: Session, t: RollupTable, hours: string[]) {
-  const days = `(SELECT DISTINCT ${dayOf('h')} AS day FROM unnest($1::timestamptz[]) AS u(h))`;
-  await s.query(`DELETE FROM ${t.name} WHERE grain = 'd' AND bucket IN ${days}`, [hours]);
+  const days = [...new Set(hours.map((h) => `${h.slice(0, 10)}T00:00:00.000Z`))].sort();
+  if (!days.length) return;
+  await s.query(`DELETE FROM ${t.name} WHERE grain = 'd' AND bucket = ANY($1::timestamptz[])`, [days]);
   const aggregates = Object.values(t.measures).join(', ');
+  // The bounding range lets the (grain, bucket, …) primary key find the hours; ANY keeps only the days asked for.
   await s.query(
     `INSERT INTO ${t.name} (${columns(t)})
-     SELECT 'd', d.day, ${t.dims.join(', ')}, ${aggregates}
-     FROM ${t.name} r JOIN ${days} d ON r.bucket >= d.day AND r.bucket < d.day + interval '1 day'
-     WHERE r.grain = 'h' GROUP BY d.day, ${t.dims.join(', ')}`,
-    [hours],
+     SELECT 'd', ${dayOf('r.bucket')}, ${t.dims.join(', ')}, ${aggregates}
+     FROM ${t.name} r
+     WHERE r.grain = 'h' AND r.bucket >= $2::timestamptz AND r.bucket < $3::timestamptz + interval '1 day'
+       AND ${dayOf('r.bucket')} = ANY($1::timestamptz[])
+     GROUP BY 2, ${t.dims.join(', ')}`,
+    [days, days[0], days.at(-1)],
   );
 }
 
@@ -140,15 +144,26 @@ const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(Stri
  * Recomputes every dashboard rollup affected by the facts of `days` (UTC dates). Runs inside the
  * caller's transaction, after daily_event_counts and sessions of the same days were refreshed.
  */
-export async function refreshRollups(s: Session, days: string[]): Promise<void> {
+export async function refreshRollups(s: Session, days: string[], timings?: Record<string, number>): Promise<void> {
   if (!days.length) return;
   const dayHours = hoursOfDays(days);
+  let last = performance.now();
+  const lap = (step: string) => {
+    const now = performance.now();
+    if (timings) timings[step] = (timings[step] ?? 0) + now - last;
+    last = now;
+  };
   await s.query(`SET LOCAL TimeZone = 'UTC'`);
   await refreshEventCounts(s, days, dayHours);
+  lap('event counts');
   await refreshProducts(s, days, dayHours);
+  lap('products');
   const sessionHours = await refreshSessionDetails(s, days);
+  lap('session details');
   await refreshSessionRollups(s, sessionHours);
+  lap('session rollups');
   const { hours, firstDays } = await refreshClientHours(s, days);
+  lap('client hours');
   await replaceHours(
     s,
     TABLES.clients,
@@ -156,7 +171,9 @@ export async function refreshRollups(s: Session, days: string[]): Promise<void> 
     `SELECT 'h', hour, login_key, include_bots, prev_hour, count(*) FROM client_hours
      WHERE hour = ANY($1::timestamptz[]) GROUP BY hour, login_key, include_bots, prev_hour`,
   );
+  lap('client rollup');
   await refreshRetention(s, firstDays);
+  lap('retention');
 }
 
 async function refreshEventCounts(s: Session, days: string[], hours: string[]) {
@@ -299,22 +316,27 @@ async function refreshSessionRollups(s: Session, hours: string[]) {
        ('referrer', sd.referrer_host), ('utm_source', sd.utm_source)) AS v(dimension, value)
      WHERE ${inHours} GROUP BY 2, 3, 4, 5, 6`,
   );
-  await replaceHours(
-    s,
-    TABLES.paths,
-    hours,
+  // Paths are rolled up per UTC day only: at one row per distinct path per bucket, hourly rows
+  // would be about one per session step (millions), for an edge-hour precision no path needs.
+  const days = [...new Set(hours.map((h) => `${h.slice(0, 10)}T00:00:00.000Z`))].sort();
+  if (!days.length) return;
+  await s.query(`DELETE FROM rollup_paths WHERE grain = 'd' AND bucket = ANY($1::timestamptz[])`, [days]);
+  await s.query(
     `WITH steps AS (
-       SELECT sd.session_id, sd.start_hour, sd.user_login_state, sd.is_bot, st.step, st.n,
+       SELECT sd.session_id, ${dayOf('sd.start_hour')} AS day, sd.user_login_state, sd.is_bot, st.step, st.n,
          lead(st.step) OVER w AS next1, lead(st.step, 2) OVER w AS next2
        FROM session_details sd CROSS JOIN LATERAL jsonb_array_elements_text(sd.steps) WITH ORDINALITY AS st(step, n)
-       WHERE ${inHours}
+       WHERE sd.start_hour >= $2::timestamptz AND sd.start_hour < $3::timestamptz + interval '1 day'
+         AND ${dayOf('sd.start_hour')} = ANY($1::timestamptz[])
        WINDOW w AS (PARTITION BY sd.session_id ORDER BY st.n)
      )
-     SELECT 'h', start_hour, user_login_state, is_bot, 'trigram', step, next1, next2, count(DISTINCT session_id)
+     INSERT INTO rollup_paths (${columns(TABLES.paths)})
+     SELECT 'd', day, user_login_state, is_bot, 'trigram', step, next1, next2, count(DISTINCT session_id)
      FROM steps WHERE next2 IS NOT NULL GROUP BY 2, 3, 4, 6, 7, 8
      UNION ALL
-     SELECT 'h', start_hour, user_login_state, is_bot, 'next', step, next1, '', count(*)
+     SELECT 'd', day, user_login_state, is_bot, 'next', step, next1, '', count(*)
      FROM steps WHERE next1 IS NOT NULL GROUP BY 2, 3, 4, 6, 7`,
+    [days, days[0], days.at(-1)],
   );
 }
 
@@ -323,57 +345,57 @@ const SERIES = `(VALUES ('*', true), ('*', false), ('logged_in', true), ('logged
   ('guest', true), ('guest', false)) AS k(login_key, include_bots)`;
 
 /**
- * Rebuilds client_hours for every client with an event on the days (their whole history: a late
- * event changes the previous-hour chain after it). Returns the hours whose rows changed and the
- * first-activity days (old and new) whose retention cohorts must be recomputed.
+ * Adds the client-hours of the days to client_hours and repairs the previous-hour chains they
+ * change: facts only grow, so a refresh only adds rows, and a row's previous hour changes only
+ * when a row is added before it — the added rows themselves and the next row after each. Returns
+ * the hours whose rows changed, and the cohorts (first-activity UTC days, before and after) of the
+ * clients that gained activity.
  */
 async function refreshClientHours(s: Session, days: string[]): Promise<{ hours: string[]; firstDays: string[] }> {
+  const series = `c.client_id = a.client_id AND c.login_key = a.login_key AND c.include_bots = a.include_bots`;
   await s.query(
-    `CREATE TEMP TABLE touched_clients ON COMMIT DROP AS SELECT DISTINCT e.client_id FROM ${FACTS_OF_DAYS}`,
+    `CREATE TEMP TABLE added_client_hours ON COMMIT DROP AS
+     SELECT DISTINCT e.client_id, k.login_key, k.include_bots, ${hourOf('e.event_timestamp')} AS hour
+     FROM ${FACTS_OF_DAYS} CROSS JOIN ${SERIES}
+     WHERE (k.login_key = '*' OR k.login_key = e.user_login_state) AND (k.include_bots OR NOT e.is_bot)`,
     [days],
   );
   await s.query(
-    `CREATE TEMP TABLE new_client_hours ON COMMIT DROP AS
-     WITH active AS (
-       SELECT f.client_id, ${hourOf('f.event_timestamp')} AS hour, f.user_login_state AS login, f.is_bot
-       FROM clickstream_events f WHERE f.client_id IN (SELECT client_id FROM touched_clients)
-     ), series AS (
-       SELECT DISTINCT a.client_id, k.login_key, k.include_bots, a.hour FROM active a CROSS JOIN ${SERIES}
-       WHERE (k.login_key = '*' OR k.login_key = a.login) AND (k.include_bots OR NOT a.is_bot)
+    `DELETE FROM added_client_hours a WHERE EXISTS (SELECT 1 FROM client_hours c WHERE ${series} AND c.hour = a.hour)`,
+  );
+  const cohortsOf = `SELECT DISTINCT to_char(f.first, 'YYYY-MM-DD') AS day
+     FROM (SELECT DISTINCT client_id, include_bots FROM added_client_hours WHERE login_key = '*') a
+     CROSS JOIN LATERAL (SELECT min(c.hour) AS first FROM client_hours c
+       WHERE c.client_id = a.client_id AND c.login_key = '*' AND c.include_bots = a.include_bots) f
+     WHERE f.first IS NOT NULL`;
+  const before = (await s.query<{ day: string }>(cohortsOf)).rows.map((r) => r.day);
+  await s.query(
+    `INSERT INTO client_hours (client_id, login_key, include_bots, hour, prev_hour)
+     SELECT client_id, login_key, include_bots, hour, '-infinity' FROM added_client_hours`,
+  );
+  const { rows: changed } = await s.query<{ hour: Date }>(
+    `WITH recheck AS (
+       SELECT client_id, login_key, include_bots, hour FROM added_client_hours
+       UNION
+       SELECT a.client_id, a.login_key, a.include_bots, n.hour FROM added_client_hours a
+       CROSS JOIN LATERAL (SELECT c.hour FROM client_hours c WHERE ${series} AND c.hour > a.hour
+         ORDER BY c.hour LIMIT 1) n
+     ), fixed AS (
+       SELECT r.*, coalesce(p.prev, '-infinity') AS prev FROM recheck r
+       CROSS JOIN LATERAL (SELECT max(c.hour) AS prev FROM client_hours c
+         WHERE c.client_id = r.client_id AND c.login_key = r.login_key AND c.include_bots = r.include_bots
+           AND c.hour < r.hour) p
      )
-     SELECT client_id, login_key, include_bots, hour,
-       coalesce(lag(hour) OVER (PARTITION BY client_id, login_key, include_bots ORDER BY hour), '-infinity') AS prev_hour
-     FROM series`,
+     UPDATE client_hours c SET prev_hour = f.prev FROM fixed f
+     WHERE c.client_id = f.client_id AND c.login_key = f.login_key AND c.include_bots = f.include_bots
+       AND c.hour = f.hour AND c.prev_hour <> f.prev
+     RETURNING c.hour`,
   );
-  await s.query(
-    `CREATE TEMP TABLE changed_client_hours ON COMMIT DROP AS
-     SELECT DISTINCT client_id, login_key, hour
-     FROM new_client_hours n
-     FULL JOIN (SELECT * FROM client_hours WHERE client_id IN (SELECT client_id FROM touched_clients)) o
-       USING (client_id, login_key, include_bots, hour)
-     WHERE n.prev_hour IS DISTINCT FROM o.prev_hour`,
-  );
-  const hours = (
-    await s.query<{ hour: Date }>('SELECT DISTINCT hour FROM changed_client_hours ORDER BY hour')
-  ).rows.map((r) => iso(r.hour));
-  // A client's cohort is the UTC day of its first hour; every cohort (old or new) of a client whose
-  // activity changed is recomputed.
-  const firstDays = (
-    await s.query<{ day: string }>(
-      `SELECT DISTINCT to_char(hour, 'YYYY-MM-DD') AS day FROM (
-         SELECT client_id, hour FROM new_client_hours WHERE login_key = '*' AND prev_hour = '-infinity'
-         UNION ALL
-         SELECT client_id, hour FROM client_hours
-         WHERE client_id IN (SELECT client_id FROM touched_clients) AND login_key = '*' AND prev_hour = '-infinity'
-       ) f WHERE client_id IN (SELECT client_id FROM changed_client_hours WHERE login_key = '*') ORDER BY 1`,
-    )
-  ).rows.map((r) => r.day);
-  await s.query('DELETE FROM client_hours WHERE client_id IN (SELECT client_id FROM touched_clients)');
-  await s.query(
-    'INSERT INTO client_hours (client_id, login_key, include_bots, hour, prev_hour) SELECT * FROM new_client_hours',
-  );
-  for (const t of ['changed_client_hours', 'new_client_hours', 'touched_clients']) await s.query(`DROP TABLE ${t}`);
-  return { hours, firstDays };
+  const { rows: added } = await s.query<{ hour: Date }>('SELECT DISTINCT hour FROM added_client_hours');
+  const after = (await s.query<{ day: string }>(cohortsOf)).rows.map((r) => r.day);
+  await s.query('DROP TABLE added_client_hours');
+  const hours = [...new Set([...changed, ...added].map((r) => iso(r.hour)))].sort();
+  return { hours, firstDays: [...new Set([...before, ...after])].sort() };
 }
 
 /** Recomputes rollup_retention for the cohorts (first-activity UTC days) given. */
