@@ -48,9 +48,14 @@ function inRange(ps: Params, start: Date, end: Date, alias = 'r'): string {
       OR (${alias}.bucket >= ${p2}::timestamptz AND ${alias}.bucket < ${pb}::timestamptz))))`;
 }
 
-/** 'h' rows of [start, end) only (time series). */
-function hoursIn(ps: Params, start: Date, end: Date, alias = 'r'): string {
-  return `${alias}.grain = 'h' AND ${alias}.bucket >= ${ps.p(start.toISOString())}::timestamptz AND ${alias}.bucket < ${ps.p(end.toISOString())}::timestamptz`;
+/**
+ * Rows of [start, end) at the grain of the filters' buckets (time series): 'd' rows when every
+ * bucket is a whole UTC day (days in UTC), else 'h' rows, which the caller maps to local buckets.
+ */
+function seriesRows(ps: Params, f: Filters, alias = 'r'): string {
+  const utcDays = f.granularity === 'day' && f.dayStarts.every((d) => d.getTime() % DAY_MS === 0);
+  return `${alias}.grain = '${utcDays ? 'd' : 'h'}' AND ${alias}.bucket >= ${ps.p(f.start.toISOString())}::timestamptz
+    AND ${alias}.bucket < ${ps.p(f.end.toISOString())}::timestamptz`;
 }
 
 /** Login-state and bot conditions on a rollup with user_login_state and is_bot. */
@@ -180,7 +185,7 @@ export async function eventsOverTime(db: Db, f: Filters, by: 'event' | 'login') 
   const eventCond = f.event ? ` AND r.event_name = ${ps.p(f.event)}` : '';
   const rows = await db.query<{ bucket: Date; k: string; n: string }>(
     `SELECT r.bucket, r.${key} AS k, sum(r.events) AS n FROM rollup_event_counts r
-     WHERE ${hoursIn(ps, f.start, f.end)}${segment(ps, f)}${eventCond} GROUP BY 1, 2`,
+     WHERE ${seriesRows(ps, f)}${segment(ps, f)}${eventCond} GROUP BY 1, 2`,
     ps.values,
   );
   const starts = bucketStarts(f);
@@ -525,7 +530,7 @@ export async function dataQuality(db: Db, f: Filters) {
   const ps = new Params();
   const accepted = await db.query<{ event_name: string; event_version: number; bucket: Date; n: string }>(
     `SELECT event_name, event_version, bucket, sum(events) AS n FROM rollup_event_counts r
-     WHERE ${hoursIn(ps, f.start, f.end)} GROUP BY 1, 2, 3`,
+     WHERE ${seriesRows(ps, { ...f, granularity: 'day' })} GROUP BY 1, 2, 3`,
     ps.values,
   );
   const qs = new Params();
