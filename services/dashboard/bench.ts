@@ -240,9 +240,10 @@ async function main() {
     await wh.withSession((s) => refreshDirtyDays(s, new Set()));
     const wholeDayMs = performance.now() - t2;
     const t3 = performance.now();
+    const steps: Record<string, number> = {};
     await wh.withSession(async (s) => {
       await s.query('BEGIN');
-      await refreshRollups(s, ['2026-11-20']);
+      await refreshRollups(s, ['2026-11-20'], steps);
       await s.query('COMMIT');
     });
     const rollupsMs = performance.now() - t3;
@@ -274,6 +275,7 @@ async function main() {
       `| refresh of its UTC day: daily counts + sessions + dashboard rollups | ${(wholeDayMs / 1000).toFixed(2)} |`,
     );
     out.push(`| of which the dashboard rollups (rollups.ts) | ${(rollupsMs / 1000).toFixed(2)} |`);
+    for (const [step, t] of Object.entries(steps)) out.push(`| — ${step} | ${(t / 1000).toFixed(2)} |`);
     console.log(out.join('\n'));
   } finally {
     await admin.end();

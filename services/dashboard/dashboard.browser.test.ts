@@ -31,7 +31,8 @@ function traffic() {
   });
 }
 
-describe('dashboard in Chromium', () => {
+// Each page renders 22 panels from PGlite in this process: on a loaded 2-core machine that takes seconds.
+describe('dashboard in Chromium', { timeout: 120_000 }, () => {
   let wh: Warehouse;
   let lakeDir: string;
   let server: DashboardServer;

@@ -153,12 +153,23 @@ function panelBody(p: RenderedPanel, f: Filters): Child {
     }
     case 'events-over-time': {
       const series = (d.series as unknown[]).length;
-      return series ? (
-        <div class="chart" id="chart-events-over-time">
-          <p class="muted">Loading chart…</p>
-        </div>
-      ) : (
-        <p class="empty">No events in this range.</p>
+      const other = d.by === 'event' ? 'login' : 'event';
+      return (
+        <>
+          <p class="muted">
+            Stacked by {d.by === 'event' ? 'event name' : 'login state'} ·{' '}
+            <a href={`/?${filterQuery(f, { ...p.extra, by: other })}#events-over-time`}>
+              by {other === 'event' ? 'event name' : 'login state'}
+            </a>
+          </p>
+          {series ? (
+            <div class="chart" id="chart-events-over-time">
+              <p class="muted">Loading chart…</p>
+            </div>
+          ) : (
+            <p class="empty">No events in this range.</p>
+          )}
+        </>
       );
     }
     case 'top-events':
@@ -265,10 +276,28 @@ function panelBody(p: RenderedPanel, f: Filters): Child {
       );
     case 'events': {
       const rows = d.rows as Record<string, unknown>[];
+      const search = (
+        <form method="get" class="filters">
+          <HiddenFilters f={f} />
+          <label>
+            session
+            <input name="session" value={p.extra?.session ?? ''} size={20} />
+          </label>
+          <label>
+            client
+            <input name="client" value={p.extra?.client ?? ''} size={20} />
+          </label>
+          <button type="submit">Filter</button>
+        </form>
+      );
       return rows.length === 0 ? (
-        <p class="empty">No events in this range.</p>
+        <>
+          {search}
+          <p class="empty">No events in this range.</p>
+        </>
       ) : (
         <>
+          {search}
           <table>
             <thead>
               <tr>

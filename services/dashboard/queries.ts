@@ -10,7 +10,7 @@
  */
 import { eventModels } from '../../generated/catalog/models.ts';
 import type { EventName } from '../../generated/types/events.ts';
-import { FUNNEL_WINDOWS_S, funnelReachSql } from '../etl/funnel-sql.ts';
+import { funnelReachSql } from '../etl/funnel-sql.ts';
 import { DEFAULT_FUNNEL } from '../etl/rollups.ts';
 import type { LakeObject, RawStore } from '../lake/raw-store.ts';
 import { hourPrefix } from '../lake/raw-store.ts';
@@ -295,7 +295,6 @@ export async function funnel(db: Db, f: Filters, opts: { steps: string[]; window
 }
 
 export const FUNNEL_WINDOW_LABELS = Object.keys(FUNNEL_WINDOWS);
-export { FUNNEL_WINDOWS_S };
 
 // ---------------------------------------------------------------- retention
 
