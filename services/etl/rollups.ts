@@ -162,7 +162,7 @@ export async function refreshRollups(s: Session, days: string[], timings?: Recor
   lap('session details');
   await refreshSessionRollups(s, sessionHours);
   lap('session rollups');
-  const { hours, firstDays } = await refreshClientHours(s, days);
+  const { hours, retentionDays } = await refreshClientHours(s, days);
   lap('client hours');
   await replaceHours(
     s,
@@ -172,7 +172,7 @@ export async function refreshRollups(s: Session, days: string[], timings?: Recor
      WHERE hour = ANY($1::timestamptz[]) GROUP BY hour, login_key, include_bots, prev_hour`,
   );
   lap('client rollup');
-  await refreshRetention(s, firstDays);
+  await refreshRetention(s, retentionDays);
   lap('retention');
 }
 
@@ -348,10 +348,9 @@ const SERIES = `(VALUES ('*', true), ('*', false), ('logged_in', true), ('logged
  * Adds the client-hours of the days to client_hours and repairs the previous-hour chains they
  * change: facts only grow, so a refresh only adds rows, and a row's previous hour changes only
  * when a row is added before it — the added rows themselves and the next row after each. Returns
- * the hours whose rows changed, and the cohorts (first-activity UTC days, before and after) of the
- * clients that gained activity.
+ * the hours whose rows changed and the UTC days whose retention rows changed.
  */
-async function refreshClientHours(s: Session, days: string[]): Promise<{ hours: string[]; firstDays: string[] }> {
+async function refreshClientHours(s: Session, days: string[]): Promise<{ hours: string[]; retentionDays: string[] }> {
   const series = `c.client_id = a.client_id AND c.login_key = a.login_key AND c.include_bots = a.include_bots`;
   await s.query(
     `CREATE TEMP TABLE added_client_hours ON COMMIT DROP AS
@@ -363,12 +362,17 @@ async function refreshClientHours(s: Session, days: string[]): Promise<{ hours: 
   await s.query(
     `DELETE FROM added_client_hours a WHERE EXISTS (SELECT 1 FROM client_hours c WHERE ${series} AND c.hour = a.hour)`,
   );
-  const cohortsOf = `SELECT DISTINCT to_char(f.first, 'YYYY-MM-DD') AS day
+  // Clients whose first active day moves (a late event before it): every day of theirs changes cohort.
+  const firstOf = `SELECT a.client_id, a.include_bots, to_char(f.first, 'YYYY-MM-DD') AS first
      FROM (SELECT DISTINCT client_id, include_bots FROM added_client_hours WHERE login_key = '*') a
      CROSS JOIN LATERAL (SELECT min(c.hour) AS first FROM client_hours c
-       WHERE c.client_id = a.client_id AND c.login_key = '*' AND c.include_bots = a.include_bots) f
-     WHERE f.first IS NOT NULL`;
-  const before = (await s.query<{ day: string }>(cohortsOf)).rows.map((r) => r.day);
+       WHERE c.client_id = a.client_id AND c.login_key = '*' AND c.include_bots = a.include_bots) f`;
+  const before = new Map(
+    (await s.query<{ client_id: string; include_bots: boolean; first: string | null }>(firstOf)).rows.map((r) => [
+      `${r.client_id}\u0000${r.include_bots}`,
+      r.first,
+    ]),
+  );
   await s.query(
     `INSERT INTO client_hours (client_id, login_key, include_bots, hour, prev_hour)
      SELECT client_id, login_key, include_bots, hour, '-infinity' FROM added_client_hours`,
@@ -392,33 +396,50 @@ async function refreshClientHours(s: Session, days: string[]): Promise<{ hours: 
      RETURNING c.hour`,
   );
   const { rows: added } = await s.query<{ hour: Date }>('SELECT DISTINCT hour FROM added_client_hours');
-  const after = (await s.query<{ day: string }>(cohortsOf)).rows.map((r) => r.day);
+  const moved = (await s.query<{ client_id: string; include_bots: boolean; first: string | null }>(firstOf)).rows
+    .filter((r) => before.get(`${r.client_id}\u0000${r.include_bots}`) !== r.first)
+    .filter((r) => before.get(`${r.client_id}\u0000${r.include_bots}`) !== null);
+  // Retention rows change on the days a client became active and on its next active day (whose
+  // previous day changed), and on every day of a client whose cohort moved.
+  const { rows: activeDays } = await s.query<{ day: string }>(
+    `SELECT to_char(a.hour, 'YYYY-MM-DD') AS day FROM added_client_hours a WHERE a.login_key = '*'
+     UNION
+     SELECT to_char(n.hour, 'YYYY-MM-DD') FROM added_client_hours a
+     CROSS JOIN LATERAL (SELECT c.hour FROM client_hours c
+       WHERE c.client_id = a.client_id AND c.login_key = '*' AND c.include_bots = a.include_bots
+         AND c.hour >= ${dayOf('a.hour')} + interval '1 day' ORDER BY c.hour LIMIT 1) n
+     WHERE a.login_key = '*'
+     UNION
+     SELECT to_char(c.hour, 'YYYY-MM-DD') FROM client_hours c JOIN unnest($1::text[], $2::boolean[]) AS m(client_id, include_bots)
+       ON c.client_id = m.client_id AND c.include_bots = m.include_bots AND c.login_key = '*'`,
+    [moved.map((m) => m.client_id), moved.map((m) => m.include_bots)],
+  );
   await s.query('DROP TABLE added_client_hours');
   const hours = [...new Set([...changed, ...added].map((r) => iso(r.hour)))].sort();
-  return { hours, firstDays: [...new Set([...before, ...after])].sort() };
+  return { hours, retentionDays: activeDays.map((r) => r.day).sort() };
 }
 
-/** Recomputes rollup_retention for the cohorts (first-activity UTC days) given. */
-async function refreshRetention(s: Session, firstDays: string[]) {
-  if (!firstDays.length) return;
-  await s.query('DELETE FROM rollup_retention WHERE first_day = ANY($1::date[])', [firstDays]);
+/**
+ * Recomputes rollup_retention for the active days given: every client active that day, with its
+ * cohort (first active day) and previous active day, found through client_hours' primary key.
+ */
+async function refreshRetention(s: Session, activeDays: string[]) {
+  if (!activeDays.length) return;
+  await s.query('DELETE FROM rollup_retention WHERE active_day = ANY($1::date[])', [activeDays]);
+  const series = "h.client_id = a.client_id AND h.login_key = '*' AND h.include_bots = a.include_bots";
   await s.query(
-    `WITH cohort AS (
-       SELECT c.client_id, c.include_bots, ${dayOf('c.hour')}::date AS first_day
+    `INSERT INTO rollup_retention (include_bots, first_day, active_day, prev_day, clients)
+     SELECT a.include_bots, f.first_day, a.day, coalesce(p.prev_day, '-infinity'), count(*)
+     FROM (
+       SELECT DISTINCT c.client_id, c.include_bots, d.day
        FROM client_hours c JOIN unnest($1::date[]) AS d(day)
          ON c.hour >= d.day::timestamp AT TIME ZONE 'UTC' AND c.hour < (d.day + 1)::timestamp AT TIME ZONE 'UTC'
-       WHERE c.login_key = '*' AND c.prev_hour = '-infinity'
-     ), active AS (
-       SELECT DISTINCT co.include_bots, co.first_day, co.client_id, ${dayOf('h.hour')}::date AS active_day
-       FROM cohort co JOIN client_hours h
-         ON h.client_id = co.client_id AND h.login_key = '*' AND h.include_bots = co.include_bots
-     )
-     INSERT INTO rollup_retention (include_bots, first_day, active_day, prev_day, clients)
-     SELECT include_bots, first_day, active_day, prev_day, count(*) FROM (
-       SELECT include_bots, first_day, active_day,
-         coalesce(lag(active_day) OVER (PARTITION BY include_bots, client_id ORDER BY active_day), '-infinity') AS prev_day
-       FROM active
-     ) x GROUP BY 1, 2, 3, 4`,
-    [firstDays],
+       WHERE c.login_key = '*'
+     ) a
+     CROSS JOIN LATERAL (SELECT ${dayOf('min(h.hour)')}::date AS first_day FROM client_hours h WHERE ${series}) f
+     CROSS JOIN LATERAL (SELECT ${dayOf('max(h.hour)')}::date AS prev_day FROM client_hours h
+       WHERE ${series} AND h.hour < a.day::timestamp AT TIME ZONE 'UTC') p
+     GROUP BY 1, 2, 3, 4`,
+    [activeDays],
   );
 }
