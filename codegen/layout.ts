@@ -28,6 +28,7 @@ export const layout = {
   mappers: (table: string) => `${GENERATED_DIR}/mappers/${table}.ts`,
   dbSchema: `${GENERATED_DIR}/db/schema.ts`,
   catalog: `${GENERATED_DIR}/catalog/EVENTS.md`,
+  catalogModels: `${GENERATED_DIR}/catalog/models.ts`,
 } as const;
 
 /** Relative import specifier from one generated file to another (both repository-relative). */

@@ -58,6 +58,9 @@ describe('clickstream_events mappers', () => {
       currency: null,
       quantity: 1,
       properties: e.properties,
+      is_bot: false,
+      device_class: null,
+      browser: null,
     });
   });
 

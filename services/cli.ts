@@ -17,6 +17,10 @@ const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Prom
     load: () => import('./storefront/cli.ts').then((m) => ({ run: m.runOltp })),
     help: "oltp migrate            apply migrations/oltp/ to the shop's database and seed it",
   },
+  dashboard: {
+    load: () => import('./dashboard/cli.ts'),
+    help: 'dashboard serve         start the analytics dashboard (http://127.0.0.1:3838)',
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -94,6 +94,12 @@ export const CONFIG_VARIABLES = {
     default: 1000,
     doc: 'Connections `ingest serve` holds at once; more are closed on arrival.',
   },
+  DASHBOARD_PORT: { schema: Port, default: 3838, doc: 'Port of `clickstream dashboard serve`.' },
+  DASHBOARD_TOKEN: {
+    schema: Type.String({ minLength: 16 }),
+    default: '',
+    doc: 'Token the dashboard requires (Bearer header or `?token=` once); required when HOST is not loopback.',
+  },
   ETL_LOOKBACK_HOURS: {
     schema: PositiveInt,
     default: 24,

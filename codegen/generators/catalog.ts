@@ -3,7 +3,7 @@
  * warehouse columns it feeds. The page product teams read before adding or changing an event.
  */
 import { banner, type GeneratedFile, layout } from '../layout.ts';
-import type { JsonSchema, Registry } from '../registry.ts';
+import type { EventModel, JsonSchema, Registry } from '../registry.ts';
 import { SchemaIndex } from '../schema-index.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -44,6 +44,9 @@ function propertyTable(schema: JsonSchema, base: string, registry: Registry): st
   return `| property | type | required | bounds | description |\n| --- | --- | --- | --- | --- |\n${rows.join('\n')}\n`;
 }
 
+/** The catalogue's anchor of one event model: the one place that spells it. */
+const anchor = (e: Pick<EventModel, 'name' | 'model'>) => `${e.name}-model-${e.model}`;
+
 export function generate(registry: Registry): GeneratedFile[] {
   const sections = registry.events.map((e) => {
     const feeds = registry.mappings
@@ -72,9 +75,7 @@ ${c.schema.description} ([\`${c.file}\`](../../${c.file}))
 ${c.schema.properties ? propertyTable(c.schema, c.id, registry) : `Type: ${typeOf(c.schema, c.id, registry)}\n`}`,
   );
   const index = registry.events
-    .map(
-      (e) => `| [\`${e.name}\`](#${e.name}-model-${e.model}) | ${e.model} | \`${e.owner}\` | ${cell(e.description)} |`,
-    )
+    .map((e) => `| [\`${e.name}\`](#${anchor(e)}) | ${e.model} | \`${e.owner}\` | ${cell(e.description)} |`)
     .join('\n');
   const contents = `${banner(['schemas/'], 'md')}
 # Event catalogue
@@ -89,5 +90,17 @@ ${sections.join('\n')}
 ## Shared shapes
 
 ${shapes.join('\n')}`;
-  return [{ path: layout.catalog, contents, format: false }];
+  // The same list as data, for services that show per-model figures (the dashboard's data quality).
+  const models = `${banner(['schemas/events/*/*.json'])}
+/** Every event model of the registry, with its deprecation flag and its anchor in EVENTS.md. */
+export const eventModels = [
+${registry.events.map((e) => `  { name: '${e.name}', model: ${e.model}, deprecated: ${e.deprecated}, owner: '${e.owner}', anchor: '${anchor(e)}' },`).join('\n')}
+] as const;
+
+export type EventModelInfo = (typeof eventModels)[number];
+`;
+  return [
+    { path: layout.catalog, contents, format: false },
+    { path: layout.catalogModels, contents: models },
+  ];
 }

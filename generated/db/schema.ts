@@ -71,11 +71,18 @@ export const clickstreamEvents = pgTable(
     quantity: integer('quantity'),
     /** The full event-specific payload as validated. */
     properties: jsonb('properties').notNull(),
+    /** True when ingest recognised the user agent as a bot (false for events stored before the flag existed). */
+    is_bot: boolean('is_bot').notNull().default(false),
+    /** Device class from the user agent: desktop, mobile, tablet, tv, bot or unknown. */
+    device_class: varchar('device_class', { length: 16 }),
+    /** Browser family from the user agent. */
+    browser: varchar('browser', { length: 32 }),
   },
   (t) => [
     index('clickstream_events_time_idx').on(t.event_timestamp),
     index('clickstream_events_name_time_idx').on(t.event_name, t.event_timestamp),
     index('clickstream_events_session_idx').on(t.session_id, t.event_timestamp),
+    index('clickstream_events_client_idx').on(t.client_id, t.event_timestamp),
   ],
 );
 
@@ -106,6 +113,9 @@ export interface ClickstreamEventsRow {
   currency: string | null;
   quantity: number | null;
   properties: unknown;
+  is_bot: boolean;
+  device_class: string | null;
+  browser: string | null;
 }
 
 /** Column order of clickstream_events (COPY order). */
@@ -135,7 +145,43 @@ export const clickstreamEventsColumns = [
   'currency',
   'quantity',
   'properties',
+  'is_bot',
+  'device_class',
+  'browser',
 ] as const;
+
+/** Per client, each UTC hour it was active in, per series (login state * / logged_in / guest x bots included or not), with the series' previous active hour: a range's distinct clients are its activity rows whose previous hour lies before the range. (schemas/warehouse/client_hours.json) */
+export const clientHours = pgTable(
+  'client_hours',
+  {
+    /** Anonymous browser identifier. */
+    client_id: varchar('client_id', { length: 64 }).notNull(),
+    /** * (any), logged_in or guest. */
+    login_key: varchar('login_key', { length: 16 }).notNull(),
+    /** false: only events not flagged as bots count. */
+    include_bots: boolean('include_bots').notNull(),
+    /** Active hour (UTC). */
+    hour: timestamp('hour', { withTimezone: true, mode: 'string' }).notNull(),
+    /** Previous active hour of the same client and series; -infinity for the first. */
+    prev_hour: timestamp('prev_hour', { withTimezone: true, mode: 'string' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.client_id, t.login_key, t.include_bots, t.hour] }),
+    index('client_hours_hour_idx').on(t.hour),
+  ],
+);
+
+/** A row of client_hours as the pipeline writes it. */
+export interface ClientHoursRow {
+  client_id: string;
+  login_key: string;
+  include_bots: boolean;
+  hour: string;
+  prev_hour: string;
+}
+
+/** Column order of client_hours (COPY order). */
+export const clientHoursColumns = ['client_id', 'login_key', 'include_bots', 'hour', 'prev_hour'] as const;
 
 /** Rollup: events per UTC day (of event_timestamp) x event name x login state. Maintained incrementally by the ETL in the same transaction as the fact rows it counts, so it is exact and the dashboard never scans the fact table for daily charts. (schemas/warehouse/daily_event_counts.json) */
 export const dailyEventCounts = pgTable(
@@ -330,6 +376,567 @@ export interface EtlSkippedObjectsRow {
 
 /** Column order of etl_skipped_objects (COPY order). */
 export const etlSkippedObjectsColumns = ['run_id', 'object_key', 'reason', 'detail', 'skipped_at'] as const;
+
+/** Quarantined lines loaded from the lake's quarantine/ objects (ingest rejections and lines the ETL could not load), exactly once through the ledger: the data-quality view's source. (schemas/warehouse/quarantined_events.json) */
+export const quarantinedEvents = pgTable(
+  'quarantined_events',
+  {
+    /** Quarantine object in the lake. */
+    object_key: varchar('object_key', { length: 1024 }).notNull(),
+    /** Line number in the object (0-based). */
+    line: integer('line').notNull(),
+    /** ingest (rejected at POST /clickstream) or etl (refused at load). */
+    source: varchar('source', { length: 8 }).notNull(),
+    /** When ingest received the event. */
+    received_at: timestamp('received_at', { withTimezone: true, mode: 'string' }).notNull(),
+    /** event_name of the raw event, when it is a string. */
+    event_name: varchar('event_name', { length: 64 }),
+    /** event_version of the raw event, when it is an integer. */
+    event_version: integer('event_version'),
+    /** Rule of the first error (a JSON Schema keyword or an ingest/ETL rule). */
+    rule: varchar('rule', { length: 64 }).notNull(),
+    /** JSON pointer of the first error. */
+    path: varchar('path', { length: 512 }).notNull(),
+    /** Message of the first error. */
+    message: varchar('message', { length: 512 }).notNull(),
+    /** Every error (path, rule, message), at most 20. */
+    errors: jsonb('errors').notNull(),
+    /** The start of the raw event's JSON (at most 2048 characters). */
+    raw_excerpt: varchar('raw_excerpt', { length: 2048 }),
+    /** When the ETL loaded the line. */
+    loaded_at: timestamp('loaded_at', { withTimezone: true, mode: 'string' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.object_key, t.line] }), index('quarantined_events_received_idx').on(t.received_at)],
+);
+
+/** A row of quarantined_events as the pipeline writes it. */
+export interface QuarantinedEventsRow {
+  object_key: string;
+  line: number;
+  source: string;
+  received_at: string;
+  event_name: string | null;
+  event_version: number | null;
+  rule: string;
+  path: string;
+  message: string;
+  errors: unknown;
+  raw_excerpt: string | null;
+  loaded_at: string;
+}
+
+/** Column order of quarantined_events (COPY order). */
+export const quarantinedEventsColumns = [
+  'object_key',
+  'line',
+  'source',
+  'received_at',
+  'event_name',
+  'event_version',
+  'rule',
+  'path',
+  'message',
+  'errors',
+  'raw_excerpt',
+  'loaded_at',
+] as const;
+
+/** Rollup of client_hours: active clients by hour/day x series x previous active hour. Unique clients of [A, B) = sum of clients with bucket in the range and prev_hour < A: exact, with no distinct count at query time. Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_clients.json) */
+export const rollupClients = pgTable(
+  'rollup_clients',
+  {
+    /** h: one UTC hour; d: one UTC day (the sum of its hours). A range reads whole UTC days from d rows and its edge hours from h rows. */
+    grain: varchar('grain', { length: 1 }).notNull(),
+    /** Start of the hour or UTC day. */
+    bucket: timestamp('bucket', { withTimezone: true, mode: 'string' }).notNull(),
+    /** * (any), logged_in or guest. */
+    login_key: varchar('login_key', { length: 16 }).notNull(),
+    /** false: only non-bot activity. */
+    include_bots: boolean('include_bots').notNull(),
+    /** Previous active hour of those clients in the series (-infinity for new). */
+    prev_hour: timestamp('prev_hour', { withTimezone: true, mode: 'string' }).notNull(),
+    /** Clients. */
+    clients: bigint('clients', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.grain, t.bucket, t.login_key, t.include_bots, t.prev_hour] })],
+);
+
+/** A row of rollup_clients as the pipeline writes it. */
+export interface RollupClientsRow {
+  grain: string;
+  bucket: string;
+  login_key: string;
+  include_bots: boolean;
+  prev_hour: string;
+  clients: number;
+}
+
+/** Column order of rollup_clients (COPY order). */
+export const rollupClientsColumns = ['grain', 'bucket', 'login_key', 'include_bots', 'prev_hour', 'clients'] as const;
+
+/** Rollup: events per hour and per UTC day x event name x model x login state x identity source x bot flag, with the summed order_total. Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_event_counts.json) */
+export const rollupEventCounts = pgTable(
+  'rollup_event_counts',
+  {
+    /** h: one UTC hour; d: one UTC day (the sum of its hours). A range reads whole UTC days from d rows and its edge hours from h rows. */
+    grain: varchar('grain', { length: 1 }).notNull(),
+    /** Start of the hour or UTC day. */
+    bucket: timestamp('bucket', { withTimezone: true, mode: 'string' }).notNull(),
+    /** Event type. */
+    event_name: varchar('event_name', { length: 64 }).notNull(),
+    /** Event model. */
+    event_version: smallint('event_version').notNull(),
+    /** logged_in or guest. */
+    user_login_state: varchar('user_login_state', { length: 16 }).notNull(),
+    /** cognito, a social provider, or anonymous. */
+    identity_source: varchar('identity_source', { length: 32 }).notNull(),
+    /** Whether ingest flagged the user agent as a bot. */
+    is_bot: boolean('is_bot').notNull(),
+    /** Fact rows in the bucket. */
+    events: bigint('events', { mode: 'number' }).notNull(),
+    /** Sum of order_total of those rows (purchase revenue for purchase events). */
+    order_total: numeric('order_total', { precision: 16, scale: 2 }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      columns: [t.grain, t.bucket, t.event_name, t.event_version, t.user_login_state, t.identity_source, t.is_bot],
+    }),
+  ],
+);
+
+/** A row of rollup_event_counts as the pipeline writes it. */
+export interface RollupEventCountsRow {
+  grain: string;
+  bucket: string;
+  event_name: string;
+  event_version: number;
+  user_login_state: string;
+  identity_source: string;
+  is_bot: boolean;
+  events: number;
+  order_total: number;
+}
+
+/** Column order of rollup_event_counts (COPY order). */
+export const rollupEventCountsColumns = [
+  'grain',
+  'bucket',
+  'event_name',
+  'event_version',
+  'user_login_state',
+  'identity_source',
+  'is_bot',
+  'events',
+  'order_total',
+] as const;
+
+/** Rollup of the default funnel: sessions by start hour/day x login state x bot x furthest step reached x the smallest standard conversion window that suffices; a window W counts the rows with within_s <= W. Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_funnel.json) */
+export const rollupFunnel = pgTable(
+  'rollup_funnel',
+  {
+    /** h: one UTC hour; d: one UTC day (the sum of its hours). A range reads whole UTC days from d rows and its edge hours from h rows. */
+    grain: varchar('grain', { length: 1 }).notNull(),
+    /** Start of the hour or UTC day. */
+    bucket: timestamp('bucket', { withTimezone: true, mode: 'string' }).notNull(),
+    /** logged_in when any event of the session was signed in, else guest. */
+    user_login_state: varchar('user_login_state', { length: 16 }).notNull(),
+    /** Whether any event of the session came from a bot user agent. */
+    is_bot: boolean('is_bot').notNull(),
+    /** Step number reached (1-based); a session adds one row per step it reached. */
+    step: smallint('step').notNull(),
+    /** Smallest standard window (seconds) in which the session reached the step. */
+    within_s: integer('within_s').notNull(),
+    /** Sessions. */
+    sessions: bigint('sessions', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.grain, t.bucket, t.user_login_state, t.is_bot, t.step, t.within_s] })],
+);
+
+/** A row of rollup_funnel as the pipeline writes it. */
+export interface RollupFunnelRow {
+  grain: string;
+  bucket: string;
+  user_login_state: string;
+  is_bot: boolean;
+  step: number;
+  within_s: number;
+  sessions: number;
+}
+
+/** Column order of rollup_funnel (COPY order). */
+export const rollupFunnelColumns = [
+  'grain',
+  'bucket',
+  'user_login_state',
+  'is_bot',
+  'step',
+  'within_s',
+  'sessions',
+] as const;
+
+/** Rollup of session paths by the UTC day of session start (grain d only: hourly rows would be about one per session step) x login state x bot: kind trigram counts sessions containing step1 > step2 > step3 consecutively; kind next counts step1 > step2 transitions (step3 empty). Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_paths.json) */
+export const rollupPaths = pgTable(
+  'rollup_paths',
+  {
+    /** h: one UTC hour; d: one UTC day (the sum of its hours). A range reads whole UTC days from d rows and its edge hours from h rows. */
+    grain: varchar('grain', { length: 1 }).notNull(),
+    /** Start of the hour or UTC day. */
+    bucket: timestamp('bucket', { withTimezone: true, mode: 'string' }).notNull(),
+    /** logged_in when any event of the session was signed in, else guest. */
+    user_login_state: varchar('user_login_state', { length: 16 }).notNull(),
+    /** Whether any event of the session came from a bot user agent. */
+    is_bot: boolean('is_bot').notNull(),
+    /** trigram or next. */
+    kind: varchar('kind', { length: 8 }).notNull(),
+    /** First step. */
+    step1: varchar('step1', { length: 64 }).notNull(),
+    /** Second step. */
+    step2: varchar('step2', { length: 64 }).notNull(),
+    /** Third step ('' for kind next). */
+    step3: varchar('step3', { length: 64 }).notNull(),
+    /** Sessions (trigram: sessions containing it; next: transitions). */
+    sessions: bigint('sessions', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.grain, t.bucket, t.user_login_state, t.is_bot, t.kind, t.step1, t.step2, t.step3] }),
+  ],
+);
+
+/** A row of rollup_paths as the pipeline writes it. */
+export interface RollupPathsRow {
+  grain: string;
+  bucket: string;
+  user_login_state: string;
+  is_bot: boolean;
+  kind: string;
+  step1: string;
+  step2: string;
+  step3: string;
+  sessions: number;
+}
+
+/** Column order of rollup_paths (COPY order). */
+export const rollupPathsColumns = [
+  'grain',
+  'bucket',
+  'user_login_state',
+  'is_bot',
+  'kind',
+  'step1',
+  'step2',
+  'step3',
+  'sessions',
+] as const;
+
+/** Rollup per product by hour/day x login state x bot: views, add-to-carts, purchased units and revenue (purchase line items at their effective price). Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_products.json) */
+export const rollupProducts = pgTable(
+  'rollup_products',
+  {
+    /** h: one UTC hour; d: one UTC day (the sum of its hours). A range reads whole UTC days from d rows and its edge hours from h rows. */
+    grain: varchar('grain', { length: 1 }).notNull(),
+    /** Start of the hour or UTC day. */
+    bucket: timestamp('bucket', { withTimezone: true, mode: 'string' }).notNull(),
+    /** Product identifier. */
+    product_id: varchar('product_id', { length: 64 }).notNull(),
+    /** logged_in or guest. */
+    user_login_state: varchar('user_login_state', { length: 16 }).notNull(),
+    /** Whether ingest flagged the user agent as a bot. */
+    is_bot: boolean('is_bot').notNull(),
+    /** Name seen in the bucket (the greatest, if it changed within the bucket). */
+    product_name: varchar('product_name', { length: 255 }),
+    /** Category seen in the bucket (the greatest, if it changed). */
+    category: varchar('category', { length: 100 }),
+    /** Brand seen in the bucket (the greatest, if it changed). */
+    brand: varchar('brand', { length: 100 }),
+    /** product_view events. */
+    views: bigint('views', { mode: 'number' }).notNull(),
+    /** add_to_cart events. */
+    add_to_carts: bigint('add_to_carts', { mode: 'number' }).notNull(),
+    /** Units in purchase line items. */
+    purchases: bigint('purchases', { mode: 'number' }).notNull(),
+    /** Sum of units x (discount_price or price) in purchase line items. */
+    revenue: numeric('revenue', { precision: 16, scale: 2 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.grain, t.bucket, t.product_id, t.user_login_state, t.is_bot] })],
+);
+
+/** A row of rollup_products as the pipeline writes it. */
+export interface RollupProductsRow {
+  grain: string;
+  bucket: string;
+  product_id: string;
+  user_login_state: string;
+  is_bot: boolean;
+  product_name: string | null;
+  category: string | null;
+  brand: string | null;
+  views: number;
+  add_to_carts: number;
+  purchases: number;
+  revenue: number;
+}
+
+/** Column order of rollup_products (COPY order). */
+export const rollupProductsColumns = [
+  'grain',
+  'bucket',
+  'product_id',
+  'user_login_state',
+  'is_bot',
+  'product_name',
+  'category',
+  'brand',
+  'views',
+  'add_to_carts',
+  'purchases',
+  'revenue',
+] as const;
+
+/** Rollup for retention: clients by first active UTC day x active UTC day x previous active day (-infinity on the first). A cohort's clients active in a period = rows with active_day in the period and prev_day before it. Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_retention.json) */
+export const rollupRetention = pgTable(
+  'rollup_retention',
+  {
+    /** false: only non-bot activity. */
+    include_bots: boolean('include_bots').notNull(),
+    /** UTC day of the client's first activity (its cohort). */
+    first_day: date('first_day', { mode: 'string' }).notNull(),
+    /** A UTC day it was active. */
+    active_day: date('active_day', { mode: 'string' }).notNull(),
+    /** Its previous active day; -infinity on the first. */
+    prev_day: date('prev_day', { mode: 'string' }).notNull(),
+    /** Clients. */
+    clients: bigint('clients', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.include_bots, t.first_day, t.active_day, t.prev_day] })],
+);
+
+/** A row of rollup_retention as the pipeline writes it. */
+export interface RollupRetentionRow {
+  include_bots: boolean;
+  first_day: string;
+  active_day: string;
+  prev_day: string;
+  clients: number;
+}
+
+/** Column order of rollup_retention (COPY order). */
+export const rollupRetentionColumns = ['include_bots', 'first_day', 'active_day', 'prev_day', 'clients'] as const;
+
+/** Rollup: sessions by start hour/day x source dimension (landing_page, referrer, utm_source) x value x login state x bot: count, bounces, conversions. Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_session_sources.json) */
+export const rollupSessionSources = pgTable(
+  'rollup_session_sources',
+  {
+    /** h: one UTC hour; d: one UTC day (the sum of its hours). A range reads whole UTC days from d rows and its edge hours from h rows. */
+    grain: varchar('grain', { length: 1 }).notNull(),
+    /** Start of the hour or UTC day. */
+    bucket: timestamp('bucket', { withTimezone: true, mode: 'string' }).notNull(),
+    /** landing_page, referrer or utm_source. */
+    dimension: varchar('dimension', { length: 16 }).notNull(),
+    /** The landing path, referrer host or utm_source (truncated to 512). */
+    value: varchar('value', { length: 512 }).notNull(),
+    /** logged_in when any event of the session was signed in, else guest. */
+    user_login_state: varchar('user_login_state', { length: 16 }).notNull(),
+    /** Whether any event of the session came from a bot user agent. */
+    is_bot: boolean('is_bot').notNull(),
+    /** Sessions. */
+    sessions: bigint('sessions', { mode: 'number' }).notNull(),
+    /** Bounced sessions. */
+    bounces: bigint('bounces', { mode: 'number' }).notNull(),
+    /** Sessions with a purchase. */
+    converted: bigint('converted', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.grain, t.bucket, t.dimension, t.value, t.user_login_state, t.is_bot] })],
+);
+
+/** A row of rollup_session_sources as the pipeline writes it. */
+export interface RollupSessionSourcesRow {
+  grain: string;
+  bucket: string;
+  dimension: string;
+  value: string;
+  user_login_state: string;
+  is_bot: boolean;
+  sessions: number;
+  bounces: number;
+  converted: number;
+}
+
+/** Column order of rollup_session_sources (COPY order). */
+export const rollupSessionSourcesColumns = [
+  'grain',
+  'bucket',
+  'dimension',
+  'value',
+  'user_login_state',
+  'is_bot',
+  'sessions',
+  'bounces',
+  'converted',
+] as const;
+
+/** Rollup: sessions by start hour/day x login state x bot x new client x device class x browser: count, bounces, duration, page views, events, conversions. Refreshed by the ETL (services/etl/rollups.ts) for the hours of every UTC day a run touched, in the same transaction that clears the day's dirty mark. (schemas/warehouse/rollup_sessions.json) */
+export const rollupSessions = pgTable(
+  'rollup_sessions',
+  {
+    /** h: one UTC hour; d: one UTC day (the sum of its hours). A range reads whole UTC days from d rows and its edge hours from h rows. */
+    grain: varchar('grain', { length: 1 }).notNull(),
+    /** Start of the hour or UTC day. */
+    bucket: timestamp('bucket', { withTimezone: true, mode: 'string' }).notNull(),
+    /** logged_in when any event of the session was signed in, else guest. */
+    user_login_state: varchar('user_login_state', { length: 16 }).notNull(),
+    /** Whether any event of the session came from a bot user agent. */
+    is_bot: boolean('is_bot').notNull(),
+    /** Session of a new browser (tracker is_first_visit). */
+    is_new_client: boolean('is_new_client').notNull(),
+    /** Device class. */
+    device_class: varchar('device_class', { length: 16 }).notNull(),
+    /** Browser family. */
+    browser: varchar('browser', { length: 32 }).notNull(),
+    /** Sessions started in the bucket. */
+    sessions: bigint('sessions', { mode: 'number' }).notNull(),
+    /** Of those, bounced sessions. */
+    bounces: bigint('bounces', { mode: 'number' }).notNull(),
+    /** Sum of their durations. */
+    duration_ms: bigint('duration_ms', { mode: 'number' }).notNull(),
+    /** Sum of their page views. */
+    page_views: bigint('page_views', { mode: 'number' }).notNull(),
+    /** Sum of their events. */
+    events: bigint('events', { mode: 'number' }).notNull(),
+    /** Of those, sessions with a purchase. */
+    converted: bigint('converted', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({
+      columns: [t.grain, t.bucket, t.user_login_state, t.is_bot, t.is_new_client, t.device_class, t.browser],
+    }),
+  ],
+);
+
+/** A row of rollup_sessions as the pipeline writes it. */
+export interface RollupSessionsRow {
+  grain: string;
+  bucket: string;
+  user_login_state: string;
+  is_bot: boolean;
+  is_new_client: boolean;
+  device_class: string;
+  browser: string;
+  sessions: number;
+  bounces: number;
+  duration_ms: number;
+  page_views: number;
+  events: number;
+  converted: number;
+}
+
+/** Column order of rollup_sessions (COPY order). */
+export const rollupSessionsColumns = [
+  'grain',
+  'bucket',
+  'user_login_state',
+  'is_bot',
+  'is_new_client',
+  'device_class',
+  'browser',
+  'sessions',
+  'bounces',
+  'duration_ms',
+  'page_views',
+  'events',
+  'converted',
+] as const;
+
+/** Per session, what the dashboard's session rollups group by: start hour, device, sources, bounce, conversion, the default funnel's reach and the page-type path. Derived from the facts and the sessions table by the ETL; the start hour it was last rolled up under lets a late event move a session between hours exactly. (schemas/warehouse/session_details.json) */
+export const sessionDetails = pgTable(
+  'session_details',
+  {
+    /** Tracker session identifier. */
+    session_id: varchar('session_id', { length: 64 }).notNull().primaryKey(),
+    /** Client of the session's first event. */
+    client_id: varchar('client_id', { length: 64 }).notNull(),
+    /** event_timestamp of the session's first event. */
+    started_at: timestamp('started_at', { withTimezone: true, mode: 'string' }).notNull(),
+    /** UTC hour of started_at: the bucket the session is counted in. */
+    start_hour: timestamp('start_hour', { withTimezone: true, mode: 'string' }).notNull(),
+    /** logged_in when any event of the session was signed in, else guest. */
+    user_login_state: varchar('user_login_state', { length: 16 }).notNull(),
+    /** Whether any event of the session came from a bot user agent. */
+    is_bot: boolean('is_bot').notNull(),
+    /** Whether the session carries the tracker's is_first_visit (a new browser). */
+    is_new_client: boolean('is_new_client').notNull(),
+    /** Device class of the first event with one, else unknown. */
+    device_class: varchar('device_class', { length: 16 }).notNull(),
+    /** Browser of the first event with one, else (unknown). */
+    browser: varchar('browser', { length: 32 }).notNull(),
+    /** Path of the first event's page URL (no query). */
+    landing_path: varchar('landing_path', { length: 512 }).notNull(),
+    /** Host of the first event's referrer, or (direct). */
+    referrer_host: varchar('referrer_host', { length: 255 }).notNull(),
+    /** utm_source of the landing URL, or (none). */
+    utm_source: varchar('utm_source', { length: 255 }).notNull(),
+    /** Last minus first event_timestamp. */
+    duration_ms: bigint('duration_ms', { mode: 'number' }).notNull(),
+    /** Events in the session. */
+    events: integer('events').notNull(),
+    /** page_view events. */
+    page_views: integer('page_views').notNull(),
+    /** One page viewed and nothing else done (no event but that page's views). */
+    bounce: boolean('bounce').notNull(),
+    /** The session has a purchase. */
+    converted: boolean('converted').notNull(),
+    /** Default funnel (product_view > add_to_cart > begin_checkout > purchase): element k is the shortest time in ms from a step-1 event to reaching step k+1 in order; its length is the furthest step reached. */
+    funnel_reach: jsonb('funnel_reach').notNull(),
+    /** The session's path: event names in time order (page_view as page:<page_type>), repeats collapsed, at most 50. */
+    steps: jsonb('steps').notNull(),
+  },
+  (t) => [index('session_details_start_hour_idx').on(t.start_hour)],
+);
+
+/** A row of session_details as the pipeline writes it. */
+export interface SessionDetailsRow {
+  session_id: string;
+  client_id: string;
+  started_at: string;
+  start_hour: string;
+  user_login_state: string;
+  is_bot: boolean;
+  is_new_client: boolean;
+  device_class: string;
+  browser: string;
+  landing_path: string;
+  referrer_host: string;
+  utm_source: string;
+  duration_ms: number;
+  events: number;
+  page_views: number;
+  bounce: boolean;
+  converted: boolean;
+  funnel_reach: unknown;
+  steps: unknown;
+}
+
+/** Column order of session_details (COPY order). */
+export const sessionDetailsColumns = [
+  'session_id',
+  'client_id',
+  'started_at',
+  'start_hour',
+  'user_login_state',
+  'is_bot',
+  'is_new_client',
+  'device_class',
+  'browser',
+  'landing_path',
+  'referrer_host',
+  'utm_source',
+  'duration_ms',
+  'events',
+  'page_views',
+  'bounce',
+  'converted',
+  'funnel_reach',
+  'steps',
+] as const;
 
 /** One row per tracker session, folded incrementally from the fact rows by the ETL in the same transaction as those rows (a late event widens its session instead of creating a new one). (schemas/warehouse/sessions.json) */
 export const sessions = pgTable(

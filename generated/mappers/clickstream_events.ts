@@ -34,6 +34,9 @@ export function mapAddToCartV1(e: EnrichedEvent<'add_to_cart', 1>): ClickstreamE
     currency: null,
     quantity: e.properties.quantity,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -65,6 +68,9 @@ export function mapBeginCheckoutV1(e: EnrichedEvent<'begin_checkout', 1>): Click
     currency: e.properties.currency,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -96,6 +102,9 @@ export function mapClickV1(e: EnrichedEvent<'click', 1>): ClickstreamEventsRow {
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -127,6 +136,9 @@ export function mapLoginV1(e: EnrichedEvent<'login', 1>): ClickstreamEventsRow {
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -158,6 +170,9 @@ export function mapLogoutV1(e: EnrichedEvent<'logout', 1>): ClickstreamEventsRow
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -189,6 +204,9 @@ export function mapPageViewV1(e: EnrichedEvent<'page_view', 1>): ClickstreamEven
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -220,6 +238,9 @@ export function mapProductListViewV1(e: EnrichedEvent<'product_list_view', 1>): 
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -251,6 +272,9 @@ export function mapProductViewV1(e: EnrichedEvent<'product_view', 1>): Clickstre
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -282,6 +306,9 @@ export function mapPurchaseV1(e: EnrichedEvent<'purchase', 1>): ClickstreamEvent
     currency: e.properties.order.currency,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -313,6 +340,9 @@ export function mapRemoveFromCartV1(e: EnrichedEvent<'remove_from_cart', 1>): Cl
     currency: null,
     quantity: e.properties.quantity,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -344,6 +374,9 @@ export function mapSearchV1(e: EnrichedEvent<'search', 1>): ClickstreamEventsRow
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -375,6 +408,9 @@ export function mapShareClickV1(e: EnrichedEvent<'share_click', 1>): Clickstream
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -406,6 +442,9 @@ export function mapSignUpV1(e: EnrichedEvent<'sign_up', 1>): ClickstreamEventsRo
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 
@@ -437,6 +476,9 @@ export function mapWishlistToggleV1(e: EnrichedEvent<'wishlist_toggle', 1>): Cli
     currency: null,
     quantity: null,
     properties: e.properties,
+    is_bot: e.is_bot ?? false,
+    device_class: e.device_class ?? null,
+    browser: e.browser ?? null,
   };
 }
 

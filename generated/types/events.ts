@@ -37,6 +37,18 @@ export interface ServerEnrichment {
    * Client IP with the last octet (IPv4) or last 80 bits (IPv6) zeroed.
    */
   ip?: string;
+  /**
+   * Whether the user agent is a known bot, crawler or monitor (the `isbot` package's list).
+   */
+  is_bot?: boolean;
+  /**
+   * Device class parsed from the user agent (bowser): `bot` when is_bot, `unknown` when it cannot tell.
+   */
+  device_class?: 'desktop' | 'mobile' | 'tablet' | 'tv' | 'bot' | 'unknown';
+  /**
+   * Browser family parsed from the user agent (bowser), e.g. Chrome, Safari, Firefox; absent when unknown.
+   */
+  browser?: string;
 }
 
 /**

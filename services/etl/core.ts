@@ -23,7 +23,9 @@ import { CopyBuffer } from './copy-text.ts';
 import { DEFAULT_OBJECT_LIMITS, type ObjectLimits, objectLines } from './object-lines.ts';
 import { type LineError, parseLine } from './parse.ts';
 import { daysOf, lateObject, planWindow, type ReceiveWindow, reportLateObjects, unloadedObjectsOfDay } from './plan.ts';
+import { loadQuarantineObjects } from './quarantine.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
+import { refreshRollups } from './rollups.ts';
 import { INSERT_SKIPPED_SQL, type SkippedKey, SkippedKeys } from './skipped.ts';
 import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
 
@@ -213,6 +215,7 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
           for (const o of await pending(day)) await loader.add(o);
         }
         await loader.flush();
+        await loadQuarantineObjects(session, store, window, runId, retry);
         await refreshDirtyDays(session, days);
       } finally {
         await session.query('RESET synchronous_commit').catch(() => {});
@@ -315,7 +318,7 @@ const REFRESH_DAYS_PER_TRANSACTION = 7;
  * Recomputes the rollup and sessions of every dirty day and clears the marks, a few days per
  * transaction. Runs after the loads, and first thing too, finishing what a crashed run left.
  */
-async function refreshDirtyDays(session: Session, refreshed: Set<string>): Promise<void> {
+export async function refreshDirtyDays(session: Session, refreshed: Set<string>): Promise<void> {
   for (;;) {
     await session.query('BEGIN');
     const { rows } = await session.query<{ day: string }>(
@@ -328,6 +331,7 @@ async function refreshDirtyDays(session: Session, refreshed: Set<string>): Promi
     const days = rows.map((r) => r.day);
     await session.query(REFRESH_DAILY_SQL, [days]);
     await session.query(REFRESH_SESSIONS_SQL, [days]);
+    await refreshRollups(session, days);
     await session.query('DELETE FROM etl_dirty_days WHERE day = ANY($1::date[])', [days]);
     await session.query('COMMIT');
     for (const day of days) refreshed.add(day);

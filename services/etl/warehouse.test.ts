@@ -17,11 +17,22 @@ async function tablesOf(wh: Warehouse): Promise<string[]> {
 
 const EXPECTED_TABLES = [
   'clickstream_events',
+  'client_hours',
   'daily_event_counts',
   'etl_dirty_days',
   'etl_loaded_objects',
   'etl_runs',
   'etl_skipped_objects',
+  'quarantined_events',
+  'rollup_clients',
+  'rollup_event_counts',
+  'rollup_funnel',
+  'rollup_paths',
+  'rollup_products',
+  'rollup_retention',
+  'rollup_session_sources',
+  'rollup_sessions',
+  'session_details',
   'sessions',
 ];
 

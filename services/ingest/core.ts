@@ -28,6 +28,7 @@ import {
   toStorableString,
   truncateCodePoints,
 } from '../storable.ts';
+import { describeUserAgent } from './user-agent.ts';
 
 export interface IngestLimits {
   /** Largest body in bytes after decompression. */
@@ -104,6 +105,9 @@ const SERVER_FIELDS = [
   'identity_source',
   'user_agent',
   'ip',
+  'is_bot',
+  'device_class',
+  'browser',
 ] as const;
 
 /** RFC 3339 date-time, the only `sent_at` form trackers produce (Date#toISOString). */
@@ -170,13 +174,15 @@ export function processBody(
   // event by the opposite puts them on the server clock, with ordering inside the batch preserved.
   const skewMs = receivedMs - Date.parse(sentAtRaw);
   const receivedAtIso = ctx.receivedAt.toISOString();
+  const userAgent = truncateUserAgent(ctx.userAgent);
   const enrichmentTail = JSON.stringify({
     received_at: receivedAtIso,
     user_id: ctx.identity.user_id,
     user_login_state: ctx.identity.user_login_state,
     identity_source: ctx.identity.identity_source,
-    user_agent: truncateUserAgent(ctx.userAgent),
+    user_agent: userAgent,
     ip: ctx.ip === undefined ? undefined : truncateIp(ctx.ip),
+    ...describeUserAgent(userAgent),
   }).slice(1);
 
   // Strings the warehouse cannot store are rare: events are searched only when the body may hold one.

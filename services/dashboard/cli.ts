@@ -1,0 +1,61 @@
+/** `clickstream dashboard serve`: the dashboard on HOST:DASHBOARD_PORT until SIGTERM or SIGINT. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../config.ts';
+import { startDashboardServer } from './server.ts';
+
+const USAGE = `usage: clickstream dashboard serve
+
+Serves the analytics dashboard on HOST:DASHBOARD_PORT (default http://127.0.0.1:3838), reading the
+warehouse at DATABASE_URL or the embedded PGlite in <DATA_DIR>/dwh. Beyond loopback it needs
+DASHBOARD_TOKEN. Configuration comes from environment variables (README.md, Configuration).`;
+
+export async function run(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  if (command !== 'serve' || rest.length > 0) {
+    console.error(USAGE);
+    return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+  let server: Awaited<ReturnType<typeof startDashboardServer>>;
+  try {
+    const config = loadConfig();
+    server = await startDashboardServer({
+      config,
+      log: (e) =>
+        process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'dashboard', ...e })}\n`),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error((err as Error).message);
+      return 1;
+    }
+    throw err;
+  }
+  console.error(JSON.stringify({ msg: 'dashboard listening', url: server.url }));
+  const reason = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+    // As in ingest serve: `npx` does not forward SIGTERM; stop when the parent is gone.
+    const parent = process.ppid;
+    setInterval(() => {
+      try {
+        process.kill(parent, 0);
+      } catch {
+        resolve('parent exited');
+      }
+    }, 500).unref();
+  });
+  console.error(`${reason}: stopping`);
+  await server.close();
+  return 0;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
