@@ -4,14 +4,11 @@
  * configuration, call start.ts / simulate.ts, report. Exit codes: 0 ok · 1 failed to start or bad
  * configuration · 2 usage error.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfig } from '../config.ts';
-import { createTokenIssuer, identityKeyFiles, signingKeyFromPem, type TokenIssuer } from '../identity/tokens.ts';
+import { ConfigError, loadConfig } from '../config.ts';
 import { progressBar } from '../progress.ts';
 import { untilShutdown } from '../shutdown.ts';
-import { localIssuerOf } from '../storefront/server.ts';
-import { type SimulateOptions, simulate } from './simulate.ts';
+import { localTokenIssuer, type SimulateOptions, simulate } from './simulate.ts';
 import { StartupError, startStack } from './start.ts';
 
 const START_USAGE = `usage: clickstream start
@@ -90,14 +87,6 @@ function count(flag: string, value: string | undefined, fallback: number, min: n
     throw new UsageError(`${flag} must be a number ≥ ${min}, got ${JSON.stringify(value)}`);
   }
   return n;
-}
-
-/** The local identity provider's signer, when its key exists (never creates one the ingest does not know). */
-async function localTokenIssuer(config: Config, now: () => Date): Promise<TokenIssuer | undefined> {
-  if (config.COGNITO_USER_POOL_ID && config.COGNITO_CLIENT_ID) return undefined;
-  const pem = await readFile(identityKeyFiles(config.DATA_DIR).privateKeyFile, 'utf8').catch(() => undefined);
-  if (pem === undefined) return undefined;
-  return createTokenIssuer({ key: signingKeyFromPem(pem), ...localIssuerOf(config), now });
 }
 
 /** `clickstream simulate …` */

@@ -11,10 +11,28 @@
  * and the injected clock only. The same seed sends the same event_ids: a second run with it is a
  * re-delivery the warehouse deduplicates — use another seed for more traffic.
  */
+
+import { readFile } from 'node:fs/promises';
 import { trackedEventModels } from '../../generated/tracker/api.ts';
 import type { EventName } from '../../generated/types/events.ts';
-import type { TokenIssuer } from '../identity/tokens.ts';
+import type { Config } from '../config.ts';
+import { createTokenIssuer, identityKeyFiles, signingKeyFromPem, type TokenIssuer } from '../identity/tokens.ts';
 import { SEED_BRANDS, seedProducts } from '../storefront/seed.ts';
+import { localIssuerOf } from '../storefront/server.ts';
+
+/**
+ * The local identity provider's signer (the key in <DATA_DIR>/identity that `clickstream start`
+ * made), or undefined with Cognito or without a key — it never creates a key the ingest does not know.
+ */
+export async function localTokenIssuer(
+  config: Pick<Config, 'DATA_DIR' | 'COGNITO_USER_POOL_ID' | 'COGNITO_CLIENT_ID' | 'JWT_ISSUER' | 'STOREFRONT_PORT'>,
+  now: () => Date,
+): Promise<TokenIssuer | undefined> {
+  if (config.COGNITO_USER_POOL_ID && config.COGNITO_CLIENT_ID) return undefined;
+  const pem = await readFile(identityKeyFiles(config.DATA_DIR).privateKeyFile, 'utf8').catch(() => undefined);
+  if (pem === undefined) return undefined;
+  return createTokenIssuer({ key: signingKeyFromPem(pem), ...localIssuerOf(config), now });
+}
 
 export interface SimulateOptions {
   /** The ingest endpoint, e.g. http://127.0.0.1:8080/clickstream. */
