@@ -15,11 +15,15 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { sampleEvent } from '../ingest/sample-events.ts';
+import { seedProducts } from '../storefront/seed.ts';
 import { launchChromium } from '../testing/chromium.ts';
 import { freePort } from '../testing/ports.ts';
+import { createTempDatabase } from '../testing/postgres.ts';
+import { startS3rver } from '../testing/s3rver.ts';
 import { localTokenIssuer, planSessions, simulate } from './simulate.ts';
 import { type Stack, StartupError, startStack } from './start.ts';
 
@@ -157,6 +161,67 @@ describe('simulate into the stack', () => {
       await browser.close();
     }
   }, 90_000);
+});
+
+describe('the stack on real servers', () => {
+  it('uses DATABASE_URL, OLTP_DATABASE_URL and an S3 LAKE_URL instead of the embedded parts, and loads on its ETL timer', async () => {
+    const [dwh, oltp, s3] = await Promise.all([
+      createTempDatabase('stack_dwh'),
+      createTempDatabase('stack_oltp'),
+      startS3rver(),
+    ]);
+    const config = loadConfig(
+      env(path.join(work, 'servers'), {
+        DATABASE_URL: dwh.url,
+        OLTP_DATABASE_URL: oltp.url,
+        LAKE_URL: `s3://${s3.bucket}/raw`,
+        S3_ENDPOINT: s3.endpoint,
+        ETL_INTERVAL: '1s',
+      }),
+    );
+    const stack = await startStack({
+      config,
+      ports: { ingest: 0, storefront: 0, dashboard: 0 },
+      now: clock,
+      logLevel: 'error',
+    });
+    try {
+      // Only the local identity provider's keys are still embedded (Cognito is not configured).
+      expect(Object.keys(stack.embedded)).toEqual(['identityKeys']);
+      expect(stack.warehouse.kind).toBe('postgres');
+      expect(stack.storefront.oltp.kind).toBe('postgres');
+      const summary = await simulate({
+        target: stack.urls.ingest,
+        sessions: 20,
+        days: 1,
+        rate: 0,
+        seed: 3,
+        now: clock,
+        issueToken: (await localTokenIssuer(config, clock))!,
+        shopOrigin: stack.urls.storefront,
+      });
+      expect(await stack.runEtlNow()).toMatchObject({ status: 'succeeded', rowsInserted: summary.accepted });
+      const pool = new pg.Pool({ connectionString: dwh.url });
+      try {
+        const { rows } = await pool.query<{ n: number }>(
+          'SELECT count(DISTINCT event_id)::int AS n FROM clickstream_events',
+        );
+        expect(rows).toEqual([{ n: summary.accepted }]);
+      } finally {
+        await pool.end();
+      }
+      const shop = new pg.Pool({ connectionString: oltp.url });
+      try {
+        const { rows } = await shop.query<{ n: number }>('SELECT count(*)::int AS n FROM shop.products');
+        expect(rows[0]!.n).toBe(seedProducts().length);
+      } finally {
+        await shop.end();
+      }
+    } finally {
+      await stack.close();
+      await Promise.all([dwh.drop(), oltp.drop(), s3.stop()]);
+    }
+  }, 60_000);
 });
 
 describe('clickstream start as a process', () => {
