@@ -231,7 +231,8 @@ describe('clickstream start as a process', () => {
   });
 
   it('stops cleanly on SIGINT during load: every acknowledged event is in the lake, exit 0', async () => {
-    const dataDir = path.join(work, 'proc');
+    // The simulate test's folder, migrated and seeded: a warm start, as a user's second `npm start`.
+    const dataDir = path.join(work, 'sim');
     const [port, shopPort, dashPort] = [await freePort(), await freePort(), await freePort()];
     const proc = spawn(process.execPath, [path.join(ROOT, 'bin/clickstream.js'), 'start'], {
       cwd: ROOT,
@@ -336,16 +337,38 @@ describe('clickstream start as a process', () => {
       expect(stderr.trim().split('\n')).toEqual([
         `clickstream start: port ${busy} is already in use (PORT, the ingest): stop what listens there or set PORT to another port`,
       ]);
-      // The shop had started before the ingest failed: its port is free again and its folders unlocked.
+      // Nothing was left running: the shop's port is free, no PGlite folder is locked.
       await new Promise<void>((resolve, reject) => {
         const probe = createServer().once('error', reject);
         probe.listen(shopPort, '127.0.0.1', () => probe.close(() => resolve()));
       });
-      expect((await readdir(path.join(dataDir, 'oltp'))).includes('.clickstream.lock')).toBe(false);
-      expect((await readdir(path.join(dataDir, 'dwh'))).includes('.clickstream.lock')).toBe(false);
+      for (const folder of ['oltp', 'dwh']) {
+        const files = await readdir(path.join(dataDir, folder)).catch(() => [] as string[]);
+        expect(files).not.toContain('.clickstream.lock');
+      }
     } finally {
       await new Promise((r) => blocker.close(r));
     }
+  }, 60_000);
+
+  it('a part failing after others started closes them again: ports free, PGlite folders unlocked', async () => {
+    // The dashboard refuses a non-loopback HOST without DASHBOARD_TOKEN — after the shop and the ingest listen.
+    const dataDir = path.join(work, 'sim');
+    const [shopPort, ingestPort] = [await freePort(), await freePort()];
+    const err = (await startStack({
+      config: loadConfig(env(dataDir, { HOST: '0.0.0.0' })),
+      ports: { storefront: shopPort, ingest: ingestPort, dashboard: 0 },
+      logLevel: 'error',
+    }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/^HOST=0\.0\.0\.0 is not loopback: set DASHBOARD_TOKEN/);
+    for (const port of [shopPort, ingestPort]) {
+      await new Promise<void>((resolve, reject) => {
+        const probe = createServer().once('error', reject);
+        probe.listen(port, '0.0.0.0', () => probe.close(() => resolve()));
+      });
+    }
+    for (const folder of ['oltp', 'dwh'])
+      expect(await readdir(path.join(dataDir, folder))).not.toContain('.clickstream.lock');
   }, 60_000);
 
   it('an unwritable DATA_DIR and a bad ETL_INTERVAL stop start-up before anything starts', async () => {

@@ -14,12 +14,13 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { type Config, etlIntervalMs } from '../config.ts';
 import { type DashboardServer, startDashboardServer } from '../dashboard/server.ts';
 import { PgliteBusyError } from '../db/connect.ts';
 import { openConfiguredWarehouse } from '../etl/cli.ts';
-import { type EtlResult, runEtl, summary } from '../etl/core.ts';
+import { type EtlResult, runEtl } from '../etl/core.ts';
 import { objectLimitsFrom } from '../etl/object-lines.ts';
 import type { Warehouse } from '../etl/warehouse.ts';
 import { createLogger, type Logger, type LogLevel } from '../ingest/log.ts';
@@ -82,15 +83,15 @@ async function writableDataDir(dir: string): Promise<void> {
 }
 
 /** Turns a part's start-up failure into the one line the operator needs. */
-function explain(err: unknown, part: keyof typeof PORT_VARIABLES, port: number): unknown {
+function explain(err: unknown, part?: keyof typeof PORT_VARIABLES, port?: number): unknown {
   const e = err as NodeJS.ErrnoException;
-  if (e.code === 'EADDRINUSE') {
+  if (part && e.code === 'EADDRINUSE') {
     const name = PORT_VARIABLES[part];
     return new StartupError(
       `port ${port} is already in use (${name}, the ${part}): stop what listens there or set ${name} to another port`,
     );
   }
-  if (e.code === 'EACCES' && e.syscall === 'listen') {
+  if (part && e.code === 'EACCES' && e.syscall === 'listen') {
     const name = PORT_VARIABLES[part];
     return new StartupError(`port ${port} may not be used by this user (${name}): set ${name} to a port above 1023`);
   }
@@ -120,7 +121,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const embeddedLake = config.LAKE_URL.startsWith('file://');
   if (!config.DATABASE_URL || !config.OLTP_DATABASE_URL || embeddedLake || !cognito) await writableDataDir(dataDir);
 
-  // Closed in reverse order when a later part fails to start, and by close().
+  // A port in use is found before anything starts (a few seconds of PGlite start-up sooner); one
+  // taken in between is still caught where its server listens.
+  for (const part of ['storefront', 'ingest', 'dashboard'] as const) {
+    if (ports[part] !== 0)
+      await probePort(config.HOST, ports[part]).catch((err) => Promise.reject(explain(err, part, ports[part])));
+  }
+
+  // What has started, closed again in reverse order when a later part fails to start.
   const started: (() => Promise<void>)[] = [];
   const closeStarted = async () => {
     for (const close of started.reverse()) await close().catch(() => {});
@@ -130,7 +138,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     const store = openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
     const warehouse = await openConfiguredWarehouse(config).catch((err) => {
-      throw explain(err, 'dashboard', ports.dashboard);
+      throw explain(err);
     });
     started.push(() => warehouse.close());
     await warehouse.migrate();
@@ -223,25 +231,23 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     };
     const schedule = () => {
       if (stopping) return;
-      timer = setTimeout(async () => {
-        const result = await tick('schedule').catch((err: Error) => ({ status: 'failed', error: err.message }));
-        if (result.status === 'failed')
-          etlLog.error('scheduled etl run failed', { error: (result as EtlResult).error });
-        else if ('runId' in result) etlLog.info('scheduled etl run', summary(result));
-        schedule();
+      // runEtl logs its own outcome and never throws for a failed run (the next tick retries).
+      timer = setTimeout(() => {
+        tick('schedule')
+          .catch((err: Error) => etlLog.error('scheduled etl run failed', { error: err.message }))
+          .finally(schedule);
       }, intervalMs);
     };
     schedule();
 
-    const pglite = (kind: string, location: string) =>
-      kind === 'pglite' ? location.replace(/^pglite:/, '') : undefined;
+    const folder = (location: string) => location.replace(/^pglite:/, '');
     let closing: Promise<void> | undefined;
     return {
       urls: { storefront: storefront.url, dashboard: dashboard.url, ingest: `${ingest.url}/clickstream` },
       embedded: {
         ...(embeddedLake ? { lake: config.LAKE_URL } : {}),
-        ...(warehouse.kind === 'pglite' ? { warehouse: pglite(warehouse.kind, warehouse.location) } : {}),
-        ...(storefront.oltp.kind === 'pglite' ? { oltp: pglite(storefront.oltp.kind, storefront.oltp.location) } : {}),
+        ...(warehouse.kind === 'pglite' ? { warehouse: folder(warehouse.location) } : {}),
+        ...(storefront.oltp.kind === 'pglite' ? { oltp: folder(storefront.oltp.location) } : {}),
         ...(local ? { identityKeys: path.dirname(local.jwksFile) } : {}),
       },
       warehouse,
@@ -251,7 +257,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       runEtlNow: () => tick('manual'),
       close() {
         closing ??= (async () => {
-          started.length = 0;
           // Let a running tick end (it commits or rolls back) and start no other; stop taking
           // clicks (the ingest answers what is in flight and drains its lake writes); then the
           // dashboard and the warehouse.
@@ -271,9 +276,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   }
 }
 
+/** Resolves when `port` can be bound on `host` (and frees it again); rejects with the listen error. */
+async function probePort(host: string, port: number): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(port, host, resolve);
+  });
+  await new Promise((resolve) => probe.close(resolve));
+}
+
 /** A TCP port free on `host` a moment ago. */
 async function freeLoopbackPort(host: string): Promise<number> {
-  const { createServer } = await import('node:net');
   const probe = createServer();
   await new Promise<void>((resolve, reject) => {
     probe.once('error', reject);
