@@ -36,7 +36,9 @@ export async function run(args: string[]): Promise<number> {
     stack = await startStack({ config, logLevel: process.env.LOG_LEVEL ? config.LOG_LEVEL : 'warn' });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof StartupError) {
-      console.error(`clickstream start: ${(err as Error).message}`);
+      // One line: `invalid configuration:\n  A=…\n  B=…` → `invalid configuration: A=…; B=…`.
+      const line = err.message.replace(/:\n\s+/, ': ').replace(/\n\s+/g, '; ');
+      console.error(`clickstream start: ${line}`);
       return 1;
     }
     throw err;

@@ -381,6 +381,18 @@ describe('clickstream start as a process', () => {
     expect(err.message).toBe(
       `DATA_DIR=${path.join(file, 'data')} is not a writable folder (ENOTDIR): set DATA_DIR to a folder this user can write`,
     );
-    expect(() => loadConfig(env(work, { ETL_INTERVAL: '5 minutes' }))).toThrow(/ETL_INTERVAL="5 minutes"/);
-  });
+    const proc = spawn(process.execPath, [path.join(ROOT, 'bin/clickstream.js'), 'start'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env(path.join(work, 'bad-config'), { ETL_INTERVAL: '5 minutes' }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    proc.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    expect(await new Promise((resolve) => proc.once('exit', resolve))).toBe(1);
+    expect(stderr.trim().split('\n')).toEqual([
+      `clickstream start: invalid configuration: ETL_INTERVAL="5 minutes": Expected string to match '^[1-9][0-9]*(s|m|h)?$'`,
+    ]);
+  }, 30_000);
 });
