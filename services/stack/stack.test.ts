@@ -106,7 +106,7 @@ describe('simulate into the stack', () => {
       issueToken: issueToken!,
       shopOrigin: stack.urls.storefront,
     });
-    // Deterministic from the seed: the same plan whatever the machine (figures checked once by hand).
+    // A realistic mix: signed-in and returning shoppers, and a funnel that narrows at every step.
     expect(summary).toMatchObject({ sessions: 200, rejected: 0 });
     expect(summary.accepted).toBe(summary.events_sent);
     expect(summary.signed_in_sessions).toBeGreaterThan(30);
