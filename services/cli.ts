@@ -21,6 +21,14 @@ const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Prom
     load: () => import('./dashboard/cli.ts'),
     help: 'dashboard serve         start the analytics dashboard (http://127.0.0.1:3838)',
   },
+  start: {
+    load: () => import('./stack/cli.ts'),
+    help: 'start                   the whole local platform: shop, ingest, ETL timer, dashboard (npm start)',
+  },
+  simulate: {
+    load: () => import('./stack/cli.ts').then((m) => ({ run: m.runSimulate })),
+    help: 'simulate --sessions N   synthetic shoppers through the ingest API (--days, --rate, --target, --seed)',
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -115,6 +115,11 @@ export const CONFIG_VARIABLES = {
     default: 64 * 1024 * 1024,
     doc: 'Bytes (inflated) the ETL reads per lake object; the rest is quarantined.',
   },
+  ETL_INTERVAL: {
+    schema: Type.String({ pattern: '^[1-9][0-9]*(s|m|h)?$' }),
+    default: '1m',
+    doc: 'How often `clickstream start` runs the ETL: seconds (`90`), or with a unit `30s`, `1m`, `2h`. The AWS deployment keeps EventBridge `rate(1 hour)`.',
+  },
   ALERT_TOPIC_ARN: { schema: Type.String(), default: '', doc: 'SNS topic that failed ETL runs publish to.' },
   STOREFRONT_PORT: { schema: Port, default: 3000, doc: 'Port of `clickstream storefront serve`.' },
   OLTP_DATABASE_URL: {
@@ -169,4 +174,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = out as Config;
   if (!config.LAKE_URL) config.LAKE_URL = `file://${path.resolve(config.DATA_DIR, 'lake')}`;
   return config;
+}
+
+/** ETL_INTERVAL in milliseconds (`90` and `90s` are seconds, `1m` minutes, `2h` hours). */
+export function etlIntervalMs(value: string): number {
+  const m = /^([1-9][0-9]*)(s|m|h)?$/.exec(value);
+  if (!m)
+    throw new ConfigError(`ETL_INTERVAL=${JSON.stringify(value)}: expected seconds or a duration like 30s, 1m, 2h`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
 }

@@ -4,7 +4,8 @@
  * folder. The warehouse (services/etl/warehouse.ts) and the shop's OLTP database
  * (services/storefront/db/open.ts) both open and migrate through these functions.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
@@ -36,10 +37,88 @@ export function redactUrl(databaseUrl: string): string {
   return url.href;
 }
 
-/** PGlite in `dir` (created if missing), or a throwaway in-memory database for `memory://…`. */
+/** The file in a PGlite folder that says which process has it open. */
+export const PGLITE_LOCK_FILE = '.clickstream.lock';
+
+/** A PGlite folder another process (or this one) already has open. */
+export class PgliteBusyError extends Error {
+  override name = 'PgliteBusyError';
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `${dir} is in use by process ${pid}${pid === process.pid ? ' (this one)' : ''}: PGlite allows one process per data folder. ` +
+        'Stop that process, use the running stack (`npm start` serves every part), or set DATABASE_URL / ' +
+        `OLTP_DATABASE_URL to a PostgreSQL server. If process ${pid} is not a clickstream command, delete ${path.join(dir, PGLITE_LOCK_FILE)}.`,
+    );
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<dir>/.clickstream.lock` (created with O_EXCL, holding our pid). A lock left by a process
+ * that is gone (killed, crashed) is taken over; one held by a live process is a PgliteBusyError —
+ * two PGlite instances on one folder would corrupt it, and PGlite itself neither detects nor waits.
+ */
+async function lockPgliteDir(dir: string): Promise<() => Promise<void>> {
+  const file = path.join(dir, PGLITE_LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => unlink(file).catch(() => {});
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
+    }
+    const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    // A lock file being written right now is empty for a moment: treat it as held, once.
+    if (Number.isInteger(pid) && pid > 0 ? alive(pid) : attempt === 0) {
+      if (!(Number.isInteger(pid) && pid > 0)) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      throw new PgliteBusyError(dir, pid);
+    }
+    // Stale: its process is gone. Removed, then created again with O_EXCL, so of two processes
+    // taking it over at once only one wins.
+    await unlink(file).catch(() => {});
+  }
+}
+
+/**
+ * PGlite in `dir` (created if missing), or a throwaway in-memory database for `memory://…`. A
+ * folder is held by one process at a time (see lockPgliteDir); `close()` releases it.
+ */
 export async function openPgliteDir(dir: string): Promise<PGlite> {
-  if (!dir.startsWith('memory://')) await mkdir(dir, { recursive: true });
-  return PGlite.create(dir);
+  if (dir.startsWith('memory://')) return PGlite.create(dir);
+  await mkdir(dir, { recursive: true });
+  const release = await lockPgliteDir(dir);
+  let db: PGlite;
+  try {
+    db = await PGlite.create(dir);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  const close = db.close.bind(db);
+  // Every caller closes through db.close() (drizzle's client, the warehouse): release the folder there.
+  db.close = async () => {
+    try {
+      await close();
+    } finally {
+      await release();
+    }
+  };
+  return db;
 }
 
 /** `pglite:<dir>` or the `memory://` name, for logs. */

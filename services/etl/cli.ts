@@ -1,7 +1,7 @@
 /**
  * `clickstream etl run | etl backfill --from <ISO> --to <ISO>` and `clickstream db migrate`.
  * Thin: reads the config, opens the lake and the warehouse, calls the core, reports the result.
- * stdout gets one JSON summary line; logs (JSON lines) and the progress bar go to stderr.
+ * stdout gets one JSON summary line; logs (JSON lines) and the progress bar (services/progress.ts) go to stderr.
  *
  * Exit codes: 0 succeeded · 1 run failed or bad configuration · 2 usage error · 3 skipped
  * because another run holds the ETL lock.
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
+import { progressBar as createProgressBar } from '../progress.ts';
 import { alertOnFailure } from './alert.ts';
 import { type EtlOptions, type EtlProgress, type ReceiveWindow, runEtl, summary } from './core.ts';
 import { objectLimitsFrom } from './object-lines.ts';
@@ -60,34 +61,17 @@ const stderrLog = (minLevel: Config['LOG_LEVEL']) => {
 };
 
 const mib = (bytes: number) => (bytes / 1_048_576).toFixed(1);
-const clock = (seconds: number) => {
-  const s = Math.max(0, Math.round(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-};
 
-/** A one-line bar on a terminal; on a pipe, a plain line every 10%. ETA from bytes done so far. */
+/** The backfill's bar: fraction of lake bytes loaded, with objects, MiB and rows. */
 export function progressBar(write: (s: string) => void, isTty: boolean, started = performance.now()) {
-  let lastDecile = -1;
-  return (p: EtlProgress) => {
-    const fraction = p.bytesTotal ? p.bytesDone / p.bytesTotal : 1;
-    const elapsed = (performance.now() - started) / 1000;
-    const eta = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : Number.NaN;
-    const width = 30;
-    const filled = Math.round(fraction * width);
-    const line =
-      `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ` +
+  const bar = createProgressBar(write, isTty, started);
+  return (p: EtlProgress) =>
+    bar(
+      p.bytesTotal ? p.bytesDone / p.bytesTotal : 1,
       `${p.objectsDone}/${p.objectsTotal} objects ${mib(p.bytesDone)}/${mib(p.bytesTotal)} MiB ` +
-      `${p.rowsInserted.toLocaleString('en-US')} rows  elapsed ${clock(elapsed)}  ETA ${Number.isFinite(eta) ? clock(eta) : '--:--'}`;
-    if (isTty) {
-      write(`\r${line}${p.objectsDone === p.objectsTotal ? '\n' : ''}`);
-      return;
-    }
-    const decile = Math.floor(fraction * 10);
-    if (decile !== lastDecile) {
-      lastDecile = decile;
-      write(`${line}\n`);
-    }
-  };
+        `${p.rowsInserted.toLocaleString('en-US')} rows`,
+      p.objectsDone === p.objectsTotal,
+    );
 }
 
 export async function run(args: string[]): Promise<number> {

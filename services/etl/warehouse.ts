@@ -6,8 +6,14 @@
  *
  * A `Session` is one database connection held for a whole ETL run: the advisory lock, the
  * temporary staging table and each batch transaction must all live on the same connection.
+ *
+ * PGlite is one connection shared by everything in the process (the local stack runs the ETL and
+ * the dashboard side by side on it): a session's BEGIN … COMMIT runs as PGlite's own exclusive
+ * `transaction()`, so nobody else's query can land inside an ETL transaction — they wait for its
+ * COMMIT or ROLLBACK, as they would on PostgreSQL's separate connections.
  */
 import { fileURLToPath } from 'node:url';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
 import {
   createPgPool,
@@ -114,18 +120,80 @@ function pgSession(client: pg.PoolClient): Session {
   };
 }
 
+/** An open exclusive PGlite transaction: its handle, and how to end it. */
+interface OpenTransaction {
+  tx: Transaction;
+  end(commit: boolean): Promise<void>;
+}
+
+/**
+ * Starts `db.transaction()` and hands its transaction out instead of running a callback: the
+ * session's later statements go to it until COMMIT/ROLLBACK ends it. Until then PGlite's
+ * transaction mutex keeps every `db.query` of other users waiting.
+ */
+async function beginExclusive(db: PGlite): Promise<OpenTransaction> {
+  let handOut!: (tx: Transaction) => void;
+  const ready = new Promise<Transaction>((resolve) => {
+    handOut = resolve;
+  });
+  let decide!: (commit: boolean) => void;
+  const decided = new Promise<boolean>((resolve) => {
+    decide = resolve;
+  });
+  const done = db.transaction(async (tx) => {
+    handOut(tx);
+    if (!(await decided)) await tx.rollback();
+  });
+  const tx = await Promise.race([
+    ready,
+    done.then(() => {
+      throw new Error('the PGlite transaction ended before it began');
+    }),
+  ]);
+  return {
+    tx,
+    async end(commit) {
+      decide(commit);
+      await done;
+    },
+  };
+}
+
+const TX_START = /^\s*(BEGIN|START\s+TRANSACTION)\b/i;
+const TX_COMMIT = /^\s*(COMMIT|END)\b/i;
+const TX_ROLLBACK = /^\s*ROLLBACK\s*;?\s*$/i;
+
 async function openPglite(dir: string, migrationsFolder: string): Promise<Warehouse> {
   const db = await openPgliteDir(dir);
   const heldLocks = new Set<number>();
+  let open: OpenTransaction | undefined;
+  const none = { rows: [], rowCount: 0 };
+  const endOpen = async (commit: boolean) => {
+    const ending = open;
+    open = undefined;
+    await ending?.end(commit);
+  };
   const session: Session = {
     async query<T>(sql: string, params?: unknown[]) {
-      const res = await db.query<T>(sql, params);
+      if (!open && TX_START.test(sql) && !params?.length) {
+        open = await beginExclusive(db);
+        return none;
+      }
+      if (open && TX_COMMIT.test(sql)) {
+        await endOpen(true);
+        return none;
+      }
+      if (open && TX_ROLLBACK.test(sql)) {
+        await endOpen(false);
+        return none;
+      }
+      const res = await (open ? open.tx : db).query<T>(sql, params);
       return { rows: res.rows, rowCount: res.affectedRows ?? 0 };
     },
     async copyIn(copySql: string, data: Uint8Array) {
       // PGlite has no COPY protocol stream; it reads COPY input from a Blob at /dev/blob.
       const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
-      await db.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob });
+      await (open ? open.tx : db).query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob });
     },
     async tryLock(key: number) {
       if (heldLocks.has(key)) return false;
@@ -136,7 +204,7 @@ async function openPglite(dir: string, migrationsFolder: string): Promise<Wareho
       heldLocks.delete(key);
     },
     async backendPid() {
-      return (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      return (await (open ? open.tx : db).query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     },
   };
   return {
@@ -150,11 +218,17 @@ async function openPglite(dir: string, migrationsFolder: string): Promise<Wareho
         return await fn(session);
       } catch (err) {
         // The one connection is shared: leave no failed transaction behind for the next user.
-        await db.query('ROLLBACK').catch(() => {});
+        await endOpen(false).catch(() => {});
         throw err;
+      } finally {
+        // A session that returned inside a transaction would hold everyone else off forever.
+        await endOpen(false).catch(() => {});
       }
     },
     migrate: () => migratePgliteDb(db, { migrationsFolder }),
-    close: () => db.close(),
+    close: async () => {
+      await endOpen(false).catch(() => {});
+      await db.close();
+    },
   };
 }

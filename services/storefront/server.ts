@@ -27,6 +27,17 @@ import { seedCatalogue, writeMedia } from './seed.ts';
 
 export const DEFAULT_AUDIENCE = 'clickstream-storefront';
 
+/** The `iss` and `aud` of the local identity provider's tokens (what the ingest must expect). */
+export function localIssuerOf(config: Pick<Config, 'JWT_ISSUER' | 'COGNITO_CLIENT_ID' | 'STOREFRONT_PORT'>): {
+  issuer: string;
+  audience: string;
+} {
+  return {
+    issuer: config.JWT_ISSUER || `http://localhost:${config.STOREFRONT_PORT}`,
+    audience: config.COGNITO_CLIENT_ID || DEFAULT_AUDIENCE,
+  };
+}
+
 /** OLTP_DATABASE_URL, or PGlite in <DATA_DIR>/oltp. */
 export function openConfiguredOltp(config: Pick<Config, 'OLTP_DATABASE_URL' | 'DATA_DIR'>): Promise<Oltp> {
   return openOltp({ databaseUrl: config.OLTP_DATABASE_URL, pgliteDir: path.resolve(config.DATA_DIR, 'oltp') });
@@ -75,8 +86,7 @@ export async function openStorefront({
       identity = createCognitoIdentityProvider({ clientId: config.COGNITO_CLIENT_ID, region: config.AWS_REGION });
     } else {
       const key = await loadOrCreateSigningKey(config.DATA_DIR);
-      const issuer = config.JWT_ISSUER || `http://localhost:${config.STOREFRONT_PORT}`;
-      const audience = config.COGNITO_CLIENT_ID || DEFAULT_AUDIENCE;
+      const { issuer, audience } = localIssuerOf(config);
       identity = createLocalIdentityProvider({
         directory: userDirectory(oltp.db),
         issue: createTokenIssuer({ key, issuer, audience, now }),

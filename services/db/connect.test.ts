@@ -1,0 +1,119 @@
+/**
+ * One process per PGlite folder (the lock file of openPgliteDir), and the warehouse's exclusive
+ * transactions on the one PGlite connection its users share in the local stack.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWarehouse, type Warehouse } from '../etl/warehouse.ts';
+import { openPgliteDir, PGLITE_LOCK_FILE, PgliteBusyError } from './connect.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'pglite-lock-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** The pid of a process that has exited (a real dead pid, not a guess). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0']);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return child.pid!;
+}
+
+describe('openPgliteDir', () => {
+  it('refuses a folder this process already has open, and frees it on close', async () => {
+    const folder = path.join(dir, 'same');
+    const db = await openPgliteDir(folder);
+    const second = await openPgliteDir(folder).catch((err: unknown) => err);
+    expect(second).toBeInstanceOf(PgliteBusyError);
+    expect((second as Error).message).toContain(`in use by process ${process.pid} (this one)`);
+    await db.close();
+    expect(existsSync(path.join(folder, PGLITE_LOCK_FILE))).toBe(false);
+    const again = await openPgliteDir(folder);
+    await again.close();
+  });
+
+  it('refuses a folder a live process holds, naming it and what to do, without touching its lock', async () => {
+    const folder = path.join(dir, 'busy');
+    await mkdir(folder);
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      await writeFile(path.join(folder, PGLITE_LOCK_FILE), `${holder.pid}\n`);
+      const err = (await openPgliteDir(folder).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(PgliteBusyError);
+      expect(err.message).toMatch(
+        new RegExp(
+          `^${folder.replaceAll('/', '\\/')} is in use by process ${holder.pid}: .*Stop that process.*DATABASE_URL`,
+        ),
+      );
+      expect(existsSync(path.join(folder, PGLITE_LOCK_FILE))).toBe(true);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('takes over the lock of a process that died without closing', async () => {
+    const folder = path.join(dir, 'stale');
+    await mkdir(folder);
+    await writeFile(path.join(folder, PGLITE_LOCK_FILE), `${await deadPid()}\n`);
+    const db = await openPgliteDir(folder);
+    expect((await db.query<{ x: number }>('SELECT 1 AS x')).rows).toEqual([{ x: 1 }]);
+    await db.close();
+  });
+});
+
+describe('the PGlite warehouse shared by the ETL and the dashboard', () => {
+  let wh: Warehouse;
+  beforeAll(async () => {
+    wh = await openWarehouse({ pgliteDir: 'memory://' });
+  });
+  afterAll(() => wh.close());
+
+  it('keeps other queries out of a session transaction until it commits', async () => {
+    {
+      await wh.query('CREATE TABLE t (n int)');
+      let outsideDone = false;
+      let outside: Promise<unknown[]> | undefined;
+      await wh.withSession(async (s) => {
+        await s.query('BEGIN');
+        await s.query('INSERT INTO t VALUES (1)');
+        // A dashboard query while the ETL's transaction is open: it must neither see the
+        // uncommitted row nor run inside the transaction.
+        outside = wh.query('SELECT count(*)::int AS n FROM t').then((rows) => {
+          outsideDone = true;
+          return rows;
+        });
+        await new Promise((r) => setTimeout(r, 100));
+        expect(outsideDone).toBe(false);
+        await s.query('INSERT INTO t VALUES (2)');
+        await s.query('COMMIT');
+      });
+      expect(await outside).toEqual([{ n: 2 }]);
+    }
+  });
+
+  it('rolls back a session transaction whose work failed, and the connection stays usable', async () => {
+    {
+      await wh.query('CREATE TABLE u (n int PRIMARY KEY)');
+      const failed = await wh
+        .withSession(async (s) => {
+          await s.query('BEGIN');
+          await s.query('INSERT INTO u VALUES (1)');
+          await s.query('INSERT INTO u VALUES (1)');
+        })
+        .catch((e: unknown) => e);
+      expect((failed as Error).message).toMatch(/duplicate key/);
+      expect(await wh.query('SELECT count(*)::int AS n FROM u')).toEqual([{ n: 0 }]);
+      await wh.withSession(async (s) => {
+        await s.query('BEGIN');
+        await s.query('INSERT INTO u VALUES (3)');
+        await s.query('ROLLBACK');
+      });
+      expect(await wh.query('SELECT count(*)::int AS n FROM u')).toEqual([{ n: 0 }]);
+    }
+  });
+});
