@@ -237,8 +237,8 @@ describe('etl flow', () => {
 
 describe('data at rest and in transit', () => {
   it('encrypts and blocks public access on every bucket, and denies non-TLS requests', () => {
-    const buckets = ofType('AWS::S3::Bucket');
-    expect(buckets).toHaveLength(3);
+    const buckets = ofType('AWS::S3::Bucket'); // access logs, raw lake, media, Athena results
+    expect(buckets).toHaveLength(4);
     for (const [id, bucket] of buckets) {
       expect(
         bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,

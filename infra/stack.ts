@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { accessLogsBucketProps } from './defaults.ts';
 import { AlertTopic } from './flows/alerts.ts';
+import { AnalyticsFlow } from './flows/analytics.ts';
 import { EtlFlow } from './flows/etl.ts';
 import { IdentityFlow } from './flows/identity.ts';
 import { IngestFlow } from './flows/ingest.ts';
@@ -24,6 +25,7 @@ export class ClickstreamStack extends Stack {
   readonly ingest: IngestFlow;
   readonly etl: EtlFlow;
   readonly web: WebFlow;
+  readonly analytics: AnalyticsFlow;
 
   constructor(scope: Construct, id: string, props: ClickstreamStackProps) {
     super(scope, id, props);
@@ -59,6 +61,12 @@ export class ClickstreamStack extends Stack {
       adminAccess: this.network.bastion,
     });
 
+    this.analytics = new AnalyticsFlow(this, 'Analytics', {
+      settings,
+      rawBucket: this.ingest.rawBucket,
+      accessLogs,
+    });
+
     const out = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
     out('IngestEndpoint', this.ingest.endpoint, 'POST events here (tracker endpoint)');
     out('RawLakeBucket', this.ingest.rawBucket.bucketName, 'Raw lake (LAKE_URL=s3://<this>)');
@@ -72,6 +80,8 @@ export class ClickstreamStack extends Stack {
     out('MediaDistributionDomain', this.web.distribution.distributionDomainName, 'CloudFront domain for media');
     out('MediaBucket', this.web.mediaBucket.bucketName, 'Media origin bucket');
     out('EtlFunctionName', this.etl.function.functionName, 'Invoke for manual loads/backfills');
+    out('AthenaWorkGroup', this.analytics.workgroup.name, 'Athena workgroup over the lake (database clickstream_lake)');
+    out('AthenaResultsBucket', this.analytics.resultsBucket.bucketName, 'Athena query results (expire after 30 days)');
     out('AlertTopicArn', alerts.topic.topicArn, 'Subscribe to receive alerts');
   }
 }
