@@ -24,6 +24,7 @@ let functions: Record<'ingest' | 'etl', { bundle: string; env: Env }>;
 const DEPLOY_TIME: Env = {
   LAKE_URL: 's3://clickstream-raw-lake-test',
   DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:wh-AbCdEf',
+  DASHBOARD_READER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:reader-AbCdEf',
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
   COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI',
   COGNITO_CLIENT_ID: '3n4b5urk1ft4fl3mg5e62d9ado',

@@ -50,6 +50,9 @@ describe('cdk-nag AwsSolutions', () => {
     expect(nag.sort()).toEqual(
       [
         'Clickstream/AccessLogs AwsSolutions-S1',
+        'Clickstream/Dashboard/Host AwsSolutions-EC29',
+        'Clickstream/Dashboard/HostRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+        'Clickstream/Etl/ReaderSecret AwsSolutions-SMG4',
         'Clickstream/Etl/FunctionRole AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         'Clickstream/Etl/FunctionRole AwsSolutions-IAM5[Resource::*]',
         'Clickstream/Etl/FunctionRole AwsSolutions-IAM5[Resource::<lake>/events/*]',

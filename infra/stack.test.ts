@@ -190,7 +190,7 @@ describe('etl flow', () => {
     expect(others.filter((a) => a.includes('*') && !a.startsWith('kms:GenerateDataKey'))).toEqual([]);
   });
 
-  it('admits to the warehouse port only the ETL function and the bastion', () => {
+  it('admits to the warehouse port only the ETL function, the bastion and the dashboard host', () => {
     const dbSg = logicalIdOf('AWS::EC2::SecurityGroup', 'WarehouseSg');
     const sources = ofType('AWS::EC2::SecurityGroupIngress')
       .filter(([, i]) => i.Properties.GroupId['Fn::GetAtt'][0] === dbSg)
@@ -205,18 +205,20 @@ describe('etl flow', () => {
       [
         logicalIdOf('AWS::EC2::SecurityGroup', 'EtlFunctionSg'),
         logicalIdOf('AWS::EC2::SecurityGroup', 'BastionSg'),
+        logicalIdOf('AWS::EC2::SecurityGroup', 'DashboardHostSg'),
       ].sort(),
     );
     expect(resources[dbSg]!.Properties.SecurityGroupIngress).toBeUndefined();
   });
 
-  it('alarms on ETL errors, long runs and missed runs, and on ingest 5xx, into the alert topic', () => {
+  it('alarms on ETL errors, long runs and missed runs, ingest 5xx and the dashboard host, into the alert topic', () => {
     const topic = { Ref: logicalIdOf('AWS::SNS::Topic', 'Alerts') };
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([topic]);
     const byMetric = alarms.map((a) => `${a.Namespace}/${a.MetricName}`).sort();
     expect(byMetric).toEqual([
       'AWS/ApiGateway/5xx',
+      'AWS/EC2/StatusCheckFailed',
       'AWS/Lambda/Duration',
       'AWS/Lambda/Errors',
       'AWS/Lambda/Errors',

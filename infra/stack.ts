@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { accessLogsBucketProps } from './defaults.ts';
 import { AlertTopic } from './flows/alerts.ts';
 import { AnalyticsFlow } from './flows/analytics.ts';
+import { DashboardFlow } from './flows/dashboard.ts';
 import { EtlFlow } from './flows/etl.ts';
 import { IdentityFlow } from './flows/identity.ts';
 import { IngestFlow } from './flows/ingest.ts';
@@ -26,6 +27,7 @@ export class ClickstreamStack extends Stack {
   readonly etl: EtlFlow;
   readonly web: WebFlow;
   readonly analytics: AnalyticsFlow;
+  readonly dashboard: DashboardFlow;
 
   constructor(scope: Construct, id: string, props: ClickstreamStackProps) {
     super(scope, id, props);
@@ -61,6 +63,13 @@ export class ClickstreamStack extends Stack {
       adminAccess: this.network.bastion,
     });
 
+    this.dashboard = new DashboardFlow(this, 'Dashboard', {
+      vpc: this.network.vpc,
+      warehouse: this.etl.warehouse,
+      readerSecret: this.etl.readerSecret,
+      endpoints: this.network.endpointSecurityGroup,
+      alerts,
+    });
     this.analytics = new AnalyticsFlow(this, 'Analytics', {
       settings,
       rawBucket: this.ingest.rawBucket,
@@ -80,6 +89,7 @@ export class ClickstreamStack extends Stack {
     out('MediaDistributionDomain', this.web.distribution.distributionDomainName, 'CloudFront domain for media');
     out('MediaBucket', this.web.mediaBucket.bucketName, 'Media origin bucket');
     out('EtlFunctionName', this.etl.function.functionName, 'Invoke for manual loads/backfills');
+    out('DashboardInstanceId', this.dashboard.instance.instanceId, 'SSM port forwarding to :3838 (the dashboard)');
     out('AthenaWorkGroup', this.analytics.workgroup.name, 'Athena workgroup over the lake (database clickstream_lake)');
     out('AthenaResultsBucket', this.analytics.resultsBucket.bucketName, 'Athena query results (expire after 30 days)');
     out('AlertTopicArn', alerts.topic.topicArn, 'Subscribe to receive alerts');
