@@ -284,19 +284,37 @@ describe('data at rest and in transit', () => {
   });
 
   it('keeps both databases private, encrypted, multi-AZ, protected and in the isolated subnets', () => {
-    const dbs = ofType('AWS::RDS::DBInstance');
-    expect(dbs.map(([id]) => id.replace(/[A-F0-9]{8}$/, '')).sort()).toEqual(['EtlWarehouse', 'WebOltp']);
-    for (const [, db] of dbs) {
-      expect(db.Properties).toMatchObject({
-        PubliclyAccessible: false,
-        StorageEncrypted: true,
-        MultiAZ: true,
-        DeletionProtection: true,
-        BackupRetentionPeriod: 7,
-        Engine: 'postgres',
-      });
-      const group = resources[db.Properties.DBSubnetGroupName.Ref]!;
-      expect(refs(group.Properties.SubnetIds)).toEqual(isolatedSubnets());
+    const [[warehouseId, warehouse], ...others] = ofType('AWS::RDS::DBInstance').filter(
+      ([, d]) => d.Properties.Engine === 'postgres',
+    );
+    expect(others).toEqual([]);
+    expect(warehouseId).toMatch(/^EtlWarehouse/);
+    expect(warehouse.Properties).toMatchObject({
+      PubliclyAccessible: false,
+      StorageEncrypted: true,
+      MultiAZ: true,
+      DeletionProtection: true,
+      BackupRetentionPeriod: 7,
+    });
+    expect(refs(resources[warehouse.Properties.DBSubnetGroupName.Ref]!.Properties.SubnetIds)).toEqual(
+      isolatedSubnets(),
+    );
+    // The OLTP database: Aurora Serverless v2, a writer and a reader (two AZs), Data API on.
+    const [[, oltp]] = ofType('AWS::RDS::DBCluster');
+    expect(oltp.Properties).toMatchObject({
+      Engine: 'aurora-postgresql',
+      StorageEncrypted: true,
+      DeletionProtection: true,
+      BackupRetentionPeriod: 7,
+      EnableHttpEndpoint: true,
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
+    });
+    expect(refs(resources[oltp.Properties.DBSubnetGroupName.Ref]!.Properties.SubnetIds)).toEqual(isolatedSubnets());
+    const members = ofType('AWS::RDS::DBInstance').filter(([, d]) => d.Properties.Engine === 'aurora-postgresql');
+    expect(members).toHaveLength(2);
+    for (const [, m] of members) {
+      expect(m.Properties.DBInstanceClass).toBe('db.serverless');
+      expect(m.Properties.PubliclyAccessible).toBe(false);
     }
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
   });

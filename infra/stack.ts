@@ -84,7 +84,8 @@ export class ClickstreamStack extends Stack {
     out('BastionInstanceId', this.network.bastion.instanceId, 'SSM port-forwarding target');
     out('WarehouseEndpoint', this.etl.warehouse.dbInstanceEndpointAddress, 'Warehouse PostgreSQL host');
     out('WarehouseSecretArn', this.etl.warehouse.secret!.secretArn, 'Warehouse credentials');
-    out('OltpEndpoint', this.web.oltp.dbInstanceEndpointAddress, 'Shop OLTP PostgreSQL host');
+    out('OltpEndpoint', this.web.oltp.clusterEndpoint.hostname, 'Shop OLTP Aurora writer endpoint (bastion tunnel)');
+    out('OltpClusterArn', this.web.oltp.clusterArn, 'Shop OLTP cluster (RDS Data API resource ARN)');
     out('OltpSecretArn', this.web.oltp.secret!.secretArn, 'Shop OLTP credentials');
     out('MediaDistributionDomain', this.web.distribution.distributionDomainName, 'CloudFront domain for media');
     out('MediaBucket', this.web.mediaBucket.bucketName, 'Media origin bucket');
