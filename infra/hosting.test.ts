@@ -145,6 +145,74 @@ describe('dashboard host', () => {
   });
 });
 
+describe('storefront on Amplify Hosting', () => {
+  it('is a WEB_COMPUTE app without a repository, with its compute role, and a main branch with the shop env', () => {
+    const appId = logicalIdOf('AWS::Amplify::App', 'StorefrontApp');
+    const app = resources[appId]!.Properties;
+    expect(app.Platform).toBe('WEB_COMPUTE');
+    expect(app.Repository).toBeUndefined();
+    expect(app.AccessToken).toBeUndefined();
+    expect(app.OauthToken).toBeUndefined();
+    expect(app.ComputeRoleArn).toEqual({
+      'Fn::GetAtt': [logicalIdOf('AWS::IAM::Role', 'StorefrontComputeRole'), 'Arn'],
+    });
+    const branch = resources[logicalIdOf('AWS::Amplify::Branch', 'StorefrontBranch')]!.Properties;
+    expect(branch).toMatchObject({
+      AppId: { 'Fn::GetAtt': [appId, 'AppId'] },
+      BranchName: 'main',
+      EnableAutoBuild: false,
+    });
+    const env = Object.fromEntries(branch.EnvironmentVariables.map((v: Json) => [v.Name, render(v.Value)]));
+    const cluster = logicalIdOf('AWS::RDS::DBCluster', 'WebOltp');
+    expect(env).toEqual({
+      COGNITO_USER_POOL_ID: `<${logicalIdOf('AWS::Cognito::UserPool', 'Users')}>`,
+      COGNITO_CLIENT_ID: `<${logicalIdOf('AWS::Cognito::UserPoolClient', 'Shop')}>`,
+      INGEST_URL: expect.stringMatching(
+        /^https:\/\/<IngestApi\w+>\.execute-api\.<AWS::Region>\.<AWS::URLSuffix>\/clickstream$/,
+      ),
+      MEDIA_BASE_URL: `https://<${logicalIdOf('AWS::CloudFront::Distribution', 'WebCdn')}.DomainName>`,
+      OLTP_DATA_API_RESOURCE_ARN: expect.stringContaining(`:rds:<AWS::Region>:<AWS::AccountId>:cluster:<${cluster}>`),
+      OLTP_DATA_API_SECRET_ARN: expect.stringMatching(/^<WebOltpSecretAttachment\w+>$/),
+      OLTP_DATA_API_DATABASE: 'shop',
+    });
+  });
+
+  it("lets the compute role use the Data API on the OLTP cluster and read that cluster's secret — nothing else", () => {
+    const roleId = logicalIdOf('AWS::IAM::Role', 'StorefrontComputeRole');
+    const role = resources[roleId]!.Properties;
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'amplify.amazonaws.com' } },
+    ]);
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    const statements = statementsOf(roleId);
+    expect(statements).toHaveLength(2);
+    expect([...statements[0].Action].sort()).toEqual([
+      'rds-data:BatchExecuteStatement',
+      'rds-data:BeginTransaction',
+      'rds-data:CommitTransaction',
+      'rds-data:ExecuteStatement',
+      'rds-data:RollbackTransaction',
+    ]);
+    expect(render(statements[0].Resource)).toContain(`:cluster:<${logicalIdOf('AWS::RDS::DBCluster', 'WebOltp')}>`);
+    expect(statements[1]).toEqual({
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: { Ref: logicalIdOf('AWS::SecretsManager::SecretTargetAttachment', 'WebOltpSecretAttachment') },
+    });
+  });
+
+  it('opens the OLTP port to the bastion only (the shop uses the Data API)', () => {
+    const [[, cluster]] = ofType('AWS::RDS::DBCluster');
+    expect(cluster.Properties.EnableHttpEndpoint).toBe(true);
+    const sgId = logicalIdOf('AWS::EC2::SecurityGroup', 'WebOltpSg');
+    const sources = ofType('AWS::EC2::SecurityGroupIngress')
+      .filter(([, i]) => i.Properties.GroupId['Fn::GetAtt']?.[0] === sgId)
+      .map(([, i]) => i.Properties.SourceSecurityGroupId['Fn::GetAtt'][0] as string)
+      .filter((s) => !s.includes('Rotation'));
+    expect(sources).toEqual([logicalIdOf('AWS::EC2::SecurityGroup', 'BastionSg')]);
+  });
+});
+
 describe('no port open to the world', () => {
   it('no security group admits 0.0.0.0/0 or ::/0, so neither 5432 nor 3838 is reachable from outside', () => {
     const rules = [

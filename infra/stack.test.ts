@@ -103,8 +103,16 @@ describe('network: no NAT, endpoints instead', () => {
   });
 });
 
+/** The Amplify branch's origin, `https://main.<app default domain>`. */
+const shopOrigin = () => ({
+  'Fn::Join': [
+    '',
+    ['https://main.', { 'Fn::GetAtt': [logicalIdOf('AWS::Amplify::App', 'StorefrontApp'), 'DefaultDomain'] }],
+  ],
+});
+
 describe('ingest flow', () => {
-  it('serves POST /clickstream on a throttled, access-logged $default stage with CORS from context', () => {
+  it('serves POST /clickstream on a throttled, access-logged $default stage with CORS from context and the shop', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /clickstream' });
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -113,7 +121,7 @@ describe('ingest flow', () => {
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: { AllowOrigins: ['https://shop.example.com'], AllowMethods: ['POST'] },
+      CorsConfiguration: { AllowOrigins: ['https://shop.example.com', shopOrigin()], AllowMethods: ['POST'] },
     });
   });
 
@@ -124,7 +132,9 @@ describe('ingest flow', () => {
           LAKE_URL: { 'Fn::Join': ['', ['s3://', { Ref: rawLakeId() }]] },
           COGNITO_USER_POOL_ID: { Ref: logicalIdOf('AWS::Cognito::UserPool', 'Users') },
           COGNITO_CLIENT_ID: { Ref: logicalIdOf('AWS::Cognito::UserPoolClient', 'Shop') },
-          CORS_ORIGINS: 'https://shop.example.com',
+          CORS_ORIGINS: {
+            'Fn::Join': ['', ['https://shop.example.com,https://main.', shopOrigin()['Fn::Join'][1][1]]],
+          },
         }),
       },
     });
