@@ -11,15 +11,31 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { run } from '../../services/dashboard/cli.ts';
 import { databaseUrlFromSecret } from '../lambda/database-url.ts';
 
-export async function main(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/**
+ * Sets env.DATABASE_URL from the secret DATABASE_SECRET_ARN names, when it names one.
+ * no-verify: the host has no copy of the RDS CA (no internet to fetch it); the session is still
+ * TLS, inside the VPC, between two security groups that only admit each other.
+ */
+export async function useReaderSecret(
+  env: NodeJS.ProcessEnv,
+  readSecret: (secretId: string) => Promise<string | undefined>,
+): Promise<void> {
   const secretId = env.DATABASE_SECRET_ARN;
-  if (secretId && args[0] === 'serve') {
+  if (!secretId) return;
+  env.DATABASE_URL = databaseUrlFromSecret(await readSecret(secretId), 'no-verify');
+}
+
+export async function main(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (args[0] === 'serve') {
     const secrets = new SecretsManagerClient({ region: env.AWS_REGION });
-    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-    // no-verify: the host has no copy of the RDS CA (no internet to fetch it); the session is
-    // still TLS, inside the VPC, between two security groups that only admit each other.
-    env.DATABASE_URL = databaseUrlFromSecret(SecretString, 'no-verify');
-    secrets.destroy();
+    try {
+      await useReaderSecret(
+        env,
+        async (SecretId) => (await secrets.send(new GetSecretValueCommand({ SecretId }))).SecretString,
+      );
+    } finally {
+      secrets.destroy();
+    }
   }
   return run(args);
 }

@@ -18,10 +18,10 @@ const CLUSTER = 'arn:aws:rds:eu-west-1:123456789012:cluster:clickstream-oltp';
 const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:oltp-AbCdEf';
 
 describe('OLTP driver selection', () => {
-  it('picks the Data API when its ARNs are set, else the URL, else PGlite', () => {
+  it("picks the Data API (in the cluster's region) when its ARNs are set, else the URL, else PGlite", () => {
     expect(
       oltpOptions(
-        loadConfig({ OLTP_DATA_API_RESOURCE_ARN: CLUSTER, OLTP_DATA_API_SECRET_ARN: SECRET, AWS_REGION: 'eu-west-1' }),
+        loadConfig({ OLTP_DATA_API_RESOURCE_ARN: CLUSTER, OLTP_DATA_API_SECRET_ARN: SECRET, AWS_REGION: 'us-east-1' }),
       ),
     ).toEqual({ dataApi: { resourceArn: CLUSTER, secretArn: SECRET, database: 'shop', region: 'eu-west-1' } });
     expect(oltpOptions(loadConfig({ OLTP_DATABASE_URL: 'postgres://u@h/shop' }))).toEqual({

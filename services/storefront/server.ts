@@ -33,7 +33,6 @@ type OltpConfig = Pick<
   | 'OLTP_DATA_API_RESOURCE_ARN'
   | 'OLTP_DATA_API_SECRET_ARN'
   | 'OLTP_DATA_API_DATABASE'
-  | 'AWS_REGION'
   | 'DATA_DIR'
 >;
 
@@ -45,7 +44,8 @@ export function oltpOptions(config: OltpConfig): OpenOltpOptions {
         resourceArn: config.OLTP_DATA_API_RESOURCE_ARN,
         secretArn: config.OLTP_DATA_API_SECRET_ARN,
         database: config.OLTP_DATA_API_DATABASE,
-        region: config.AWS_REGION || undefined,
+        // The cluster's own region (arn:aws:rds:<region>:…), whatever AWS_REGION says.
+        region: config.OLTP_DATA_API_RESOURCE_ARN.split(':')[3],
       },
     };
   }
