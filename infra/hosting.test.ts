@@ -201,6 +201,18 @@ describe('storefront on Amplify Hosting', () => {
     });
   });
 
+  it("keeps the compute's logs (Amplify's log group, created with a retention)", () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: {
+        'Fn::Join': [
+          '',
+          ['/aws/amplify/', { 'Fn::GetAtt': [logicalIdOf('AWS::Amplify::App', 'StorefrontApp'), 'AppId'] }],
+        ],
+      },
+      RetentionInDays: 90,
+    });
+  });
+
   it('opens the OLTP port to the bastion only (the shop uses the Data API)', () => {
     const [[, cluster]] = ofType('AWS::RDS::DBCluster');
     expect(cluster.Properties.EnableHttpEndpoint).toBe(true);

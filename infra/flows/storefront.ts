@@ -11,8 +11,10 @@ import { Stack } from 'aws-cdk-lib';
 import * as amplify from 'aws-cdk-lib/aws-amplify';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
+import { logGroupProps } from '../defaults.ts';
 
 export const SHOP_BRANCH = 'main';
 /** The Data API calls Drizzle's aws-data-api/pg driver makes (statements and transactions). */
@@ -63,6 +65,11 @@ export class StorefrontFlow extends Construct {
       computeRoleArn: this.computeRole.roleArn,
     });
     this.origin = `https://${SHOP_BRANCH}.${this.app.attrDefaultDomain}`;
+    // Amplify writes the compute's logs here; created first so they get a retention.
+    new logs.LogGroup(this, 'ComputeLogs', {
+      ...logGroupProps(),
+      logGroupName: `/aws/amplify/${this.app.attrAppId}`,
+    });
 
     const environment: Record<string, string> = {
       COGNITO_USER_POOL_ID: props.userPool.userPoolId,
