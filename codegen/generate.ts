@@ -3,6 +3,7 @@
  * writes or compares what this returns.
  */
 import { ensureNewline, formatGenerated } from './format.ts';
+import * as athena from './generators/athena.ts';
 import * as catalog from './generators/catalog.ts';
 import * as drizzle from './generators/drizzle.ts';
 import * as mappers from './generators/mappers.ts';
@@ -22,6 +23,7 @@ export const GENERATORS: Record<string, Generator> = {
   mappers: mappers.generate,
   drizzle: drizzle.generate,
   catalog: catalog.generate,
+  athena: athena.generate,
 };
 
 export async function generateAll(registry: Registry): Promise<GeneratedFile[]> {

@@ -29,6 +29,7 @@ export const layout = {
   dbSchema: `${GENERATED_DIR}/db/schema.ts`,
   catalog: `${GENERATED_DIR}/catalog/EVENTS.md`,
   catalogModels: `${GENERATED_DIR}/catalog/models.ts`,
+  athenaTables: `${GENERATED_DIR}/athena/tables.ts`,
 } as const;
 
 /** Relative import specifier from one generated file to another (both repository-relative). */

@@ -24,7 +24,9 @@ let functions: Record<'ingest' | 'etl', { bundle: string; env: Env }>;
 const DEPLOY_TIME: Env = {
   LAKE_URL: 's3://clickstream-raw-lake-test',
   DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:wh-AbCdEf',
+  DASHBOARD_READER_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:reader-AbCdEf',
   ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:alerts',
+  CORS_ORIGINS: 'https://shop.example,https://main.d1a2b3c4d5e6f7.amplifyapp.com',
   COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI',
   COGNITO_CLIENT_ID: '3n4b5urk1ft4fl3mg5e62d9ado',
 };
@@ -71,7 +73,8 @@ describe('deployed Lambda bundles', () => {
     expect(loadConfig(functions.ingest.env)).toMatchObject({
       LAKE_URL: 's3://clickstream-raw-lake-test',
       COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI',
-      CORS_ORIGINS: 'https://shop.example',
+      // The configured origin and the shop's Amplify origin.
+      CORS_ORIGINS: 'https://shop.example,https://main.d1a2b3c4d5e6f7.amplifyapp.com',
     });
     expect(loadConfig(functions.etl.env)).toMatchObject({
       LAKE_URL: 's3://clickstream-raw-lake-test',

@@ -11,6 +11,7 @@ describe('settingsFromContext', () => {
       throttle: { rateLimit: 500, burstLimit: 1000 },
       multiAz: true,
       deletionProtection: true,
+      athenaBytesScannedCutoffGb: 10,
     });
   });
 
@@ -22,6 +23,7 @@ describe('settingsFromContext', () => {
       'clickstream:throttleRateLimit': '50',
       'clickstream:throttleBurstLimit': 100,
       'clickstream:alertEmail': 'oncall@example.com',
+      'clickstream:athenaBytesScannedCutoffGb': '2',
     });
     expect(settings).toEqual({
       corsOrigins: ['https://shop.example.com', 'http://localhost:3000'],
@@ -29,6 +31,7 @@ describe('settingsFromContext', () => {
       throttle: { rateLimit: 50, burstLimit: 100 },
       multiAz: false,
       deletionProtection: false,
+      athenaBytesScannedCutoffGb: 2,
     });
     expect(from({ 'clickstream:corsOrigins': ['https://a.example'] }).corsOrigins).toEqual(['https://a.example']);
   });
@@ -38,6 +41,7 @@ describe('settingsFromContext', () => {
     ['clickstream:corsOrigins', 'https://shop.example.com/path'],
     ['clickstream:multiAz', 'yes'],
     ['clickstream:throttleRateLimit', '0'],
+    ['clickstream:athenaBytesScannedCutoffGb', '0.5'],
     ['clickstream:throttleBurstLimit', '1.5'],
     ['clickstream:alertEmail', 'not-an-address'],
   ])('rejects %s=%j naming the key', (key, value) => {

@@ -15,6 +15,8 @@ export interface ClickstreamSettings {
   multiAz: boolean;
   /** Deletion protection (RDS, Cognito) and RETAIN on stateful resources. */
   deletionProtection: boolean;
+  /** Athena workgroup: a query scanning more than this many GB is cancelled (and billed up to it). */
+  athenaBytesScannedCutoffGb: number;
 }
 
 export class SettingsError extends Error {
@@ -26,6 +28,7 @@ const DEFAULTS: ClickstreamSettings = {
   throttle: { rateLimit: 500, burstLimit: 1000 },
   multiAz: true,
   deletionProtection: true,
+  athenaBytesScannedCutoffGb: 10,
 };
 
 function bool(key: string, raw: unknown, fallback: boolean): boolean {
@@ -85,6 +88,11 @@ export function settingsFromContext(get: (key: string) => unknown): ClickstreamS
       'clickstream:deletionProtection',
       get('clickstream:deletionProtection'),
       DEFAULTS.deletionProtection,
+    ),
+    athenaBytesScannedCutoffGb: positiveInt(
+      'clickstream:athenaBytesScannedCutoffGb',
+      get('clickstream:athenaBytesScannedCutoffGb'),
+      DEFAULTS.athenaBytesScannedCutoffGb,
     ),
   };
 }

@@ -103,8 +103,16 @@ describe('network: no NAT, endpoints instead', () => {
   });
 });
 
+/** The Amplify branch's origin, `https://main.<app default domain>`. */
+const shopOrigin = () => ({
+  'Fn::Join': [
+    '',
+    ['https://main.', { 'Fn::GetAtt': [logicalIdOf('AWS::Amplify::App', 'StorefrontApp'), 'DefaultDomain'] }],
+  ],
+});
+
 describe('ingest flow', () => {
-  it('serves POST /clickstream on a throttled, access-logged $default stage with CORS from context', () => {
+  it('serves POST /clickstream on a throttled, access-logged $default stage with CORS from context and the shop', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /clickstream' });
     template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -113,7 +121,7 @@ describe('ingest flow', () => {
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: { AllowOrigins: ['https://shop.example.com'], AllowMethods: ['POST'] },
+      CorsConfiguration: { AllowOrigins: ['https://shop.example.com', shopOrigin()], AllowMethods: ['POST'] },
     });
   });
 
@@ -124,7 +132,9 @@ describe('ingest flow', () => {
           LAKE_URL: { 'Fn::Join': ['', ['s3://', { Ref: rawLakeId() }]] },
           COGNITO_USER_POOL_ID: { Ref: logicalIdOf('AWS::Cognito::UserPool', 'Users') },
           COGNITO_CLIENT_ID: { Ref: logicalIdOf('AWS::Cognito::UserPoolClient', 'Shop') },
-          CORS_ORIGINS: 'https://shop.example.com',
+          CORS_ORIGINS: {
+            'Fn::Join': ['', ['https://shop.example.com,https://main.', shopOrigin()['Fn::Join'][1][1]]],
+          },
         }),
       },
     });
@@ -190,7 +200,7 @@ describe('etl flow', () => {
     expect(others.filter((a) => a.includes('*') && !a.startsWith('kms:GenerateDataKey'))).toEqual([]);
   });
 
-  it('admits to the warehouse port only the ETL function and the bastion', () => {
+  it('admits to the warehouse port only the ETL function, the bastion and the dashboard host', () => {
     const dbSg = logicalIdOf('AWS::EC2::SecurityGroup', 'WarehouseSg');
     const sources = ofType('AWS::EC2::SecurityGroupIngress')
       .filter(([, i]) => i.Properties.GroupId['Fn::GetAtt'][0] === dbSg)
@@ -205,18 +215,20 @@ describe('etl flow', () => {
       [
         logicalIdOf('AWS::EC2::SecurityGroup', 'EtlFunctionSg'),
         logicalIdOf('AWS::EC2::SecurityGroup', 'BastionSg'),
+        logicalIdOf('AWS::EC2::SecurityGroup', 'DashboardHostSg'),
       ].sort(),
     );
     expect(resources[dbSg]!.Properties.SecurityGroupIngress).toBeUndefined();
   });
 
-  it('alarms on ETL errors, long runs and missed runs, and on ingest 5xx, into the alert topic', () => {
+  it('alarms on ETL errors, long runs and missed runs, ingest 5xx and the dashboard host, into the alert topic', () => {
     const topic = { Ref: logicalIdOf('AWS::SNS::Topic', 'Alerts') };
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([topic]);
     const byMetric = alarms.map((a) => `${a.Namespace}/${a.MetricName}`).sort();
     expect(byMetric).toEqual([
       'AWS/ApiGateway/5xx',
+      'AWS/EC2/StatusCheckFailed',
       'AWS/Lambda/Duration',
       'AWS/Lambda/Errors',
       'AWS/Lambda/Errors',
@@ -237,8 +249,8 @@ describe('etl flow', () => {
 
 describe('data at rest and in transit', () => {
   it('encrypts and blocks public access on every bucket, and denies non-TLS requests', () => {
-    const buckets = ofType('AWS::S3::Bucket');
-    expect(buckets).toHaveLength(3);
+    const buckets = ofType('AWS::S3::Bucket'); // access logs, raw lake, media, Athena results
+    expect(buckets).toHaveLength(4);
     for (const [id, bucket] of buckets) {
       expect(
         bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
@@ -282,19 +294,37 @@ describe('data at rest and in transit', () => {
   });
 
   it('keeps both databases private, encrypted, multi-AZ, protected and in the isolated subnets', () => {
-    const dbs = ofType('AWS::RDS::DBInstance');
-    expect(dbs.map(([id]) => id.replace(/[A-F0-9]{8}$/, '')).sort()).toEqual(['EtlWarehouse', 'WebOltp']);
-    for (const [, db] of dbs) {
-      expect(db.Properties).toMatchObject({
-        PubliclyAccessible: false,
-        StorageEncrypted: true,
-        MultiAZ: true,
-        DeletionProtection: true,
-        BackupRetentionPeriod: 7,
-        Engine: 'postgres',
-      });
-      const group = resources[db.Properties.DBSubnetGroupName.Ref]!;
-      expect(refs(group.Properties.SubnetIds)).toEqual(isolatedSubnets());
+    const [[warehouseId, warehouse], ...others] = ofType('AWS::RDS::DBInstance').filter(
+      ([, d]) => d.Properties.Engine === 'postgres',
+    );
+    expect(others).toEqual([]);
+    expect(warehouseId).toMatch(/^EtlWarehouse/);
+    expect(warehouse.Properties).toMatchObject({
+      PubliclyAccessible: false,
+      StorageEncrypted: true,
+      MultiAZ: true,
+      DeletionProtection: true,
+      BackupRetentionPeriod: 7,
+    });
+    expect(refs(resources[warehouse.Properties.DBSubnetGroupName.Ref]!.Properties.SubnetIds)).toEqual(
+      isolatedSubnets(),
+    );
+    // The OLTP database: Aurora Serverless v2, a writer and a reader (two AZs), Data API on.
+    const [[, oltp]] = ofType('AWS::RDS::DBCluster');
+    expect(oltp.Properties).toMatchObject({
+      Engine: 'aurora-postgresql',
+      StorageEncrypted: true,
+      DeletionProtection: true,
+      BackupRetentionPeriod: 7,
+      EnableHttpEndpoint: true,
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
+    });
+    expect(refs(resources[oltp.Properties.DBSubnetGroupName.Ref]!.Properties.SubnetIds)).toEqual(isolatedSubnets());
+    const members = ofType('AWS::RDS::DBInstance').filter(([, d]) => d.Properties.Engine === 'aurora-postgresql');
+    expect(members).toHaveLength(2);
+    for (const [, m] of members) {
+      expect(m.Properties.DBInstanceClass).toBe('db.serverless');
+      expect(m.Properties.PubliclyAccessible).toBe(false);
     }
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
   });
@@ -315,7 +345,7 @@ describe('data at rest and in transit', () => {
 
   it('sets a retention on every log group', () => {
     const groups = ofType('AWS::Logs::LogGroup');
-    expect(groups.length).toBe(4);
+    expect(groups.length).toBe(5); // flow logs, API access logs, two functions, Amplify compute
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 

@@ -2,15 +2,18 @@
  * One stack wiring the flows of the seed architecture; each flow owns its resources and receives
  * what it consumes from the others as props. Outputs are what an operator needs after deploy.
  */
-import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { accessLogsBucketProps } from './defaults.ts';
 import { AlertTopic } from './flows/alerts.ts';
+import { AnalyticsFlow } from './flows/analytics.ts';
+import { DashboardFlow } from './flows/dashboard.ts';
 import { EtlFlow } from './flows/etl.ts';
 import { IdentityFlow } from './flows/identity.ts';
 import { IngestFlow } from './flows/ingest.ts';
 import { NetworkFlow } from './flows/network.ts';
+import { StorefrontFlow } from './flows/storefront.ts';
 import { WebFlow } from './flows/web.ts';
 import type { ClickstreamSettings } from './settings.ts';
 
@@ -24,6 +27,9 @@ export class ClickstreamStack extends Stack {
   readonly ingest: IngestFlow;
   readonly etl: EtlFlow;
   readonly web: WebFlow;
+  readonly analytics: AnalyticsFlow;
+  readonly dashboard: DashboardFlow;
+  readonly storefront: StorefrontFlow;
 
   constructor(scope: Construct, id: string, props: ClickstreamStackProps) {
     super(scope, id, props);
@@ -38,8 +44,23 @@ export class ClickstreamStack extends Stack {
 
     this.network = new NetworkFlow(this, 'Network');
     this.identity = new IdentityFlow(this, 'Identity', { settings });
-    this.ingest = new IngestFlow(this, 'Ingest', {
+    this.web = new WebFlow(this, 'Web', {
       settings,
+      vpc: this.network.vpc,
+      accessLogs,
+      adminAccess: this.network.bastion,
+    });
+    // The shop posts events from its Amplify origin: the ingest's CORS allows it besides the
+    // configured origins (the endpoint is read lazily: the ingest is declared next).
+    this.storefront = new StorefrontFlow(this, 'Storefront', {
+      userPool: this.identity.userPool,
+      userPoolClient: this.identity.client,
+      ingestUrl: Lazy.string({ produce: () => this.ingest.endpoint }),
+      mediaBaseUrl: `https://${this.web.distribution.distributionDomainName}`,
+      oltp: this.web.oltp,
+    });
+    this.ingest = new IngestFlow(this, 'Ingest', {
+      settings: { ...settings, corsOrigins: [...settings.corsOrigins, this.storefront.origin] },
       accessLogs,
       userPool: this.identity.userPool,
       userPoolClient: this.identity.client,
@@ -52,11 +73,17 @@ export class ClickstreamStack extends Stack {
       alerts,
       adminAccess: this.network.bastion,
     });
-    this.web = new WebFlow(this, 'Web', {
-      settings,
+    this.dashboard = new DashboardFlow(this, 'Dashboard', {
       vpc: this.network.vpc,
+      warehouse: this.etl.warehouse,
+      readerSecret: this.etl.readerSecret,
+      endpoints: this.network.endpointSecurityGroup,
+      alerts,
+    });
+    this.analytics = new AnalyticsFlow(this, 'Analytics', {
+      settings,
+      rawBucket: this.ingest.rawBucket,
       accessLogs,
-      adminAccess: this.network.bastion,
     });
 
     const out = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
@@ -67,11 +94,17 @@ export class ClickstreamStack extends Stack {
     out('BastionInstanceId', this.network.bastion.instanceId, 'SSM port-forwarding target');
     out('WarehouseEndpoint', this.etl.warehouse.dbInstanceEndpointAddress, 'Warehouse PostgreSQL host');
     out('WarehouseSecretArn', this.etl.warehouse.secret!.secretArn, 'Warehouse credentials');
-    out('OltpEndpoint', this.web.oltp.dbInstanceEndpointAddress, 'Shop OLTP PostgreSQL host');
+    out('OltpEndpoint', this.web.oltp.clusterEndpoint.hostname, 'Shop OLTP Aurora writer endpoint (bastion tunnel)');
+    out('OltpClusterArn', this.web.oltp.clusterArn, 'Shop OLTP cluster (RDS Data API resource ARN)');
     out('OltpSecretArn', this.web.oltp.secret!.secretArn, 'Shop OLTP credentials');
     out('MediaDistributionDomain', this.web.distribution.distributionDomainName, 'CloudFront domain for media');
     out('MediaBucket', this.web.mediaBucket.bucketName, 'Media origin bucket');
     out('EtlFunctionName', this.etl.function.functionName, 'Invoke for manual loads/backfills');
+    out('DashboardInstanceId', this.dashboard.instance.instanceId, 'SSM port forwarding to :3838 (the dashboard)');
+    out('ShopAppId', this.storefront.app.attrAppId, 'Amplify app of the storefront (create-deployment --app-id)');
+    out('ShopUrl', this.storefront.origin, 'The storefront on Amplify Hosting');
+    out('AthenaWorkGroup', this.analytics.workgroup.name, 'Athena workgroup over the lake (database clickstream_lake)');
+    out('AthenaResultsBucket', this.analytics.resultsBucket.bucketName, 'Athena query results (expire after 30 days)');
     out('AlertTopicArn', alerts.topic.topicArn, 'Subscribe to receive alerts');
   }
 }

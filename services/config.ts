@@ -127,6 +127,21 @@ export const CONFIG_VARIABLES = {
     default: '',
     doc: "The shop's OLTP PostgreSQL; unset → embedded PGlite in `<DATA_DIR>/oltp`.",
   },
+  OLTP_DATA_API_RESOURCE_ARN: {
+    schema: Type.String({ pattern: '^arn:aws[a-z-]*:rds:[a-z0-9-]+:\\d{12}:cluster:[a-zA-Z][a-zA-Z0-9-]*$' }),
+    default: '',
+    doc: 'Aurora cluster ARN: the shop reaches its OLTP database through the RDS Data API (IAM-signed HTTPS, no open port) instead of `OLTP_DATABASE_URL`; needs `OLTP_DATA_API_SECRET_ARN`.',
+  },
+  OLTP_DATA_API_SECRET_ARN: {
+    schema: Type.String({ pattern: '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:' }),
+    default: '',
+    doc: 'Secrets Manager secret the Data API signs in with (the cluster credentials).',
+  },
+  OLTP_DATA_API_DATABASE: {
+    schema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
+    default: 'shop',
+    doc: 'Database name on the Aurora cluster for the Data API.',
+  },
   MEDIA_BASE_URL: {
     // A path on the shop itself, or an absolute URL (CloudFront in front of the media bucket).
     schema: Type.String({ pattern: '^(/|https?://)[^\\s]*[^/\\s]$' }),
@@ -170,6 +185,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
     out[name] = value;
   }
+  const dataApi = [out.OLTP_DATA_API_RESOURCE_ARN, out.OLTP_DATA_API_SECRET_ARN].filter(Boolean).length;
+  if (dataApi === 1)
+    problems.push('OLTP_DATA_API_RESOURCE_ARN and OLTP_DATA_API_SECRET_ARN: set both (RDS Data API) or neither');
+  if (dataApi > 0 && out.OLTP_DATABASE_URL)
+    problems.push('OLTP_DATABASE_URL: set it or the OLTP_DATA_API_* variables, not both (one OLTP database)');
   if (problems.length) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const config = out as Config;
   if (!config.LAKE_URL) config.LAKE_URL = `file://${path.resolve(config.DATA_DIR, 'lake')}`;

@@ -4,7 +4,7 @@
  * through the S3 gateway endpoint and writes only the `quarantine/` objects for lines it rejects;
  * its database password comes from Secrets Manager at run time (infra/lambda/etl-handler.ts).
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -14,6 +14,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { logGroupProps, nodeFunctionProps, postgresInstanceProps } from '../defaults.ts';
 import { nagArnToken } from '../nag.ts';
@@ -23,6 +24,8 @@ import { functionRole } from './function-role.ts';
 import { ISOLATED_SUBNETS } from './network.ts';
 
 export const ETL_TIMEOUT = Duration.minutes(10);
+/** The warehouse's read-only login (the dashboard host's), created by the ETL handler. */
+export const READER_ROLE = 'dashboard_reader';
 
 export interface EtlFlowProps {
   settings: Pick<ClickstreamSettings, 'multiAz' | 'deletionProtection'>;
@@ -37,6 +40,8 @@ export class EtlFlow extends Construct {
   readonly warehouse: rds.DatabaseInstance;
   readonly function: nodejs.NodejsFunction;
   readonly schedule: events.Rule;
+  /** `{ username, password, host, port, dbname }` of the read-only role the ETL keeps in step. */
+  readonly readerSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: EtlFlowProps) {
     super(scope, id);
@@ -53,6 +58,26 @@ export class EtlFlow extends Construct {
     });
     this.warehouse.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
     acknowledgeDatabase(this.warehouse, props.settings);
+
+    this.readerSecret = new secretsmanager.Secret(this, 'ReaderSecret', {
+      description: `Warehouse read-only login ${READER_ROLE} (the ETL creates the role; the dashboard host reads it)`,
+      generateSecretString: {
+        secretStringTemplate: Stack.of(this).toJsonString({
+          username: READER_ROLE,
+          host: this.warehouse.dbInstanceEndpointAddress,
+          port: this.warehouse.dbInstanceEndpointPort,
+          dbname: 'clickstream',
+        }),
+        generateStringKey: 'password',
+        passwordLength: 40,
+        excludePunctuation: true,
+      },
+    });
+    Validations.of(this.readerSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A read-only login: the ETL applies whatever password the secret holds before each hourly run, so rotating it is put-secret-value + restarting the dashboard service; no rotation Lambda for it.',
+    });
 
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', logGroupProps());
     const role = functionRole(this, 'FunctionRole', logGroup, { vpc: true });
@@ -108,6 +133,7 @@ export class EtlFlow extends Construct {
         LAKE_URL: `s3://${lake.bucketName}`,
         DATABASE_SECRET_ARN: secret.secretArn,
         ALERT_TOPIC_ARN: props.alerts.topic.topicArn,
+        DASHBOARD_READER_SECRET_ARN: this.readerSecret.secretArn,
         ETL_LOOKBACK_HOURS: '24',
         LOG_LEVEL: 'info',
         // Node 20 on Lambda no longer trusts the Amazon RDS CAs by default; the runtime ships them here.
@@ -115,6 +141,7 @@ export class EtlFlow extends Construct {
       },
     });
     secret.grantRead(role);
+    this.readerSecret.grantRead(role);
     props.alerts.topic.grantPublish(role);
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

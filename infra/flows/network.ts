@@ -27,6 +27,8 @@ export function interfaceEndpointServices(): Record<string, ec2.InterfaceVpcEndp
 export class NetworkFlow extends Construct {
   readonly vpc: ec2.Vpc;
   readonly bastion: ec2.Instance;
+  /** The interface endpoints' security group (HTTPS from the VPC). */
+  readonly endpointSecurityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -56,6 +58,7 @@ export class NetworkFlow extends Construct {
       description: 'VPC interface endpoints: HTTPS from the VPC',
       allowAllOutbound: false,
     });
+    this.endpointSecurityGroup = endpointSg;
     endpointSg.addIngressRule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), 'HTTPS from the VPC');
     for (const [name, service] of Object.entries(interfaceEndpointServices())) {
       this.vpc.addInterfaceEndpoint(name, {

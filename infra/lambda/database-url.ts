@@ -10,7 +10,14 @@ export class DatabaseSecretError extends Error {
 
 const REQUIRED = ['username', 'password', 'host', 'port'] as const;
 
-export function databaseUrlFromSecret(secretString: string | undefined): string {
+/**
+ * `verify-full` (default): TLS with certificate and host name checks, the RDS CA from
+ * NODE_EXTRA_CA_CERTS (the Lambda runtime ships it). `no-verify`: TLS without checking the
+ * certificate, for a host that has no copy of the RDS CA (see infra/flows/dashboard.ts).
+ */
+export type SslMode = 'verify-full' | 'no-verify';
+
+export function databaseUrlFromSecret(secretString: string | undefined, sslmode: SslMode = 'verify-full'): string {
   if (!secretString) throw new DatabaseSecretError('database secret has no SecretString');
   let secret: Record<string, unknown>;
   try {
@@ -30,6 +37,5 @@ export function databaseUrlFromSecret(secretString: string | undefined): string 
   }
   const enc = (v: unknown) => encodeURIComponent(String(v));
   const dbname = secret.dbname ? `/${enc(secret.dbname)}` : '';
-  // verify-full: TLS with certificate and host name checks (the RDS CA comes from NODE_EXTRA_CA_CERTS).
-  return `postgres://${enc(secret.username)}:${enc(secret.password)}@${String(secret.host)}:${port}${dbname}?sslmode=verify-full`;
+  return `postgres://${enc(secret.username)}:${enc(secret.password)}@${String(secret.host)}:${port}${dbname}?sslmode=${sslmode}`;
 }

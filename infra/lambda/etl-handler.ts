@@ -10,23 +10,41 @@ import { createHandler } from '../../services/etl/lambda.ts';
 import { openWarehouse, type Warehouse } from '../../services/etl/warehouse.ts';
 import { openRawStore } from '../../services/lake/open.ts';
 import { databaseUrlFromSecret } from './database-url.ts';
+import { ensureReadonlyRole, readerFromSecret } from './readonly-role.ts';
 
 type Handler = ReturnType<typeof createHandler>;
 
 export interface RotatingHandlerDeps {
   /** The current secret string; read before every invocation. */
   readSecret: () => Promise<string | undefined>;
+  /** The dashboard reader's secret, when one is deployed (its role is kept in step before each run). */
+  readReaderSecret?: () => Promise<string | undefined>;
   env?: Record<string, string | undefined>;
 }
 
-/** A handler that rebuilds the ETL handler (and its pool) whenever the database URL changes. */
+/**
+ * A handler that rebuilds the ETL handler (and its pool) whenever the database URL changes, and
+ * before each run applies the dashboard reader's secret to its role (so a new reader password is
+ * live in the warehouse within the hour; a failure there is logged and does not stop the load).
+ */
 export function createRotatingHandler(deps: RotatingHandlerDeps): Handler {
-  let current: { url: string; handler: Handler; close: () => Promise<void> } | undefined;
+  let current: (ReturnType<typeof handlerFor> & { url: string }) | undefined;
   return async (event: unknown) => {
     const url = databaseUrlFromSecret(await deps.readSecret());
     if (current?.url !== url) {
       await current?.close().catch(() => {});
       current = { url, ...handlerFor(url, deps.env ?? process.env) };
+    }
+    if (deps.readReaderSecret) {
+      try {
+        const database = decodeURIComponent(new URL(url).pathname.slice(1));
+        const reader = readerFromSecret(await deps.readReaderSecret(), database);
+        await ensureReadonlyRole(await current.warehouse(), reader);
+      } catch (err) {
+        console.error(
+          JSON.stringify({ level: 'warn', msg: 'dashboard reader role not updated', error: (err as Error).message }),
+        );
+      }
     }
     return current.handler(event);
   };
@@ -34,18 +52,19 @@ export function createRotatingHandler(deps: RotatingHandlerDeps): Handler {
 
 function handlerFor(url: string, env: Record<string, string | undefined>) {
   const config = loadConfig({ ...env, DATABASE_URL: url });
-  let warehouse: Promise<Warehouse> | undefined;
+  let opened: Promise<Warehouse> | undefined;
+  const warehouse = () => {
+    opened ??= openWarehouse({ databaseUrl: url });
+    return opened;
+  };
   const handler = createHandler({
     config,
-    open: async () => {
-      warehouse = openWarehouse({ databaseUrl: url });
-      return {
-        warehouse: await warehouse,
-        store: openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION }),
-      };
-    },
+    open: async () => ({
+      warehouse: await warehouse(),
+      store: openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION }),
+    }),
   });
-  return { handler, close: async () => (await warehouse)?.close() };
+  return { handler, warehouse, close: async () => (await opened)?.close() };
 }
 
 const secrets = new SecretsManagerClient({});
@@ -56,4 +75,9 @@ export const handler = createRotatingHandler({
     if (!secretId) throw new Error('DATABASE_SECRET_ARN is not set');
     return (await secrets.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
   },
+  readReaderSecret: process.env.DASHBOARD_READER_SECRET_ARN
+    ? async () =>
+        (await secrets.send(new GetSecretValueCommand({ SecretId: process.env.DASHBOARD_READER_SECRET_ARN })))
+          .SecretString
+    : undefined,
 });

@@ -22,7 +22,7 @@ import { createLogger, type Logger } from '../ingest/log.ts';
 import { userDirectory } from './accounts.ts';
 import { createStorefrontApp } from './app.tsx';
 import { buildAssets } from './assets.ts';
-import { type Oltp, openOltp } from './db/open.ts';
+import { type Oltp, type OpenOltpOptions, openOltp } from './db/open.ts';
 import { seedCatalogue, writeMedia } from './seed.ts';
 
 export const DEFAULT_AUDIENCE = 'clickstream-storefront';
@@ -38,9 +38,34 @@ export function localIssuerOf(config: Pick<Config, 'JWT_ISSUER' | 'COGNITO_CLIEN
   };
 }
 
-/** OLTP_DATABASE_URL, or PGlite in <DATA_DIR>/oltp. */
-export function openConfiguredOltp(config: Pick<Config, 'OLTP_DATABASE_URL' | 'DATA_DIR'>): Promise<Oltp> {
-  return openOltp({ databaseUrl: config.OLTP_DATABASE_URL, pgliteDir: path.resolve(config.DATA_DIR, 'oltp') });
+type OltpConfig = Pick<
+  Config,
+  | 'OLTP_DATABASE_URL'
+  | 'OLTP_DATA_API_RESOURCE_ARN'
+  | 'OLTP_DATA_API_SECRET_ARN'
+  | 'OLTP_DATA_API_DATABASE'
+  | 'DATA_DIR'
+>;
+
+/** Which OLTP driver the configuration selects: the Data API, OLTP_DATABASE_URL, or PGlite in <DATA_DIR>/oltp. */
+export function oltpOptions(config: OltpConfig): OpenOltpOptions {
+  if (config.OLTP_DATA_API_RESOURCE_ARN) {
+    return {
+      dataApi: {
+        resourceArn: config.OLTP_DATA_API_RESOURCE_ARN,
+        secretArn: config.OLTP_DATA_API_SECRET_ARN,
+        database: config.OLTP_DATA_API_DATABASE,
+        // The cluster's own region (arn:aws:rds:<region>:…), whatever AWS_REGION says.
+        region: config.OLTP_DATA_API_RESOURCE_ARN.split(':')[3],
+      },
+    };
+  }
+  if (config.OLTP_DATABASE_URL) return { databaseUrl: config.OLTP_DATABASE_URL };
+  return { pgliteDir: path.resolve(config.DATA_DIR, 'oltp') };
+}
+
+export function openConfiguredOltp(config: OltpConfig): Promise<Oltp> {
+  return openOltp(oltpOptions(config));
 }
 
 /** Applies the OLTP migrations and inserts the seed catalogue where it is missing. */

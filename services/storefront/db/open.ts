@@ -4,11 +4,18 @@
  * (services/db/connect.ts), with its own migrations folder and its own migrations table, so the
  * two histories never mix even in one database.
  *
+ * On AWS the shop runs outside the VPC (Amplify compute), so a third driver reaches Aurora through
+ * the RDS Data API (IAM-signed HTTPS, no open port; docs/adr-003-oltp-access.md). All three are
+ * the same Drizzle PgDatabase over the same schema: only the driver differs.
+ *
  * PGlite is a single connection: its `transaction()` runs exclusively (other queries wait), so
  * checkout transactions are serialised there; on PostgreSQL they run concurrently and the
  * conditional stock update decides (services/storefront/checkout.ts).
  */
 import { fileURLToPath } from 'node:url';
+import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { drizzle as drizzleDataApi } from 'drizzle-orm/aws-data-api/pg';
+import { migrate as migrateDataApi } from 'drizzle-orm/aws-data-api/pg/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -35,7 +42,7 @@ export type OltpDb = PgDatabase<PgQueryResultHKT, typeof schema>;
 export type OltpTx = Parameters<Parameters<OltpDb['transaction']>[0]>[0];
 
 export interface Oltp {
-  readonly kind: 'postgres' | 'pglite';
+  readonly kind: 'postgres' | 'pglite' | 'data-api';
   /** Where it lives, without credentials, for logs. */
   readonly location: string;
   readonly db: OltpDb;
@@ -44,14 +51,42 @@ export interface Oltp {
   close(): Promise<void>;
 }
 
+export interface DataApiTarget {
+  /** Aurora cluster ARN. */
+  resourceArn: string;
+  /** Secret with the cluster credentials the Data API signs in with. */
+  secretArn: string;
+  database: string;
+  region?: string;
+  /** A preconfigured client (tests point one at a local HTTP endpoint); default: one for `region`. */
+  client?: RDSDataClient;
+}
+
 export interface OpenOltpOptions {
-  /** `postgres://…`; empty or undefined selects PGlite. */
+  /** `postgres://…`; empty or undefined (and no dataApi) selects PGlite. */
   databaseUrl?: string;
+  /** Aurora through the RDS Data API. */
+  dataApi?: DataApiTarget;
   /** PGlite data folder (`<DATA_DIR>/oltp`), or `memory://` for a throwaway database. */
   pgliteDir?: string;
 }
 
 export async function openOltp(opts: OpenOltpOptions): Promise<Oltp> {
+  if (opts.dataApi) {
+    const { resourceArn, secretArn, database, region } = opts.dataApi;
+    const client = opts.dataApi.client ?? new RDSDataClient({ region });
+    const db = drizzleDataApi(client, { schema, database, resourceArn, secretArn });
+    return {
+      kind: 'data-api',
+      location: `${resourceArn}/${database}`,
+      db: db as unknown as OltpDb,
+      // No session-level advisory lock over the Data API: two instances starting at once may both
+      // try a pending migration; drizzle applies it in one transaction, so the loser fails and a
+      // second attempt finds it applied.
+      migrate: () => migrateDataApi(db, OLTP_MIGRATIONS).catch(() => migrateDataApi(db, OLTP_MIGRATIONS)),
+      close: async () => client.destroy(),
+    };
+  }
   if (opts.databaseUrl) {
     // Room for concurrent checkouts; each transaction holds one connection.
     const pool = createPgPool(opts.databaseUrl, 10);
