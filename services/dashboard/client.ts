@@ -3,6 +3,7 @@
  * draws the events-over-time chart from the JSON the page embeds. Everything else — filters, tables,
  * funnel, retention grid, expandable rows, auto-refresh — is HTML and works without it.
  */
+import './locale-guard.ts';
 import uPlot from 'uplot';
 
 interface Series {

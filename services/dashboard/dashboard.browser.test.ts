@@ -105,6 +105,34 @@ describe('dashboard in Chromium', { timeout: 120_000 }, () => {
     expect(errors).toEqual([]);
   });
 
+  it('hidden bot traffic is said under the key figures, with a link that includes it', async () => {
+    const events = async (q: string) =>
+      ((await (await fetch(`${server.url}/api/kpis?${q}`)).json()) as { data: { current: { events: number } } }).data
+        .current.events;
+    const hidden = (await events('bots=include')) - (await events(''));
+    expect(hidden).toBeGreaterThan(0);
+    const note = page.locator('[data-bots-hidden]');
+    expect(await note.getAttribute('data-bots-hidden')).toBe(String(hidden));
+    await Promise.all([page.waitForURL(/bots=include/), note.locator('a').click()]);
+    expect((await cards()).events).toBe((await api('bots=include')).events);
+    expect(await page.locator('[data-bots-hidden]').count()).toBe(0);
+    await page.goBack();
+  });
+
+  it('draws the chart in a browser whose locale Intl rejects (LANG=C gives Chromium en-US@posix)', async () => {
+    const context = await browser.newContext({ timezoneId: 'UTC' });
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'language', { get: () => 'en-US@posix', configurable: true });
+    });
+    const posix = await context.newPage();
+    const posixErrors: string[] = [];
+    posix.on('pageerror', (e) => posixErrors.push(e.message));
+    await posix.goto(`${server.url}/`);
+    await posix.waitForSelector('#chart-events-over-time canvas');
+    expect(posixErrors).toEqual([]);
+    await context.close();
+  });
+
   it('the login-state filter changes the figures and the URL', async () => {
     const before = await shown();
     await page.selectOption('select[name=login]', 'logged_in');

@@ -104,6 +104,9 @@ describe.each(['postgres', 'pglite'] as const)('dashboard API on %s', (kind) => 
       unique_clients: 5,
       sessions: 6,
     });
+    // What the default view leaves out is said, so a curl or headless test is not a silent zero.
+    expect((await data('/api/kpis')).bot_events_hidden).toBe(19 - 17);
+    expect((await data('/api/kpis?bots=include')).bot_events_hidden).toBe(0);
     expect((await data('/api/kpis?event=add_to_cart')).current).toMatchObject({ events: 4, orders: 2 });
   });
 

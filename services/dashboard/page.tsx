@@ -97,6 +97,7 @@ const Change: FC<{ value: number | null }> = ({ value }) =>
 type Kpis = {
   current: Record<string, number | null>;
   change: Record<string, number | null>;
+  bot_events_hidden: number;
 };
 
 const KPI_CARDS: [string, string, (v: number | null) => string][] = [
@@ -116,17 +117,25 @@ function panelBody(p: RenderedPanel, f: Filters): Child {
     case 'kpis': {
       const k = p.data as Kpis;
       return (
-        <div class="cards">
-          {KPI_CARDS.map(([key, label, show]) => (
-            <div class="card" data-kpi={key}>
-              <div class="label">{label}</div>
-              <div class="value">{show(k.current[key] ?? null)}</div>
-              <div class="muted">
-                <Change value={k.change[key] ?? null} />
+        <>
+          <div class="cards">
+            {KPI_CARDS.map(([key, label, show]) => (
+              <div class="card" data-kpi={key}>
+                <div class="label">{label}</div>
+                <div class="value">{show(k.current[key] ?? null)}</div>
+                <div class="muted">
+                  <Change value={k.change[key] ?? null} />
+                </div>
               </div>
-            </div>
-          ))}
-        </div>
+            ))}
+          </div>
+          {k.bot_events_hidden > 0 && (
+            <p class="muted" data-bots-hidden={String(k.bot_events_hidden)}>
+              {fmt(k.bot_events_hidden)} events from bots and scripts (headless browsers, curl) are hidden.{' '}
+              <a href={`/?${filterQuery(f, { bots: 'include' })}`}>Include bots</a>
+            </p>
+          )}
+        </>
       );
     }
     case 'sessions': {

@@ -139,9 +139,24 @@ export async function uniqueClients(db: Db, f: Filters, start: Date, end: Date):
   return num(row?.n);
 }
 
+/** Events of the range that the bot filter hides (0 when bots are included). */
+async function hiddenBotEvents(db: Db, f: Filters): Promise<number> {
+  if (!f.excludeBots) return 0;
+  const ps = new Params();
+  const eventCond = f.event ? ` AND r.event_name = ${ps.p(f.event)}` : '';
+  const loginCond = f.login !== 'all' ? ` AND r.user_login_state = ${ps.p(f.login)}` : '';
+  const [row] = await db.query<{ n: string | null }>(
+    `SELECT sum(events) AS n FROM rollup_event_counts r
+     WHERE ${inRange(ps, f.start, f.end)} AND r.is_bot${loginCond}${eventCond}`,
+    ps.values,
+  );
+  return num(row?.n);
+}
+
 export async function kpis(db: Db, f: Filters) {
   const current = await totals(db, f, f.start, f.end);
   const previous = await totals(db, f, f.prevStart, f.prevEnd);
+  const bot_events_hidden = await hiddenBotEvents(db, f);
   const keys = Object.keys(current) as (keyof Totals)[];
   return {
     current,
@@ -151,6 +166,8 @@ export async function kpis(db: Db, f: Filters) {
       number | null
     >,
     unique_clients_exact: true,
+    /** Events of the range from user agents classified as bots, left out by `bots=exclude`. */
+    bot_events_hidden,
     previous_period: { start: f.prevStart.toISOString(), end: f.prevEnd.toISOString() },
   };
 }
