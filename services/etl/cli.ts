@@ -1,5 +1,5 @@
 /**
- * `clickstream etl run | etl backfill --from <ISO> --to <ISO>` and `clickstream db migrate`.
+ * `clickstream etl run | etl backfill | etl rebuild --from <ISO> --to <ISO>` and `clickstream db migrate`.
  * Thin: reads the config, opens the lake and the warehouse, calls the core, reports the result.
  * stdout gets one JSON summary line; logs (JSON lines) and the progress bar go to stderr.
  *
@@ -19,9 +19,14 @@ import { openWarehouse, type Warehouse } from './warehouse.ts';
 const USAGE = `usage:
   clickstream db migrate                              apply migrations/ to the warehouse
   clickstream etl run                                 load everything not yet loaded (with look-back)
-  clickstream etl backfill --from <ISO> --to <ISO>    (re)load a receive-time range, with progress
+  clickstream etl backfill --from <ISO> --to <ISO>    load a receive-time range, with progress; objects
+                                                      already loaded are skipped
+  clickstream etl rebuild --from <ISO> --to <ISO>     re-map EVERY object of the range and update the rows
+                                                      the warehouse holds (new/changed columns filled, no
+                                                      duplicates), rollups of the touched days refreshed;
+                                                      after a crash, the same command resumes
 
-options of etl run / backfill:
+options of etl run / backfill / rebuild:
   --batch-bytes <n>     compressed lake bytes per load transaction (default 1 MiB)
   --batch-objects <n>   lake objects per load transaction (default 500)
 
@@ -77,7 +82,7 @@ export function progressBar(write: (s: string) => void, isTty: boolean, started 
     const line =
       `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ` +
       `${p.objectsDone}/${p.objectsTotal} objects ${mib(p.bytesDone)}/${mib(p.bytesTotal)} MiB ` +
-      `${p.rowsInserted.toLocaleString('en-US')} rows  elapsed ${clock(elapsed)}  ETA ${Number.isFinite(eta) ? clock(eta) : '--:--'}`;
+      `${p.rowsInserted.toLocaleString('en-US')} rows${p.rowsUpdated ? ` (+${p.rowsUpdated.toLocaleString('en-US')} updated)` : ''}  elapsed ${clock(elapsed)}  ETA ${Number.isFinite(eta) ? clock(eta) : '--:--'}`;
     if (isTty) {
       write(`\r${line}${p.objectsDone === p.objectsTotal ? '\n' : ''}`);
       return;
@@ -94,7 +99,9 @@ export async function run(args: string[]): Promise<number> {
   const [area, command, ...rest] = args[0] === 'db' ? args : ['etl', ...args];
   try {
     if (area === 'db' && command === 'migrate' && rest.length === 0) return await migrateCommand();
-    if (area === 'etl' && (command === 'run' || command === 'backfill')) return await etlCommand(command, rest);
+    if (area === 'etl' && (command === 'run' || command === 'backfill' || command === 'rebuild')) {
+      return await etlCommand(command, rest);
+    }
     if (command === undefined || command === 'help' || command === '--help') {
       console.error(USAGE);
       return 0;
@@ -125,7 +132,7 @@ async function migrateCommand(): Promise<number> {
   }
 }
 
-async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<number> {
+async function etlCommand(command: 'run' | 'backfill' | 'rebuild', args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -137,11 +144,12 @@ async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<
     strict: true,
   });
   let window: ReceiveWindow | undefined;
-  if (command === 'backfill') {
+  const ranged = command !== 'run';
+  if (ranged) {
     window = { start: parseInstant('--from', values.from), end: parseInstant('--to', values.to) };
     if (window.start >= window.end) throw new UsageError('--from must be before --to');
   } else if (values.from || values.to) {
-    throw new UsageError('--from/--to belong to `etl backfill`');
+    throw new UsageError('--from/--to belong to `etl backfill` and `etl rebuild`');
   }
   const batchBytes = parsePositive('--batch-bytes', values['batch-bytes']);
   const batchObjects = parsePositive('--batch-objects', values['batch-objects']);
@@ -153,17 +161,27 @@ async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<
     // Cheap when up to date; lets the embedded stack start from an empty folder.
     await warehouse.migrate();
     const opts: EtlOptions = {
-      trigger: command === 'backfill' ? 'backfill' : 'manual',
+      trigger: command === 'run' ? 'manual' : command,
       window,
       lookbackHours: config.ETL_LOOKBACK_HOURS,
       objectLimits: objectLimitsFrom(config),
       batchBytes,
       batchObjects,
       log,
-      onProgress:
-        command === 'backfill' ? progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true) : undefined,
+      onProgress: ranged ? progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true) : undefined,
     };
     const result = await runEtl({ warehouse, store }, opts);
+    if (command === 'backfill' && result.alreadyDone) {
+      process.stderr.write(
+        `${result.alreadyDone} object(s) of the range were already loaded and were skipped; ` +
+          '`etl rebuild` re-maps them into the rows the warehouse holds\n',
+      );
+    }
+    if (command === 'rebuild' && result.alreadyDone) {
+      process.stderr.write(
+        `resumed: ${result.alreadyDone} object(s) re-mapped by an unfinished rebuild of this range\n`,
+      );
+    }
     await alertOnFailure(result, { topicArn: config.ALERT_TOPIC_ARN, region: config.AWS_REGION, log });
     console.log(JSON.stringify(summary(result)));
     return result.status === 'succeeded' ? 0 : result.status === 'skipped' ? 3 : 1;

@@ -21,6 +21,7 @@ const EXPECTED_TABLES = [
   'daily_event_counts',
   'etl_dirty_days',
   'etl_loaded_objects',
+  'etl_rebuilt_objects',
   'etl_runs',
   'etl_skipped_objects',
   'quarantined_events',
