@@ -9,6 +9,10 @@ const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Prom
   },
   etl: { load: () => import('./etl/cli.ts'), help: 'etl run | backfill      load the raw lake into the warehouse' },
   db: { load: () => import('./etl/cli.ts'), help: 'db migrate              apply migrations/ to the warehouse' },
+  quarantine: {
+    load: () => import('./etl/quarantine-cli.ts'),
+    help: 'quarantine list | show | replay   read rejected events; replay what the registry now accepts',
+  },
   storefront: {
     load: () => import('./storefront/cli.ts'),
     help: 'storefront serve        start the demo shop (port 3000)',

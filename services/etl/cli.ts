@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isUsageError, parseRange, UsageError } from '../cli-args.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
 import { alertOnFailure } from './alert.ts';
@@ -32,19 +33,8 @@ options of etl run / backfill / rebuild:
 
 Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset. Lake: LAKE_URL.`;
 
-class UsageError extends Error {}
-
 export function openConfiguredWarehouse(config: Config): Promise<Warehouse> {
   return openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir: path.resolve(config.DATA_DIR, 'dwh') });
-}
-
-function parseInstant(flag: string, value: string | undefined): Date {
-  if (value === undefined) throw new UsageError(`${flag} is required`);
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
-    throw new UsageError(`${flag} must be an ISO 8601 date or date-time, got ${JSON.stringify(value)}`);
-  }
-  return new Date(ms);
 }
 
 function parsePositive(flag: string, value: string | undefined): number | undefined {
@@ -108,7 +98,7 @@ export async function run(args: string[]): Promise<number> {
     }
     throw new UsageError(`unknown command: ${[area, command, ...rest].join(' ')}`);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (isUsageError(err)) {
       console.error(`${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }
@@ -146,8 +136,7 @@ async function etlCommand(command: 'run' | 'backfill' | 'rebuild', args: string[
   let window: ReceiveWindow | undefined;
   const ranged = command !== 'run';
   if (ranged) {
-    window = { start: parseInstant('--from', values.from), end: parseInstant('--to', values.to) };
-    if (window.start >= window.end) throw new UsageError('--from must be before --to');
+    window = parseRange(values);
   } else if (values.from || values.to) {
     throw new UsageError('--from/--to belong to `etl backfill` and `etl rebuild`');
   }

@@ -4,6 +4,8 @@
  *
  *   events/YYYY/MM/DD/HH/<ulid>.jsonl.gz       accepted, enriched events (one object per write batch)
  *   quarantine/YYYY/MM/DD/HH/<ulid>.jsonl.gz   rejected input, each line { raw, errors, received_at }
+ *   replayed/YYYY/MM/DD/HH/<ulid>.json         which lines of the quarantine object of the same
+ *                                              name `quarantine replay` wrote back to events/
  */
 
 export type LakeArea = 'events' | 'quarantine';
@@ -65,4 +67,12 @@ export function hourOfKey(key: string): Date | undefined {
   hour.setUTCHours(Number(m[5]));
   // Date rolls 2026-02-31 over to March: only a key that spells its own hour is in the layout.
   return key.startsWith(hourPrefix(m[1] as LakeArea, hour)) ? hour : undefined;
+}
+
+/** The key of the replay record of a quarantine object (`replayed/…/<name>.json`). */
+export function replayRecordKey(quarantineKey: string): string {
+  if (!quarantineKey.startsWith('quarantine/') || !quarantineKey.endsWith('.jsonl.gz')) {
+    throw new Error(`not a quarantine object key: ${quarantineKey}`);
+  }
+  return `replayed/${quarantineKey.slice('quarantine/'.length, -'.jsonl.gz'.length)}.json`;
 }
