@@ -9,6 +9,10 @@ const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Prom
   },
   etl: { load: () => import('./etl/cli.ts'), help: 'etl run | backfill      load the raw lake into the warehouse' },
   db: { load: () => import('./etl/cli.ts'), help: 'db migrate              apply migrations/ to the warehouse' },
+  sql: {
+    load: () => import('./etl/sql-cli.ts'),
+    help: 'sql "<query>" | --serve  query the warehouse; serve embedded PGlite to psql/BI tools (:5433)',
+  },
   quarantine: {
     load: () => import('./etl/quarantine-cli.ts'),
     help: 'quarantine list | show | replay   read rejected events; replay what the registry now accepts',
