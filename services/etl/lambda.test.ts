@@ -100,6 +100,7 @@ describe('lambda handler on embedded PGlite', () => {
       url: store.url,
       list: (p) => store.list(p),
       put: (k, b) => store.put(k, b),
+      delete: (k) => store.delete(k),
       get: async () => {
         throw new Error('AccessDenied: injected');
       },

@@ -194,6 +194,7 @@ describe.each(lakes)('quarantine on the $name', (lake) => {
       url: store.url,
       get: (k) => store.get(k),
       list: (p, s) => store.list(p, s),
+      delete: (k) => store.delete(k),
       put: async (k, b) => {
         if (k.startsWith('replayed/')) throw new Error('injected: process died before the replay record');
         return store.put(k, b);

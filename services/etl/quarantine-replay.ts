@@ -9,7 +9,7 @@
  * original event_id and received_at. The object goes under the hour of the replay, not of the
  * original receipt, so that the next `etl run` finds it inside its window instead of reporting it
  * as older than the look-back. Which lines were replayed is recorded next to the quarantine object
- * (`replayed/…/<name>.json`, raw-store.ts), so a second replay does nothing. The record is
+ * (`replayed/…/<name>.jsonl.gz`, raw-store.ts), so a second replay does nothing. The record is
  * written after the events object: a crash in between makes the next replay write those events
  * again, and the ETL's event_id dedupe still loads each exactly once.
  *
@@ -20,7 +20,7 @@
  * is a complete lake line and is replayed as it was.
  */
 import { ulid } from 'ulid';
-import { decodeJsonl, encodeJsonlLines } from '../lake/jsonl.ts';
+import { decodeJsonl, encodeJsonl, encodeJsonlLines } from '../lake/jsonl.ts';
 import { hourOfKey, objectKey, type RawStore, replayRecordKey } from '../lake/raw-store.ts';
 import { parseLine } from './parse.ts';
 import { DAY_MS, floorHour, type ReceiveWindow } from './plan.ts';
@@ -56,6 +56,8 @@ interface ReplayRecord {
   lines: Record<string, { event_id: string; events_object: string; replayed_at: string }>;
 }
 
+const readRecord = (body: Uint8Array) => JSON.parse(decodeJsonl(body)[0] ?? '{"lines":{}}') as ReplayRecord;
+
 const asObject = (v: unknown): Record<string, unknown> | undefined =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
@@ -78,9 +80,7 @@ async function* quarantineObjects(store: RawStore, window: ReceiveWindow) {
       const hour = hourOfKey(o.key)?.getTime();
       if (hour === undefined || hour < from || hour >= window.end.getTime()) continue;
       const recordKey = replayRecordKey(o.key);
-      const record: ReplayRecord = records.has(recordKey)
-        ? (JSON.parse(Buffer.from(await store.get(recordKey)).toString('utf8')) as ReplayRecord)
-        : { lines: {} };
+      const record: ReplayRecord = records.has(recordKey) ? readRecord(await store.get(recordKey)) : { lines: {} };
       yield { key: o.key, recordKey, record, lines: decodeJsonl(await store.get(o.key)) };
     }
   }
@@ -142,7 +142,7 @@ export async function showQuarantined(store: RawStore, id: string): Promise<Quar
   let record: ReplayRecord = { lines: {} };
   const recordKey = replayRecordKey(key);
   for await (const o of store.list(recordKey)) {
-    if (o.key === recordKey) record = JSON.parse(Buffer.from(await store.get(recordKey)).toString('utf8'));
+    if (o.key === recordKey) record = readRecord(await store.get(recordKey));
   }
   return line < lines.length ? describeLine(key, line, lines[line] as string, record) : undefined;
 }
@@ -222,7 +222,7 @@ export async function replayQuarantine(
     p.record.lines[p.line] = { event_id: p.eventId, events_object: key, replayed_at: now.toISOString() };
   }
   for (const [recordKey, record] of records) {
-    await store.put(recordKey, new TextEncoder().encode(`${JSON.stringify(record)}\n`));
+    await store.put(recordKey, encodeJsonl([record]));
   }
   return result;
 }

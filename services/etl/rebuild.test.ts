@@ -50,6 +50,7 @@ function failingOn(inner: RawStore, key: string): RawStore {
   return {
     url: inner.url,
     put: (k, b) => inner.put(k, b),
+    delete: (k) => inner.delete(k),
     list: (p, s) => inner.list(p, s),
     get: async (k) => {
       if (k === key) throw Object.assign(new Error(`injected read failure for ${k}`), { name: 'InternalError' });
@@ -168,6 +169,7 @@ describe.each(['postgres', 'pglite'] as const)('etl rebuild on %s', (kind) => {
     const counting: RawStore = {
       url: store.url,
       put: (k, b) => store.put(k, b),
+      delete: (k) => store.delete(k),
       list: (p, s) => store.list(p, s),
       get: (k) => {
         reads.push(k);
