@@ -13,6 +13,10 @@ const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Prom
     load: () => import('./etl/sql-cli.ts'),
     help: 'sql "<query>" | --serve  query the warehouse; serve embedded PGlite to psql/BI tools (:5433)',
   },
+  privacy: {
+    load: () => import('./etl/privacy-cli.ts'),
+    help: 'privacy erase --user <sub> | --client <id>   erase a user from the warehouse and the lake',
+  },
   quarantine: {
     load: () => import('./etl/quarantine-cli.ts'),
     help: 'quarantine list | show | replay   read rejected events; replay what the registry now accepts',

@@ -105,6 +105,16 @@ export const CONFIG_VARIABLES = {
     default: 24,
     doc: 'How far back `etl run` lists the lake for late objects.',
   },
+  LAKE_RETENTION_DAYS: {
+    schema: Type.Integer({ minimum: 0 }),
+    default: 0,
+    doc: '`etl run` deletes lake objects older than this; 0 keeps them.',
+  },
+  WAREHOUSE_RETENTION_DAYS: {
+    schema: Type.Integer({ minimum: 0 }),
+    default: 0,
+    doc: '`etl run` deletes per-user warehouse rows older than this; 0 keeps them.',
+  },
   ETL_MAX_OBJECT_LINES: {
     schema: PositiveInt,
     default: 100_000,

@@ -421,6 +421,66 @@ export interface EtlSkippedObjectsRow {
 /** Column order of etl_skipped_objects (COPY order). */
 export const etlSkippedObjectsColumns = ['run_id', 'object_key', 'reason', 'detail', 'skipped_at'] as const;
 
+/** Audit log of `clickstream privacy erase`: one row per completed erasure of a user's or a browser's data from the warehouse and the lake. The subject is kept as a SHA-256 hash, so the log proves an erasure happened without keeping the identifier it erased. (schemas/warehouse/privacy_erasures.json) */
+export const privacyErasures = pgTable(
+  'privacy_erasures',
+  {
+    /** Identifier of the erasure. */
+    erasure_id: uuid('erasure_id').notNull().primaryKey(),
+    /** user (a Cognito sub, user_id) or client (a browser's client_id). */
+    subject_kind: varchar('subject_kind', { length: 8 }).notNull(),
+    /** Hex SHA-256 of the erased identifier. */
+    subject_sha256: varchar('subject_sha256', { length: 64 }).notNull(),
+    /** Who ran it (--by, else the OS user). */
+    requested_by: varchar('requested_by', { length: 128 }),
+    /** When the erasure started. */
+    started_at: timestamp('started_at', { withTimezone: true, mode: 'string' }).notNull(),
+    /** When it committed. */
+    finished_at: timestamp('finished_at', { withTimezone: true, mode: 'string' }).notNull(),
+    /** Fact rows deleted. */
+    rows_deleted: integer('rows_deleted').notNull(),
+    /** Rows of sessions and session_details deleted (sessions with events left are recomputed from them). */
+    sessions_deleted: integer('sessions_deleted').notNull(),
+    /** Rows of quarantined_events that held the identifier. */
+    quarantined_deleted: integer('quarantined_deleted').notNull(),
+    /** Lake objects rewritten without the subject's lines. */
+    lake_objects_rewritten: integer('lake_objects_rewritten').notNull(),
+    /** Lines removed from the lake. */
+    lake_lines_removed: integer('lake_lines_removed').notNull(),
+  },
+  (t) => [index('privacy_erasures_subject_idx').on(t.subject_sha256)],
+);
+
+/** A row of privacy_erasures as the pipeline writes it. */
+export interface PrivacyErasuresRow {
+  erasure_id: string;
+  subject_kind: string;
+  subject_sha256: string;
+  requested_by: string | null;
+  started_at: string;
+  finished_at: string;
+  rows_deleted: number;
+  sessions_deleted: number;
+  quarantined_deleted: number;
+  lake_objects_rewritten: number;
+  lake_lines_removed: number;
+}
+
+/** Column order of privacy_erasures (COPY order). */
+export const privacyErasuresColumns = [
+  'erasure_id',
+  'subject_kind',
+  'subject_sha256',
+  'requested_by',
+  'started_at',
+  'finished_at',
+  'rows_deleted',
+  'sessions_deleted',
+  'quarantined_deleted',
+  'lake_objects_rewritten',
+  'lake_lines_removed',
+] as const;
+
 /** Quarantined lines loaded from the lake's quarantine/ objects (ingest rejections and lines the ETL could not load), exactly once through the ledger: the data-quality view's source. (schemas/warehouse/quarantined_events.json) */
 export const quarantinedEvents = pgTable(
   'quarantined_events',

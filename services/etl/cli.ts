@@ -153,6 +153,11 @@ async function etlCommand(command: 'run' | 'backfill' | 'rebuild', args: string[
       trigger: command === 'run' ? 'manual' : command,
       window,
       lookbackHours: config.ETL_LOOKBACK_HOURS,
+      // Retention belongs to the regular runs, not to a backfill or rebuild of an old range.
+      retention:
+        command === 'run'
+          ? { lakeDays: config.LAKE_RETENTION_DAYS, warehouseDays: config.WAREHOUSE_RETENTION_DAYS }
+          : undefined,
       objectLimits: objectLimitsFrom(config),
       batchBytes,
       batchObjects,

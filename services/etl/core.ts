@@ -32,8 +32,9 @@ import {
   reportLateObjects,
 } from './plan.ts';
 import { loadQuarantineObjects } from './quarantine.ts';
+import { applyRetention, type RetentionResult } from './retention.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
-import { refreshRollups } from './rollups.ts';
+import { refreshRollups, refreshRollupsAfterDelete } from './rollups.ts';
 import { INSERT_SKIPPED_SQL, type SkippedKey, SkippedKeys } from './skipped.ts';
 import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
 
@@ -72,6 +73,8 @@ export interface EtlOptions {
   onProgress?: (p: EtlProgress) => void;
   now?: () => Date;
   log?: (entry: Record<string, unknown>) => void;
+  /** Days to keep (0 = forever), applied after the loads (retention.ts). */
+  retention?: { lakeDays: number; warehouseDays: number };
 }
 
 export interface EtlResult {
@@ -100,6 +103,8 @@ export interface EtlResult {
   daysTouched: string[];
   durationMs: number;
   error?: string;
+  /** What retention deleted, when a retention period is set. */
+  retention?: RetentionResult;
 }
 
 export const DEFAULT_BATCH_BYTES = 1024 * 1024;
@@ -254,6 +259,9 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
         await loader.flush();
         await loadQuarantineObjects(session, store, window, runId, retry);
         await refreshDirtyDays(session, days);
+        if (opts.retention && (opts.retention.lakeDays > 0 || opts.retention.warehouseDays > 0)) {
+          result.retention = await applyRetention({ session, store }, opts.retention, startedAt);
+        }
         // Finished: a later rebuild of the same range starts over instead of resuming.
         if (rebuild) {
           await session.query('DELETE FROM etl_rebuilt_objects WHERE window_start = $1 AND window_end = $2', [
@@ -305,6 +313,12 @@ export function summary(r: EtlResult): Record<string, unknown> {
     skipped: r.skipped,
     days_touched: r.daysTouched,
     duration_ms: r.durationMs,
+    ...(r.retention
+      ? {
+          lake_objects_expired: r.retention.lakeObjectsDeleted,
+          warehouse_rows_expired: r.retention.warehouseRowsDeleted,
+        }
+      : {}),
     ...(r.error ? { error: r.error } : {}),
   };
 }
@@ -385,6 +399,24 @@ ON CONFLICT (session_id) DO UPDATE SET client_id = EXCLUDED.client_id, user_id =
 const REFRESH_DAYS_PER_TRANSACTION = 7;
 
 /**
+ * Recomputes daily_event_counts, sessions and the rollups of `days` from the facts, inside the
+ * caller's transaction. `afterDelete` (privacy erasure): facts were deleted, and the buckets only
+ * removed facts change are recomputed too (rollups.ts refreshRollupsAfterDelete).
+ */
+export async function refreshDays(
+  session: Session,
+  days: string[],
+  afterDelete?: { sessionHours: string[] },
+): Promise<void> {
+  // Recomputed, not upserted: a rebuild may move rows to another group (or day) than before.
+  await session.query('DELETE FROM daily_event_counts WHERE day = ANY($1::date[])', [days]);
+  await session.query(REFRESH_DAILY_SQL, [days]);
+  await session.query(REFRESH_SESSIONS_SQL, [days]);
+  if (afterDelete) await refreshRollupsAfterDelete(session, days, afterDelete.sessionHours);
+  else await refreshRollups(session, days);
+}
+
+/**
  * Recomputes the rollup and sessions of every dirty day and clears the marks, a few days per
  * transaction. Runs after the loads, and first thing too, finishing what a crashed run left.
  */
@@ -399,11 +431,7 @@ export async function refreshDirtyDays(session: Session, refreshed: Set<string>)
       return;
     }
     const days = rows.map((r) => r.day);
-    // Recomputed, not upserted: a rebuild may move rows to another group (or day) than before.
-    await session.query('DELETE FROM daily_event_counts WHERE day = ANY($1::date[])', [days]);
-    await session.query(REFRESH_DAILY_SQL, [days]);
-    await session.query(REFRESH_SESSIONS_SQL, [days]);
-    await refreshRollups(session, days);
+    await refreshDays(session, days);
     await session.query('DELETE FROM etl_dirty_days WHERE day = ANY($1::date[])', [days]);
     await session.query('COMMIT');
     for (const day of days) refreshed.add(day);

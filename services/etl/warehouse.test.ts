@@ -24,6 +24,7 @@ const EXPECTED_TABLES = [
   'etl_rebuilt_objects',
   'etl_runs',
   'etl_skipped_objects',
+  'privacy_erasures',
   'quarantined_events',
   'rollup_clients',
   'rollup_event_counts',
