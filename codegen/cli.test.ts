@@ -4,10 +4,11 @@
  * generated artifact and a migration; reruns are byte-identical.
  */
 
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from './cli.ts';
 import { scaffoldEvent } from './new-event.ts';
@@ -112,7 +113,8 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
   it('a new warehouse column yields one named migration, and reruns change no byte', async () => {
     const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
     const table = JSON.parse(await readFile(file, 'utf8'));
-    table.columns.coupon_code = {
+    // A name no README example uses: a column a reader adds following the README stays possible.
+    table.columns.cli_test_coupon = {
       type: 'varchar(64)',
       nullable: true,
       description: 'Coupon applied with the event.',
@@ -125,14 +127,52 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
     expect(stale.code).toBe(1);
     expect(stale.out).toContain(`missing migration: drizzle-kit would generate migrations/${next}_schema.sql`);
 
-    expect((await codegen('--migration-name', 'add_coupon_code')).code).toBe(0);
-    const sql = await readFile(path.join(root, `migrations/${next}_add_coupon_code.sql`), 'utf8');
-    expect(sql).toContain('ALTER TABLE "clickstream_events" ADD COLUMN "coupon_code" varchar(64);');
+    expect((await codegen('--migration-name', 'add_cli_test_coupon')).code).toBe(0);
+    const sql = await readFile(path.join(root, `migrations/${next}_add_cli_test_coupon.sql`), 'utf8');
+    expect(sql).toContain('ALTER TABLE "clickstream_events" ADD COLUMN "cli_test_coupon" varchar(64);');
 
     const before = await snapshot();
     expect((await codegen()).code).toBe(0);
     expect(await snapshot()).toEqual(before);
     expect((await codegen('--check')).code).toBe(0);
+  });
+
+  it('--discard-migration removes a migration git does not track, and refuses a committed one', async () => {
+    const git = (...args: string[]) =>
+      promisify(execFile)('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: root });
+    await git('init', '-q');
+    await git('add', 'migrations');
+    await git('commit', '-qm', 'committed migrations');
+    const committed = await snapshot();
+    const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
+    const original = await readFile(file, 'utf8');
+    const table = JSON.parse(original);
+    table.columns.cli_test_mistake = { type: 'text', nullable: true, description: 'By mistake.' };
+    await writeFile(file, JSON.stringify(table, null, 2));
+    expect((await codegen('--migration-name', 'mistake')).code).toBe(0);
+    expect(Object.keys(await snapshot()).filter((p) => p.includes('mistake'))).toHaveLength(1);
+
+    await writeFile(file, original);
+    const discarded = await codegen('--discard-migration');
+    expect(discarded).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^codegen: discarded migration \d{4}_mistake /),
+    });
+    expect((await codegen()).code).toBe(0);
+    expect(await snapshot()).toEqual(committed);
+    expect((await codegen('--check')).code).toBe(0);
+
+    const refused = await codegen('--discard-migration');
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('is committed');
+    expect(await snapshot()).toEqual(committed);
+  });
+
+  it('--help prints the usage (exit 0); an unknown option is one line (exit 2)', async () => {
+    expect(await codegen('--help')).toMatchObject({ code: 0, out: expect.stringContaining('--discard-migration') });
+    const bad = await codegen('--bogus');
+    expect(bad.code).toBe(2);
+    expect(bad.out).toMatch(/^codegen: Unknown option '--bogus'.*\(see npm run codegen -- --help\)$/);
   });
 
   it('refuses an invalid registry and writes nothing', async () => {

@@ -36,3 +36,16 @@ export function parseRange(values: { from?: string; to?: string }): { start: Dat
   if (window.start >= window.end) throw new UsageError('--from must be before --to');
   return window;
 }
+
+/** For a server that could not listen: which port was taken, and which variable moves it. */
+export function portInUseMessage(err: unknown, variable: string): string | undefined {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string };
+  if (e?.code !== 'EADDRINUSE') return undefined;
+  const where = e.port === undefined ? '' : ` ${e.address ?? ''}:${e.port}`;
+  return `address${where} is already in use: set ${variable} to another port (or stop what listens there)`;
+}
+
+/** One line for arguments a command does not take. */
+export function unexpectedArguments(command: string, args: string[]): string {
+  return `clickstream ${command}: unexpected argument(s) ${args.map((a) => JSON.stringify(a)).join(' ')} (see clickstream ${command} --help)`;
+}

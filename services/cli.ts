@@ -39,12 +39,17 @@ export async function main(argv: string[]): Promise<number> {
   const [service, ...rest] = argv;
   const entry = service ? SERVICES[service] : undefined;
   if (!service || !entry) {
+    const help = !service || ['--help', '-h', 'help'].includes(service);
+    if (!help) {
+      console.error(`clickstream: unknown command ${JSON.stringify(service)} (see clickstream --help)`);
+      return 2;
+    }
     console.error(
-      `usage: clickstream <command>\n\n${Object.values(SERVICES)
+      `usage: clickstream <command>   (clickstream <command> --help for its options)\n\n${Object.values(SERVICES)
         .map((s) => `  ${s.help}`)
         .join('\n')}`,
     );
-    return service ? 2 : 0;
+    return 0;
   }
   const mod = await entry.load();
   try {

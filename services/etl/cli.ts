@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isUsageError, parseRange, UsageError } from '../cli-args.ts';
+import { isUsageError, parseRange, UsageError, wantsHelp } from '../cli-args.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
 import { alertOnFailure } from './alert.ts';
@@ -88,18 +88,18 @@ export function progressBar(write: (s: string) => void, isTty: boolean, started 
 export async function run(args: string[]): Promise<number> {
   const [area, command, ...rest] = args[0] === 'db' ? args : ['etl', ...args];
   try {
+    if (command === undefined || wantsHelp([command, ...rest])) {
+      console.error(USAGE);
+      return 0;
+    }
     if (area === 'db' && command === 'migrate' && rest.length === 0) return await migrateCommand();
     if (area === 'etl' && (command === 'run' || command === 'backfill' || command === 'rebuild')) {
       return await etlCommand(command, rest);
     }
-    if (command === undefined || command === 'help' || command === '--help') {
-      console.error(USAGE);
-      return 0;
-    }
     throw new UsageError(`unknown command: ${[area, command, ...rest].join(' ')}`);
   } catch (err) {
     if (isUsageError(err)) {
-      console.error(`${(err as Error).message}\n\n${USAGE}`);
+      console.error(`clickstream ${area}: ${(err as Error).message} (see clickstream ${area} --help)`);
       return 2;
     }
     if (err instanceof ConfigError) {
