@@ -41,6 +41,14 @@ async function codegen(...args: string[]): Promise<{ code: number; out: string }
   }
 }
 
+/** What a product team does first after new-event: describe the real property. */
+async function replacePlaceholder(event: string): Promise<void> {
+  const file = path.join(root, 'schemas/events', event, '1.json');
+  const schema = JSON.parse(await readFile(file, 'utf8'));
+  schema.properties.example_id.description = 'Identifier of the thing the event is about.';
+  await writeFile(file, JSON.stringify(schema, null, 2));
+}
+
 async function snapshot(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const dir of ['generated', 'migrations']) {
@@ -80,10 +88,16 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
   it('a new event from new-event reaches the tracker API, validators, mappers and catalogue', async () => {
     const untouched = ['generated/validators/add_to_cart.v1.ts', 'generated/validators/wishlist_toggle.v1.ts'];
     const before = await Promise.all(untouched.map((f) => readFile(path.join(root, f), 'utf8')));
-    await scaffoldEvent(path.join(root, 'schemas'), 'cli_probe_event', {
+    const scaffolded = await scaffoldEvent(path.join(root, 'schemas'), 'cli_probe_event', {
       owner: 'checkout-team',
       description: 'A coupon code was applied to the cart.',
     });
+    const refused = await codegen('--check');
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain(
+      "schemas/events/cli_probe_event/1.json#/properties/example_id: still new-event's placeholder: replace the property",
+    );
+    await replacePlaceholder('cli_probe_event');
     const stale = await codegen('--check');
     expect(stale.code).toBe(1);
     expect(stale.out).toContain('stale: generated/tracker/api.ts');
@@ -105,8 +119,20 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
     const { default: validate } = await import(path.join(root, 'generated/validators/cli_probe_event.v1.ts'));
     const fixture = (kind: string, name: string) =>
       readFile(path.join(root, 'schemas/events/cli_probe_event/fixtures', kind, name), 'utf8').then(JSON.parse);
-    expect(validate(await fixture('valid', 'basic.json'))).toBe(true);
-    expect(validate(await fixture('invalid', 'missing-required.json'))).toBe(false);
+    const named = (kind: string) =>
+      scaffolded.filter((f) => f.includes(`/fixtures/${kind}/`)).map((f) => path.basename(f));
+    expect(named('valid').length).toBeGreaterThanOrEqual(3);
+    expect(named('invalid').length).toBeGreaterThanOrEqual(5);
+    for (const f of named('valid')) expect({ f, ok: validate(await fixture('valid', f)) }).toEqual({ f, ok: true });
+    for (const f of named('invalid'))
+      expect({ f, ok: validate(await fixture('invalid', f)) }).toEqual({ f, ok: false });
+    // One per kind of violation: each invalid fixture fails on a different rule.
+    const rules = [];
+    for (const f of named('invalid')) {
+      validate(await fixture('invalid', f));
+      rules.push(`${validate.errors?.[0]?.keyword} ${validate.errors?.[0]?.instancePath}`);
+    }
+    expect(new Set(rules).size).toBe(rules.length);
     expect((await codegen('--check')).code).toBe(0);
   });
 
@@ -193,6 +219,7 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
       owner: 'catalog-team',
       description: 'The shopper zoomed into a product image.',
     });
+    await replacePlaceholder('zz_locale_probe');
     expect((await codegen()).code).toBe(0);
     const check = spawnSync(
       process.execPath,
