@@ -2,38 +2,39 @@
  * `clickstream <service> <command> [...]`: dispatches to each service's own cli module, loaded on
  * demand so one service's dependencies never slow another's start.
  */
-const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Promise<number> }>; help: string }> = {
-  ingest: {
-    load: () => import('./ingest/cli.ts'),
-    help: 'ingest serve            start the ingest HTTP server (POST /clickstream)',
-  },
-  etl: { load: () => import('./etl/cli.ts'), help: 'etl run | backfill      load the raw lake into the warehouse' },
-  db: { load: () => import('./etl/cli.ts'), help: 'db migrate              apply migrations/ to the warehouse' },
-  sql: {
-    load: () => import('./etl/sql-cli.ts'),
-    help: 'sql "<query>" | --serve  query the warehouse; serve embedded PGlite to psql/BI tools (:5433)',
-  },
-  privacy: {
-    load: () => import('./etl/privacy-cli.ts'),
-    help: 'privacy erase --user <sub> | --client <id>   erase a user from the warehouse and the lake',
-  },
-  quarantine: {
-    load: () => import('./etl/quarantine-cli.ts'),
-    help: 'quarantine list | show | replay   read rejected events; replay what the registry now accepts',
-  },
-  storefront: {
-    load: () => import('./storefront/cli.ts'),
-    help: 'storefront serve        start the demo shop (port 3000)',
-  },
-  oltp: {
-    load: () => import('./storefront/cli.ts').then((m) => ({ run: m.runOltp })),
-    help: "oltp migrate            apply migrations/oltp/ to the shop's database and seed it",
-  },
-  dashboard: {
-    load: () => import('./dashboard/cli.ts'),
-    help: 'dashboard serve         start the analytics dashboard (http://127.0.0.1:3838)',
-  },
-};
+export const SERVICES: Record<string, { load: () => Promise<{ run(args: string[]): Promise<number> }>; help: string }> =
+  {
+    ingest: {
+      load: () => import('./ingest/cli.ts'),
+      help: 'ingest serve            start the ingest HTTP server (POST /clickstream)',
+    },
+    etl: { load: () => import('./etl/cli.ts'), help: 'etl run | backfill      load the raw lake into the warehouse' },
+    db: { load: () => import('./etl/cli.ts'), help: 'db migrate              apply migrations/ to the warehouse' },
+    sql: {
+      load: () => import('./etl/sql-cli.ts'),
+      help: 'sql "<query>" | --serve  query the warehouse; serve embedded PGlite to psql/BI tools (:5433)',
+    },
+    privacy: {
+      load: () => import('./etl/privacy-cli.ts'),
+      help: 'privacy erase --user <sub> | --client <id>   erase a user from the warehouse and the lake',
+    },
+    quarantine: {
+      load: () => import('./etl/quarantine-cli.ts'),
+      help: 'quarantine list | show | replay   read rejected events; replay what the registry now accepts',
+    },
+    storefront: {
+      load: () => import('./storefront/cli.ts'),
+      help: 'storefront serve        start the demo shop (port 3000)',
+    },
+    oltp: {
+      load: () => import('./storefront/cli.ts').then((m) => ({ run: m.runOltp })),
+      help: "oltp migrate            apply migrations/oltp/ to the shop's database and seed it",
+    },
+    dashboard: {
+      load: () => import('./dashboard/cli.ts'),
+      help: 'dashboard serve         start the analytics dashboard (http://127.0.0.1:3838)',
+    },
+  };
 
 export async function main(argv: string[]): Promise<number> {
   const [service, ...rest] = argv;

@@ -6,6 +6,7 @@
  * Exit codes: 0 succeeded · 1 run failed or bad configuration · 2 usage error · 3 skipped
  * because another run holds the ETL lock.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,8 +34,25 @@ options of etl run / backfill / rebuild:
 
 Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset. Lake: LAKE_URL.`;
 
-export function openConfiguredWarehouse(config: Config): Promise<Warehouse> {
-  return openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir: path.resolve(config.DATA_DIR, 'dwh') });
+/**
+ * The configured warehouse. The very first start of the embedded one creates PGlite's files and
+ * applies every migration — seconds of silence otherwise — so it says so on stderr.
+ */
+export async function openConfiguredWarehouse(config: Config): Promise<Warehouse> {
+  const pgliteDir = path.resolve(config.DATA_DIR, 'dwh');
+  const first = !config.DATABASE_URL && !existsSync(pgliteDir);
+  if (first) process.stderr.write(`creating the embedded warehouse in ${pgliteDir} (first start only) …\n`);
+  const warehouse = await openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir });
+  if (!first) return warehouse;
+  return {
+    ...warehouse,
+    kind: warehouse.kind,
+    location: warehouse.location,
+    migrate: async () => {
+      process.stderr.write('applying the warehouse migrations …\n');
+      await warehouse.migrate();
+    },
+  };
 }
 
 function parsePositive(flag: string, value: string | undefined): number | undefined {
@@ -50,6 +68,8 @@ const stderrLog = (minLevel: Config['LOG_LEVEL']) => {
   return (entry: Record<string, unknown>) => {
     const level = (entry.level as keyof typeof rank) ?? 'info';
     if (rank[level] < rank[minLevel]) return;
+    // The command prints the run's summary on stdout: once, not again as a log line.
+    if (entry.msg === 'etl run succeeded') return;
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'etl', ...entry })}\n`);
   };
 };
