@@ -108,12 +108,12 @@ export const CONFIG_VARIABLES = {
   LAKE_RETENTION_DAYS: {
     schema: Type.Integer({ minimum: 0 }),
     default: 0,
-    doc: '`etl run` deletes lake objects older than this; 0 keeps them.',
+    doc: 'Days `etl run` keeps lake objects; 0: forever.',
   },
   WAREHOUSE_RETENTION_DAYS: {
     schema: Type.Integer({ minimum: 0 }),
     default: 0,
-    doc: '`etl run` deletes per-user warehouse rows older than this; 0 keeps them.',
+    doc: 'Days `etl run` keeps per-user rows; 0: forever.',
   },
   ETL_MAX_OBJECT_LINES: {
     schema: PositiveInt,

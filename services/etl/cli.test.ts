@@ -71,6 +71,9 @@ describe('etl cli', () => {
       already_rebuilt: 0,
     });
     expect(log).toHaveBeenCalledTimes(3);
+    // The summary is printed once, on stdout, not repeated as a log line on stderr.
+    expect(stderr.join('')).toContain('"msg":"etl run started"');
+    expect(stderr.join('')).not.toContain('etl run succeeded');
   });
 });
 
