@@ -61,7 +61,7 @@ export async function planWindow(
   skipped: SkippedKeys,
 ): Promise<ReceiveWindow> {
   const { rows } = await session.query<{ last: Date | string | null }>(
-    `SELECT max(window_end) AS last FROM etl_runs WHERE status = 'succeeded' AND trigger <> 'backfill'`,
+    `SELECT max(window_end) AS last FROM etl_runs WHERE status = 'succeeded' AND trigger IN ('schedule', 'manual')`,
   );
   const last = rows[0]?.last;
   if (last) return { start: floorHour(new Date(new Date(last).getTime() - lookbackHours * HOUR_MS)), end };

@@ -150,6 +150,20 @@ describe.each(['postgres', 'pglite'] as const)('etl rebuild on %s', (kind) => {
     await expectDerivedTablesExact(wh);
   });
 
+  it('a rebuild of a range reaching into the future does not move the next etl run past new objects', async () => {
+    const future = { start: WINDOW.start, end: new Date('2027-01-01T00:00:00Z') };
+    expect(await runEtl({ warehouse: wh, store }, { ...rebuild, window: future })).toMatchObject({
+      status: 'succeeded',
+    });
+    await writeSampleLake(
+      store,
+      sampleEvents(10, { start: new Date('2026-11-21T06:00:00Z'), spanHours: 1, seed: 8 }),
+      10,
+    );
+    const next = await runEtl({ warehouse: wh, store }, { ...base, trigger: 'manual' });
+    expect(next).toMatchObject({ status: 'succeeded', rowsInserted: 10 });
+  });
+
   it('resumes after a crash: objects rebuilt before it are not read again, the rest are', async () => {
     const loaded = await facts(wh);
     await drift(wh);
