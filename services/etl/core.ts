@@ -325,8 +325,8 @@ export function summary(r: EtlResult): Record<string, unknown> {
 
 const COPY_SQL = `COPY clickstream_events (${clickstreamEventsColumns.join(', ')}) FROM STDIN`;
 
-const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS etl_rebuild_stage
-  (LIKE clickstream_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`;
+/** Per batch (dropped at its commit), so it always has the fact table's current columns. */
+const STAGE_SQL = `CREATE TEMP TABLE etl_rebuild_stage (LIKE clickstream_events INCLUDING DEFAULTS) ON COMMIT DROP`;
 const STAGE_COPY_SQL = `COPY etl_rebuild_stage (${clickstreamEventsColumns.join(', ')}) FROM STDIN`;
 const columnsOf = (alias: string, cols: readonly string[]) => cols.map((c) => `${alias}.${c}`).join(', ');
 /**
