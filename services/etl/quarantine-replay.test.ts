@@ -19,7 +19,7 @@ import { processBody } from '../ingest/core.ts';
 import { LakeWriter } from '../ingest/lake-writer.ts';
 import { sampleEvent } from '../ingest/sample-events.ts';
 import { FileRawStore } from '../lake/file-store.ts';
-import { encodeJsonl } from '../lake/jsonl.ts';
+import { decodeJsonl, encodeJsonl } from '../lake/jsonl.ts';
 import { objectKey, type RawStore } from '../lake/raw-store.ts';
 import { S3RawStore } from '../lake/s3-store.ts';
 import { type S3rverHandle, startS3rver } from '../testing/s3rver.ts';
@@ -187,6 +187,18 @@ describe.each(lakes)('quarantine on the $name', (lake) => {
 
     const left = (await collect(listQuarantine(store, RANGE))).filter((q) => !q.replayedTo);
     expect(left.map((q) => q.rule)).toEqual(['maximum', 'maximum', 'required']);
+  });
+
+  it('an event quarantined twice (a tracker retry) is written back once and marked replayed twice', async () => {
+    const window = { start: new Date('2026-11-23T00:00:00Z'), end: new Date('2026-11-24T00:00:00Z') };
+    const at = new Date('2026-11-23T05:00:00Z');
+    const raw = sampleEvent('add_to_cart', {}, at);
+    const record = JSON.stringify({ raw, errors: [{ path: '', rule: 'maximum', message: 'x' }], received_at: at });
+    await new LakeWriter(store).write([], [record, record], at);
+    const replayed = await replayQuarantine(store, window, { now: () => new Date('2026-11-23T08:00:00Z') });
+    expect(replayed).toMatchObject({ lines: 2, replayed: 2 });
+    expect(decodeJsonl(await store.get(replayed.eventsObject as string))).toHaveLength(1);
+    expect((await collect(listQuarantine(store, window))).map((q) => Boolean(q.replayedTo))).toEqual([true, true]);
   });
 
   it('a replay that died before recording writes the events again, and the ETL still loads each once', async () => {

@@ -187,7 +187,14 @@ export async function replayQuarantine(
 ): Promise<ReplayResult> {
   const now = (opts.now ?? (() => new Date()))();
   const result: ReplayResult = { lines: 0, replayed: 0, alreadyReplayed: 0, stillRejected: 0, eventsObject: null };
-  const passing: { recordKey: string; record: ReplayRecord; line: number; eventId: string; text: string }[] = [];
+  const passing: {
+    recordKey: string;
+    record: ReplayRecord;
+    line: number;
+    eventId: string;
+    text: string;
+    repeat: boolean;
+  }[] = [];
   const seen = new Set<string>();
   for await (const o of quarantineObjects(store, window)) {
     for (let i = 0; i < o.lines.length; i++) {
@@ -205,16 +212,15 @@ export async function replayQuarantine(
         continue;
       }
       const eventId = parsed.row.event_id.toLowerCase();
-      // The same event quarantined twice (a tracker retry) goes back once.
-      if (!seen.has(eventId)) passing.push({ recordKey: o.recordKey, record: o.record, line: i, eventId, text });
-      else passing.push({ recordKey: o.recordKey, record: o.record, line: i, eventId, text: '' });
+      // The same event quarantined twice (a tracker retry) is written back once, marked twice.
+      passing.push({ recordKey: o.recordKey, record: o.record, line: i, eventId, text, repeat: seen.has(eventId) });
       seen.add(eventId);
       result.replayed++;
     }
   }
   if (!passing.length) return result;
   const key = objectKey('events', now, `${ulid(now.getTime())}-replay`);
-  await store.put(key, encodeJsonlLines(passing.filter((p) => p.text).map((p) => p.text)));
+  await store.put(key, encodeJsonlLines(passing.filter((p) => !p.repeat).map((p) => p.text)));
   result.eventsObject = key;
   const records = new Map<string, ReplayRecord>();
   for (const p of passing) {
