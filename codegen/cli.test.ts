@@ -4,10 +4,11 @@
  * generated artifact and a migration; reruns are byte-identical.
  */
 
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from './cli.ts';
 import { scaffoldEvent } from './new-event.ts';
@@ -38,6 +39,14 @@ async function codegen(...args: string[]): Promise<{ code: number; out: string }
     err.mockRestore();
     log.mockRestore();
   }
+}
+
+/** What a product team does first after new-event: describe the real property. */
+async function replacePlaceholder(event: string): Promise<void> {
+  const file = path.join(root, 'schemas/events', event, '1.json');
+  const schema = JSON.parse(await readFile(file, 'utf8'));
+  schema.properties.example_id.description = 'Identifier of the thing the event is about.';
+  await writeFile(file, JSON.stringify(schema, null, 2));
 }
 
 async function snapshot(): Promise<Record<string, string>> {
@@ -79,10 +88,16 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
   it('a new event from new-event reaches the tracker API, validators, mappers and catalogue', async () => {
     const untouched = ['generated/validators/add_to_cart.v1.ts', 'generated/validators/wishlist_toggle.v1.ts'];
     const before = await Promise.all(untouched.map((f) => readFile(path.join(root, f), 'utf8')));
-    await scaffoldEvent(path.join(root, 'schemas'), 'cli_probe_event', {
+    const scaffolded = await scaffoldEvent(path.join(root, 'schemas'), 'cli_probe_event', {
       owner: 'checkout-team',
       description: 'A coupon code was applied to the cart.',
     });
+    const refused = await codegen('--check');
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain(
+      "schemas/events/cli_probe_event/1.json#/properties/example_id: still new-event's placeholder: replace the property",
+    );
+    await replacePlaceholder('cli_probe_event');
     const stale = await codegen('--check');
     expect(stale.code).toBe(1);
     expect(stale.out).toContain('stale: generated/tracker/api.ts');
@@ -104,15 +119,28 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
     const { default: validate } = await import(path.join(root, 'generated/validators/cli_probe_event.v1.ts'));
     const fixture = (kind: string, name: string) =>
       readFile(path.join(root, 'schemas/events/cli_probe_event/fixtures', kind, name), 'utf8').then(JSON.parse);
-    expect(validate(await fixture('valid', 'basic.json'))).toBe(true);
-    expect(validate(await fixture('invalid', 'missing-required.json'))).toBe(false);
+    const named = (kind: string) =>
+      scaffolded.filter((f) => f.includes(`/fixtures/${kind}/`)).map((f) => path.basename(f));
+    expect(named('valid').length).toBeGreaterThanOrEqual(3);
+    expect(named('invalid').length).toBeGreaterThanOrEqual(5);
+    for (const f of named('valid')) expect({ f, ok: validate(await fixture('valid', f)) }).toEqual({ f, ok: true });
+    for (const f of named('invalid'))
+      expect({ f, ok: validate(await fixture('invalid', f)) }).toEqual({ f, ok: false });
+    // One per kind of violation: each invalid fixture fails on a different rule.
+    const rules = [];
+    for (const f of named('invalid')) {
+      validate(await fixture('invalid', f));
+      rules.push(`${validate.errors?.[0]?.keyword} ${validate.errors?.[0]?.instancePath}`);
+    }
+    expect(new Set(rules).size).toBe(rules.length);
     expect((await codegen('--check')).code).toBe(0);
   });
 
   it('a new warehouse column yields one named migration, and reruns change no byte', async () => {
     const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
     const table = JSON.parse(await readFile(file, 'utf8'));
-    table.columns.coupon_code = {
+    // A name no README example uses: a column a reader adds following the README stays possible.
+    table.columns.cli_test_coupon = {
       type: 'varchar(64)',
       nullable: true,
       description: 'Coupon applied with the event.',
@@ -125,14 +153,52 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
     expect(stale.code).toBe(1);
     expect(stale.out).toContain(`missing migration: drizzle-kit would generate migrations/${next}_schema.sql`);
 
-    expect((await codegen('--migration-name', 'add_coupon_code')).code).toBe(0);
-    const sql = await readFile(path.join(root, `migrations/${next}_add_coupon_code.sql`), 'utf8');
-    expect(sql).toContain('ALTER TABLE "clickstream_events" ADD COLUMN "coupon_code" varchar(64);');
+    expect((await codegen('--migration-name', 'add_cli_test_coupon')).code).toBe(0);
+    const sql = await readFile(path.join(root, `migrations/${next}_add_cli_test_coupon.sql`), 'utf8');
+    expect(sql).toContain('ALTER TABLE "clickstream_events" ADD COLUMN "cli_test_coupon" varchar(64);');
 
     const before = await snapshot();
     expect((await codegen()).code).toBe(0);
     expect(await snapshot()).toEqual(before);
     expect((await codegen('--check')).code).toBe(0);
+  });
+
+  it('--discard-migration removes a migration git does not track, and refuses a committed one', async () => {
+    const git = (...args: string[]) =>
+      promisify(execFile)('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: root });
+    await git('init', '-q');
+    await git('add', 'migrations');
+    await git('commit', '-qm', 'committed migrations');
+    const committed = await snapshot();
+    const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
+    const original = await readFile(file, 'utf8');
+    const table = JSON.parse(original);
+    table.columns.cli_test_mistake = { type: 'text', nullable: true, description: 'By mistake.' };
+    await writeFile(file, JSON.stringify(table, null, 2));
+    expect((await codegen('--migration-name', 'mistake')).code).toBe(0);
+    expect(Object.keys(await snapshot()).filter((p) => p.includes('mistake'))).toHaveLength(1);
+
+    await writeFile(file, original);
+    const discarded = await codegen('--discard-migration');
+    expect(discarded).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^codegen: discarded migration \d{4}_mistake /),
+    });
+    expect((await codegen()).code).toBe(0);
+    expect(await snapshot()).toEqual(committed);
+    expect((await codegen('--check')).code).toBe(0);
+
+    const refused = await codegen('--discard-migration');
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain('is committed');
+    expect(await snapshot()).toEqual(committed);
+  });
+
+  it('--help prints the usage (exit 0); an unknown option is one line (exit 2)', async () => {
+    expect(await codegen('--help')).toMatchObject({ code: 0, out: expect.stringContaining('--discard-migration') });
+    const bad = await codegen('--bogus');
+    expect(bad.code).toBe(2);
+    expect(bad.out).toMatch(/^codegen: Unknown option '--bogus'.*\(see npm run codegen -- --help\)$/);
   });
 
   it('refuses an invalid registry and writes nothing', async () => {
@@ -153,6 +219,7 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
       owner: 'catalog-team',
       description: 'The shopper zoomed into a product image.',
     });
+    await replacePlaceholder('zz_locale_probe');
     expect((await codegen()).code).toBe(0);
     const check = spawnSync(
       process.execPath,

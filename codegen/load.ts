@@ -42,6 +42,9 @@ export class RegistryError extends Error {
   }
 }
 
+/** How `new-event` marks what it scaffolded for a person to replace; codegen refuses it untouched. */
+export const PLACEHOLDER_MARK = 'PLACEHOLDER (new-event):';
+
 /** Event names: snake_case, the folder name under schemas/events/. */
 export const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const MODEL = /^[1-9][0-9]{0,3}$/;
@@ -143,6 +146,13 @@ function walkRules(
   enforcePolicy = true,
 ): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
+  if (typeof node.description === 'string' && node.description.startsWith(PLACEHOLDER_MARK)) {
+    issues.push({
+      file,
+      pointer,
+      message: `still new-event's placeholder: ${pointer.includes('/properties/') ? "replace the property by the event's real properties (and update the fixtures)" : 'describe when the event is sent'}`,
+    });
+  }
   if (node.$ref !== undefined) {
     const extra = Object.keys(node).filter((k) => !REF_SIBLINGS.has(k));
     if (extra.length)

@@ -32,7 +32,10 @@ function map(e: { event_name: string; event_version: number }) {
 describe('clickstream_events mappers', () => {
   it('add_to_cart fills the envelope, identity, product context and quantity', () => {
     const e = fixture('add_to_cart', 'one-unit');
-    expect(map(e)).toEqual({
+    // Every column this event fills, by value; not the whole row, so a column added to the table
+    // later (README, "Adding an event type") keeps this test green — the last test checks that
+    // every row has exactly the table's columns.
+    expect(map(e)).toMatchObject({
       event_id: e.event_id,
       event_timestamp: '2026-11-20T10:15:30.123Z',
       event_name: 'add_to_cart',

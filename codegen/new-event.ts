@@ -1,15 +1,19 @@
 /**
  * `npm run new-event -- <event_name> [--owner team] [--description "…"]`
  *
- * Scaffolds `schemas/events/<event_name>/1.json` with the metadata the registry requires and its
- * fixture folders (one valid and one invalid example), ready for `npm run codegen`.
+ * Scaffolds `schemas/events/<event_name>/1.json` with the metadata the registry requires and the
+ * fixtures the rules ask for (codegen/fixtures.test.ts: at least 3 valid and 5 invalid), one
+ * invalid fixture per kind of violation. The property it writes is a placeholder whose description
+ * starts with PLACEHOLDER_MARK: codegen refuses the schema until a person replaces it.
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EVENT_NAME } from './load.ts';
+import { EVENT_NAME, PLACEHOLDER_MARK } from './load.ts';
 import { SCHEMA_BASE_URI, SCHEMA_DIALECT } from './meta-schema.ts';
+
+const USAGE = 'usage: npm run new-event -- <event_name> [--owner team] [--description "what happened"]';
 
 export async function scaffoldEvent(
   schemasDir: string,
@@ -33,7 +37,7 @@ export async function scaffoldEvent(
         type: 'string',
         minLength: 1,
         maxLength: 64,
-        description: 'Replace with the real properties of the event; every property needs a description and bounds.',
+        description: `${PLACEHOLDER_MARK} replace with the real properties of the event; every property needs a description and bounds.`,
       },
     },
   };
@@ -47,10 +51,26 @@ export async function scaffoldEvent(
     page: { url: 'https://shop.example/' },
     properties,
   });
+  const valid = (name: string, e: unknown): [string, unknown] => [path.join(dir, 'fixtures', 'valid', name), e];
+  const invalid = (name: string, e: unknown): [string, unknown] => [path.join(dir, 'fixtures', 'invalid', name), e];
+  const { session_id: _session, ...withoutSession } = event({ example_id: 'abc' });
   const files: [string, unknown][] = [
     [path.join(dir, '1.json'), schema],
-    [path.join(dir, 'fixtures', 'valid', 'basic.json'), event({ example_id: 'abc' })],
-    [path.join(dir, 'fixtures', 'invalid', 'missing-required.json'), event({})],
+    // Valid: the common case, the longest value, and the optional envelope fields.
+    valid('basic.json', event({ example_id: 'abc' })),
+    valid('longest-value.json', event({ example_id: 'x'.repeat(64) })),
+    valid('with-referrer-and-first-visit.json', {
+      ...event({ example_id: 'abc' }),
+      is_first_visit: true,
+      page: { url: 'https://shop.example/p/1', referrer: 'https://search.example/' },
+    }),
+    // Invalid, one per kind of violation: required, type, bounds (both ends), closed object, envelope.
+    invalid('missing-required.json', event({})),
+    invalid('wrong-type.json', event({ example_id: 42 })),
+    invalid('too-long.json', event({ example_id: 'x'.repeat(65) })),
+    invalid('empty-string.json', event({ example_id: '' })),
+    invalid('extra-property.json', event({ example_id: 'abc', unexpected: true })),
+    invalid('envelope-missing-session.json', withoutSession),
   ];
   for (const [file, body] of files) {
     await mkdir(path.dirname(file), { recursive: true });
@@ -60,24 +80,42 @@ export async function scaffoldEvent(
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    console.error(`new-event: ${(e as Error).message.split('.')[0]} (see npm run new-event -- --help)`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.error(USAGE);
+    return 0;
+  }
+  const [name] = positionals;
+  if (!name || positionals.length > 1) {
+    console.error(USAGE);
+    return 2;
+  }
+  const description = values.description ?? `${PLACEHOLDER_MARK} describe when ${name} is sent.`;
+  const files = await scaffoldEvent(values.schemas, name, { owner: values.owner, description });
+  console.log(
+    `created:\n  ${files.join('\n  ')}\nnext: replace the placeholder property (codegen refuses it) and adapt the fixtures, then run \`npm run codegen\`.`,
+  );
+  return 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       owner: { type: 'string', default: 'data-platform' },
       description: { type: 'string' },
       schemas: { type: 'string', default: 'schemas' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const [name] = positionals;
-  if (!name || positionals.length > 1) {
-    console.error('usage: npm run new-event -- <event_name> [--owner team] [--description "what happened"]');
-    return 2;
-  }
-  const description = values.description ?? `TODO: describe when ${name} is sent.`;
-  const files = await scaffoldEvent(values.schemas, name, { owner: values.owner, description });
-  console.log(`created:\n  ${files.join('\n  ')}\nnext: edit the schema and fixtures, then run \`npm run codegen\`.`);
-  return 0;
 }
 
 // Run only when executed directly (compare paths: the URL is percent-encoded).

@@ -50,7 +50,8 @@ export function accessLogsBucketProps(): s3.BucketProps {
 /**
  * The raw lake is the source of truth (the warehouse can be rebuilt from it), so events are kept
  * and only move to a cheaper class: Glacier Instant Retrieval keeps millisecond GETs, so a backfill
- * over old hours still works without a restore step. Quarantine is for debugging and expires.
+ * over old hours still works without a restore step. Quarantine (and its replay records) is for
+ * debugging and recovery, and expires.
  */
 export function rawLakeLifecycleRules(): s3.LifecycleRule[] {
   return [
@@ -60,6 +61,8 @@ export function rawLakeLifecycleRules(): s3.LifecycleRule[] {
       transitions: [{ storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(90) }],
     },
     { id: 'quarantine-expiry', prefix: 'quarantine/', expiration: Duration.days(180) },
+    // `quarantine replay`'s records of which quarantined lines went back: they go with their objects.
+    { id: 'replayed-expiry', prefix: 'replayed/', expiration: Duration.days(180) },
     { id: 'noncurrent-versions', noncurrentVersionExpiration: Duration.days(30) },
     { id: 'abort-multipart', abortIncompleteMultipartUploadAfter: Duration.days(1) },
   ];

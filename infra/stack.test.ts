@@ -286,6 +286,8 @@ describe('data at rest and in transit', () => {
           Prefix: 'events/',
           Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
         }),
+        expect.objectContaining({ Prefix: 'quarantine/', ExpirationInDays: 180 }),
+        expect.objectContaining({ Prefix: 'replayed/', ExpirationInDays: 180 }),
       ]),
     );
     expect(JSON.stringify(lake.LifecycleConfiguration.Rules.find((r: Json) => r.Prefix === 'events/'))).not.toMatch(

@@ -105,6 +105,16 @@ export const CONFIG_VARIABLES = {
     default: 24,
     doc: 'How far back `etl run` lists the lake for late objects.',
   },
+  LAKE_RETENTION_DAYS: {
+    schema: Type.Integer({ minimum: 0 }),
+    default: 0,
+    doc: 'Days `etl run` keeps lake objects; 0: forever.',
+  },
+  WAREHOUSE_RETENTION_DAYS: {
+    schema: Type.Integer({ minimum: 0 }),
+    default: 0,
+    doc: 'Days `etl run` keeps per-user rows; 0: forever.',
+  },
   ETL_MAX_OBJECT_LINES: {
     schema: PositiveInt,
     default: 100_000,

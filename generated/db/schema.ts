@@ -275,13 +275,53 @@ export const etlLoadedObjectsColumns = [
   'quarantined',
 ] as const;
 
+/** Progress of an unfinished `etl rebuild`: the lake objects of its receive-time range already re-mapped into the fact table. A rebuild of the same range after a crash skips them (resume); a rebuild that finishes deletes its range's rows. (schemas/warehouse/etl_rebuilt_objects.json) */
+export const etlRebuiltObjects = pgTable(
+  'etl_rebuilt_objects',
+  {
+    /** Start of the rebuild's receive-time range (as given to --from, rounded down to the hour). */
+    window_start: timestamp('window_start', { withTimezone: true, mode: 'string' }).notNull(),
+    /** End (exclusive) of the rebuild's range. */
+    window_end: timestamp('window_end', { withTimezone: true, mode: 'string' }).notNull(),
+    /** Lake object re-mapped. */
+    object_key: varchar('object_key', { length: 1024 }).notNull(),
+    /** ETag of the object when it was re-mapped; an object rewritten since is re-mapped again. */
+    etag: varchar('etag', { length: 128 }).notNull(),
+    /** The etl_runs row of the run that re-mapped it. */
+    run_id: uuid('run_id').notNull(),
+    /** When its batch committed. */
+    rebuilt_at: timestamp('rebuilt_at', { withTimezone: true, mode: 'string' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.window_start, t.window_end, t.object_key] })],
+);
+
+/** A row of etl_rebuilt_objects as the pipeline writes it. */
+export interface EtlRebuiltObjectsRow {
+  window_start: string;
+  window_end: string;
+  object_key: string;
+  etag: string;
+  run_id: string;
+  rebuilt_at: string;
+}
+
+/** Column order of etl_rebuilt_objects (COPY order). */
+export const etlRebuiltObjectsColumns = [
+  'window_start',
+  'window_end',
+  'object_key',
+  'etag',
+  'run_id',
+  'rebuilt_at',
+] as const;
+
 /** One row per ETL run (scheduled, manual or backfill): window, volumes, duration and error. Powers alerts and the pipeline-health dashboard. (schemas/warehouse/etl_runs.json) */
 export const etlRuns = pgTable(
   'etl_runs',
   {
     /** Run identifier. */
     run_id: uuid('run_id').notNull().primaryKey(),
-    /** schedule, manual or backfill. */
+    /** schedule, manual, backfill or rebuild. */
     trigger: varchar('trigger', { length: 16 }).notNull(),
     /** Start of the receive-time window the run listed. */
     window_start: timestamp('window_start', { withTimezone: true, mode: 'string' }).notNull(),
@@ -297,6 +337,8 @@ export const etlRuns = pgTable(
     objects: integer('objects').notNull(),
     /** Rows inserted into the fact table. */
     rows_inserted: integer('rows_inserted').notNull(),
+    /** Rows of the fact table an `etl rebuild` re-mapped to different values (0 for other runs). */
+    rows_updated: integer('rows_updated').notNull().default(0),
     /** Rows skipped as already loaded. */
     duplicates: integer('duplicates').notNull(),
     /** Lines sent to quarantine. */
@@ -322,6 +364,7 @@ export interface EtlRunsRow {
   status: string;
   objects: number;
   rows_inserted: number;
+  rows_updated: number;
   duplicates: number;
   quarantined: number;
   skipped: number;
@@ -340,6 +383,7 @@ export const etlRunsColumns = [
   'status',
   'objects',
   'rows_inserted',
+  'rows_updated',
   'duplicates',
   'quarantined',
   'skipped',
@@ -376,6 +420,66 @@ export interface EtlSkippedObjectsRow {
 
 /** Column order of etl_skipped_objects (COPY order). */
 export const etlSkippedObjectsColumns = ['run_id', 'object_key', 'reason', 'detail', 'skipped_at'] as const;
+
+/** Audit log of `clickstream privacy erase`: one row per completed erasure of a user's or a browser's data from the warehouse and the lake. The subject is kept as a SHA-256 hash, so the log proves an erasure happened without keeping the identifier it erased. (schemas/warehouse/privacy_erasures.json) */
+export const privacyErasures = pgTable(
+  'privacy_erasures',
+  {
+    /** Identifier of the erasure. */
+    erasure_id: uuid('erasure_id').notNull().primaryKey(),
+    /** user (a Cognito sub, user_id) or client (a browser's client_id). */
+    subject_kind: varchar('subject_kind', { length: 8 }).notNull(),
+    /** Hex SHA-256 of the erased identifier. */
+    subject_sha256: varchar('subject_sha256', { length: 64 }).notNull(),
+    /** Who ran it (--by, else the OS user). */
+    requested_by: varchar('requested_by', { length: 128 }),
+    /** When the erasure started. */
+    started_at: timestamp('started_at', { withTimezone: true, mode: 'string' }).notNull(),
+    /** When it committed. */
+    finished_at: timestamp('finished_at', { withTimezone: true, mode: 'string' }).notNull(),
+    /** Fact rows deleted. */
+    rows_deleted: integer('rows_deleted').notNull(),
+    /** Rows of sessions and session_details deleted (sessions with events left are recomputed from them). */
+    sessions_deleted: integer('sessions_deleted').notNull(),
+    /** Rows of quarantined_events that held the identifier. */
+    quarantined_deleted: integer('quarantined_deleted').notNull(),
+    /** Lake objects rewritten without the subject's lines. */
+    lake_objects_rewritten: integer('lake_objects_rewritten').notNull(),
+    /** Lines removed from the lake. */
+    lake_lines_removed: integer('lake_lines_removed').notNull(),
+  },
+  (t) => [index('privacy_erasures_subject_idx').on(t.subject_sha256)],
+);
+
+/** A row of privacy_erasures as the pipeline writes it. */
+export interface PrivacyErasuresRow {
+  erasure_id: string;
+  subject_kind: string;
+  subject_sha256: string;
+  requested_by: string | null;
+  started_at: string;
+  finished_at: string;
+  rows_deleted: number;
+  sessions_deleted: number;
+  quarantined_deleted: number;
+  lake_objects_rewritten: number;
+  lake_lines_removed: number;
+}
+
+/** Column order of privacy_erasures (COPY order). */
+export const privacyErasuresColumns = [
+  'erasure_id',
+  'subject_kind',
+  'subject_sha256',
+  'requested_by',
+  'started_at',
+  'finished_at',
+  'rows_deleted',
+  'sessions_deleted',
+  'quarantined_deleted',
+  'lake_objects_rewritten',
+  'lake_lines_removed',
+] as const;
 
 /** Quarantined lines loaded from the lake's quarantine/ objects (ingest rejections and lines the ETL could not load), exactly once through the ledger: the data-quality view's source. (schemas/warehouse/quarantined_events.json) */
 export const quarantinedEvents = pgTable(

@@ -1,6 +1,7 @@
 /** `clickstream dashboard serve`: the dashboard on HOST:DASHBOARD_PORT until SIGTERM or SIGINT. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { portInUseMessage, unexpectedArguments, wantsHelp } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { startDashboardServer } from './server.ts';
 
@@ -12,9 +13,13 @@ DASHBOARD_TOKEN. Configuration comes from environment variables (README.md, Conf
 
 export async function run(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (command !== 'serve' || rest.length > 0) {
+  if (command === undefined || wantsHelp(args)) {
     console.error(USAGE);
-    return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+    return 0;
+  }
+  if (command !== 'serve' || rest.length > 0) {
+    console.error(unexpectedArguments('dashboard', args));
+    return 2;
   }
   let server: Awaited<ReturnType<typeof startDashboardServer>>;
   try {
@@ -26,7 +31,7 @@ export async function run(args: string[]): Promise<number> {
     });
   } catch (err) {
     if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      console.error((err as Error).message);
+      console.error(portInUseMessage(err, 'DASHBOARD_PORT') ?? (err as Error).message);
       return 1;
     }
     throw err;

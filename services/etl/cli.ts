@@ -1,14 +1,16 @@
 /**
- * `clickstream etl run | etl backfill --from <ISO> --to <ISO>` and `clickstream db migrate`.
+ * `clickstream etl run | etl backfill | etl rebuild --from <ISO> --to <ISO>` and `clickstream db migrate`.
  * Thin: reads the config, opens the lake and the warehouse, calls the core, reports the result.
  * stdout gets one JSON summary line; logs (JSON lines) and the progress bar (services/progress.ts) go to stderr.
  *
  * Exit codes: 0 succeeded · 1 run failed or bad configuration · 2 usage error · 3 skipped
  * because another run holds the ETL lock.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isUsageError, parseRange, UsageError, wantsHelp } from '../cli-args.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
 import { progressBar as createProgressBar } from '../progress.ts';
@@ -20,27 +22,38 @@ import { openWarehouse, type Warehouse } from './warehouse.ts';
 const USAGE = `usage:
   clickstream db migrate                              apply migrations/ to the warehouse
   clickstream etl run                                 load everything not yet loaded (with look-back)
-  clickstream etl backfill --from <ISO> --to <ISO>    (re)load a receive-time range, with progress
+  clickstream etl backfill --from <ISO> --to <ISO>    load a receive-time range, with progress; objects
+                                                      already loaded are skipped
+  clickstream etl rebuild --from <ISO> --to <ISO>     re-map EVERY object of the range and update the rows
+                                                      the warehouse holds (new/changed columns filled, no
+                                                      duplicates), rollups of the touched days refreshed;
+                                                      after a crash, the same command resumes
 
-options of etl run / backfill:
+options of etl run / backfill / rebuild:
   --batch-bytes <n>     compressed lake bytes per load transaction (default 1 MiB)
   --batch-objects <n>   lake objects per load transaction (default 500)
 
 Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset. Lake: LAKE_URL.`;
 
-class UsageError extends Error {}
-
-export function openConfiguredWarehouse(config: Config): Promise<Warehouse> {
-  return openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir: path.resolve(config.DATA_DIR, 'dwh') });
-}
-
-function parseInstant(flag: string, value: string | undefined): Date {
-  if (value === undefined) throw new UsageError(`${flag} is required`);
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
-    throw new UsageError(`${flag} must be an ISO 8601 date or date-time, got ${JSON.stringify(value)}`);
-  }
-  return new Date(ms);
+/**
+ * The configured warehouse. The very first start of the embedded one creates PGlite's files and
+ * applies every migration — seconds of silence otherwise — so it says so on stderr.
+ */
+export async function openConfiguredWarehouse(config: Config): Promise<Warehouse> {
+  const pgliteDir = path.resolve(config.DATA_DIR, 'dwh');
+  const first = !config.DATABASE_URL && !existsSync(pgliteDir);
+  if (first) process.stderr.write(`creating the embedded warehouse in ${pgliteDir} (first start only) …\n`);
+  const warehouse = await openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir });
+  if (!first) return warehouse;
+  return {
+    ...warehouse,
+    kind: warehouse.kind,
+    location: warehouse.location,
+    migrate: async () => {
+      process.stderr.write('applying the warehouse migrations …\n');
+      await warehouse.migrate();
+    },
+  };
 }
 
 function parsePositive(flag: string, value: string | undefined): number | undefined {
@@ -56,6 +69,8 @@ const stderrLog = (minLevel: Config['LOG_LEVEL']) => {
   return (entry: Record<string, unknown>) => {
     const level = (entry.level as keyof typeof rank) ?? 'info';
     if (rank[level] < rank[minLevel]) return;
+    // The command prints the run's summary on stdout: once, not again as a log line.
+    if (entry.msg === 'etl run succeeded') return;
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'etl', ...entry })}\n`);
   };
 };
@@ -69,7 +84,7 @@ export function progressBar(write: (s: string) => void, isTty: boolean, started 
     bar(
       p.bytesTotal ? p.bytesDone / p.bytesTotal : 1,
       `${p.objectsDone}/${p.objectsTotal} objects ${mib(p.bytesDone)}/${mib(p.bytesTotal)} MiB ` +
-        `${p.rowsInserted.toLocaleString('en-US')} rows`,
+        `${p.rowsInserted.toLocaleString('en-US')} rows${p.rowsUpdated ? ` (+${p.rowsUpdated.toLocaleString('en-US')} updated)` : ''}`,
       p.objectsDone === p.objectsTotal,
     );
 }
@@ -77,16 +92,18 @@ export function progressBar(write: (s: string) => void, isTty: boolean, started 
 export async function run(args: string[]): Promise<number> {
   const [area, command, ...rest] = args[0] === 'db' ? args : ['etl', ...args];
   try {
-    if (area === 'db' && command === 'migrate' && rest.length === 0) return await migrateCommand();
-    if (area === 'etl' && (command === 'run' || command === 'backfill')) return await etlCommand(command, rest);
-    if (command === undefined || command === 'help' || command === '--help') {
+    if (command === undefined || wantsHelp([command, ...rest])) {
       console.error(USAGE);
       return 0;
     }
+    if (area === 'db' && command === 'migrate' && rest.length === 0) return await migrateCommand();
+    if (area === 'etl' && (command === 'run' || command === 'backfill' || command === 'rebuild')) {
+      return await etlCommand(command, rest);
+    }
     throw new UsageError(`unknown command: ${[area, command, ...rest].join(' ')}`);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`${(err as Error).message}\n\n${USAGE}`);
+    if (isUsageError(err)) {
+      console.error(`clickstream ${area}: ${(err as Error).message} (see clickstream ${area} --help)`);
       return 2;
     }
     if (err instanceof ConfigError) {
@@ -109,7 +126,7 @@ async function migrateCommand(): Promise<number> {
   }
 }
 
-async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<number> {
+async function etlCommand(command: 'run' | 'backfill' | 'rebuild', args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -121,11 +138,11 @@ async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<
     strict: true,
   });
   let window: ReceiveWindow | undefined;
-  if (command === 'backfill') {
-    window = { start: parseInstant('--from', values.from), end: parseInstant('--to', values.to) };
-    if (window.start >= window.end) throw new UsageError('--from must be before --to');
+  const ranged = command !== 'run';
+  if (ranged) {
+    window = parseRange(values);
   } else if (values.from || values.to) {
-    throw new UsageError('--from/--to belong to `etl backfill`');
+    throw new UsageError('--from/--to belong to `etl backfill` and `etl rebuild`');
   }
   const batchBytes = parsePositive('--batch-bytes', values['batch-bytes']);
   const batchObjects = parsePositive('--batch-objects', values['batch-objects']);
@@ -137,17 +154,32 @@ async function etlCommand(command: 'run' | 'backfill', args: string[]): Promise<
     // Cheap when up to date; lets the embedded stack start from an empty folder.
     await warehouse.migrate();
     const opts: EtlOptions = {
-      trigger: command === 'backfill' ? 'backfill' : 'manual',
+      trigger: command === 'run' ? 'manual' : command,
       window,
       lookbackHours: config.ETL_LOOKBACK_HOURS,
+      // Retention belongs to the regular runs, not to a backfill or rebuild of an old range.
+      retention:
+        command === 'run'
+          ? { lakeDays: config.LAKE_RETENTION_DAYS, warehouseDays: config.WAREHOUSE_RETENTION_DAYS }
+          : undefined,
       objectLimits: objectLimitsFrom(config),
       batchBytes,
       batchObjects,
       log,
-      onProgress:
-        command === 'backfill' ? progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true) : undefined,
+      onProgress: ranged ? progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true) : undefined,
     };
     const result = await runEtl({ warehouse, store }, opts);
+    if (command === 'backfill' && result.alreadyDone) {
+      process.stderr.write(
+        `${result.alreadyDone} object(s) of the range were already loaded and were skipped; ` +
+          '`etl rebuild` re-maps them into the rows the warehouse holds\n',
+      );
+    }
+    if (command === 'rebuild' && result.alreadyDone) {
+      process.stderr.write(
+        `resumed: ${result.alreadyDone} object(s) re-mapped by an unfinished rebuild of this range\n`,
+      );
+    }
     await alertOnFailure(result, { topicArn: config.ALERT_TOPIC_ARN, region: config.AWS_REGION, log });
     console.log(JSON.stringify(summary(result)));
     return result.status === 'succeeded' ? 0 : result.status === 'skipped' ? 3 : 1;

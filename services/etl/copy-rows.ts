@@ -85,8 +85,8 @@ function refusal(e: { code?: string; where?: string; message?: string }): string
   return `PostgreSQL refused the row${column ? ` (column ${column})` : ''}: ${e.message} [SQLSTATE ${e.code}]`;
 }
 
-/** The COPY text of the included rows only. */
-function slices(batch: CopyBatch, included: number[]): Buffer {
+/** The COPY text of the included rows only (in ascending row order). */
+export function slices(batch: CopyBatch, included: number[]): Buffer {
   const parts: Uint8Array[] = [];
   let runStart = -1;
   let runEnd = -1;

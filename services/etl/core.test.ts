@@ -48,6 +48,9 @@ class FailingStore implements RawStore {
   put(key: string, body: Uint8Array) {
     return this.inner.put(key, body);
   }
+  delete(key: string) {
+    return this.inner.delete(key);
+  }
   list(prefix: string) {
     return this.inner.list(prefix);
   }

@@ -18,20 +18,33 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { clickstreamEventsColumns } from '../../generated/db/schema.ts';
 import { encodeJsonl } from '../lake/jsonl.ts';
 import { hourOfKey, type LakeObject, objectKey, type RawStore } from '../lake/raw-store.ts';
-import { copyRows } from './copy-rows.ts';
+import { copyRows, slices } from './copy-rows.ts';
 import { CopyBuffer } from './copy-text.ts';
 import { DEFAULT_OBJECT_LIMITS, type ObjectLimits, objectLines } from './object-lines.ts';
 import { type LineError, parseLine } from './parse.ts';
-import { daysOf, lateObject, planWindow, type ReceiveWindow, reportLateObjects, unloadedObjectsOfDay } from './plan.ts';
+import {
+  daysOf,
+  lateObject,
+  notYetIn,
+  objectsOfDay,
+  planWindow,
+  type ReceiveWindow,
+  reportLateObjects,
+} from './plan.ts';
 import { loadQuarantineObjects } from './quarantine.ts';
+import { applyRetention, type RetentionResult } from './retention.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
-import { refreshRollups } from './rollups.ts';
+import { refreshRollups, refreshRollupsAfterDelete } from './rollups.ts';
 import { INSERT_SKIPPED_SQL, type SkippedKey, SkippedKeys } from './skipped.ts';
 import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
 
 export type { ReceiveWindow } from './plan.ts';
 
-export type Trigger = 'schedule' | 'manual' | 'backfill';
+/**
+ * `rebuild` re-maps every object of its window, loaded or not, and updates the fact rows it
+ * already holds (etl rebuild); the others load only what the ledger lacks.
+ */
+export type Trigger = 'schedule' | 'manual' | 'backfill' | 'rebuild';
 
 export interface EtlProgress {
   objectsDone: number;
@@ -39,6 +52,7 @@ export interface EtlProgress {
   bytesDone: number;
   bytesTotal: number;
   rowsInserted: number;
+  rowsUpdated: number;
 }
 
 export interface EtlOptions {
@@ -59,6 +73,8 @@ export interface EtlOptions {
   onProgress?: (p: EtlProgress) => void;
   now?: () => Date;
   log?: (entry: Record<string, unknown>) => void;
+  /** Days to keep (0 = forever), applied after the loads (retention.ts). */
+  retention?: { lakeDays: number; warehouseDays: number };
 }
 
 export interface EtlResult {
@@ -70,8 +86,15 @@ export interface EtlResult {
   objects: number;
   lines: number;
   rowsInserted: number;
+  /** Fact rows a rebuild re-mapped to different values. */
+  rowsUpdated: number;
   duplicates: number;
   quarantined: number;
+  /**
+   * Objects of the window not read again: for run/backfill those the ledger holds with the same
+   * ETag (already loaded); for a rebuild those an unfinished rebuild of the same range re-mapped.
+   */
+  alreadyDone: number;
   /** Lake keys listed but not loaded (outside the layout, not a file, late beyond the look-back…). */
   skipped: number;
   /** The first of them, each with its reason (also in etl_skipped_objects). */
@@ -80,6 +103,8 @@ export interface EtlResult {
   daysTouched: string[];
   durationMs: number;
   error?: string;
+  /** What retention deleted, when a retention period is set. */
+  retention?: RetentionResult;
 }
 
 export const DEFAULT_BATCH_BYTES = 1024 * 1024;
@@ -122,6 +147,8 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
   const retry = opts.retry ?? DEFAULT_RETRY;
   const startedAt = now();
   const runId = randomUUID();
+  const rebuild = opts.trigger === 'rebuild';
+  if (rebuild && !opts.window) throw new Error('runEtl: a rebuild needs a window');
   const result: EtlResult = {
     status: 'succeeded',
     runId,
@@ -129,8 +156,10 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
     objects: 0,
     lines: 0,
     rowsInserted: 0,
+    rowsUpdated: 0,
     duplicates: 0,
     quarantined: 0,
+    alreadyDone: 0,
     skipped: 0,
     skippedKeys: [],
     daysTouched: [],
@@ -151,7 +180,8 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
   const record = async (status: 'succeeded' | 'failed') => {
     await warehouse.query(
       `UPDATE etl_runs SET status = $2, finished_at = now(), objects = $3, rows_inserted = $4,
-         duplicates = $5, quarantined = $6, skipped = $7, duration_ms = $8, error = $9 WHERE run_id = $1`,
+         duplicates = $5, quarantined = $6, skipped = $7, duration_ms = $8, error = $9, rows_updated = $10
+       WHERE run_id = $1`,
       [
         runId,
         status,
@@ -162,6 +192,7 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
         result.skipped,
         result.durationMs,
         result.error ?? null,
+        result.rowsUpdated,
       ],
     );
     if (skipped.recorded.length) await warehouse.query(INSERT_SKIPPED_SQL, [runId, ...skipped.params()]);
@@ -193,18 +224,27 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
         recorded = true;
         log({ level: 'info', msg: 'etl run started', run_id: runId, trigger: opts.trigger, window });
 
-        const loader = new BatchLoader(session, store, runId, opts, retry, result);
+        const loader = new BatchLoader(session, store, runId, opts, retry, result, rebuild ? window : undefined);
         const from = window.start.getTime();
-        const pending = async (day: Date) =>
-          (await unloadedObjectsOfDay(session, store, day, retry, skipped)).flatMap(({ object, hour }) => {
-            if (planned && hour < from) skipped.add(lateObject(object, window));
-            return hour >= from && hour < window.end.getTime() ? [object] : [];
-          });
+        const inWindow = (o: { hour: number }) => o.hour >= from && o.hour < window.end.getTime();
+        /** The day's objects to read, and how many of its window's objects need not be. */
+        const pending = async (day: Date) => {
+          const listed = await objectsOfDay(store, day, retry, skipped);
+          const unloaded = await notYetIn(session, listed, 'etl_loaded_objects');
+          if (planned) for (const o of unloaded) if (o.hour < from) skipped.add(lateObject(o.object, window));
+          const todo = rebuild
+            ? await notYetIn(session, listed.filter(inWindow), 'etl_rebuilt_objects', {
+                sql: ' AND window_start = $2 AND window_end = $3',
+                params: [result.windowStart, result.windowEnd],
+              })
+            : unloaded.filter(inWindow);
+          return { todo: todo.map((o) => o.object), done: listed.filter(inWindow).length - todo.length };
+        };
         if (planned) await reportLateObjects(session, store, window, opts.lookbackHours, retry, skipped);
         const dayStarts = daysOf(window.start, window.end);
         if (opts.onProgress) {
           for (const day of dayStarts) {
-            for (const o of await pending(day)) {
+            for (const o of (await pending(day)).todo) {
               loader.progress.objectsTotal++;
               loader.progress.bytesTotal += o.size;
             }
@@ -212,11 +252,23 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
           opts.onProgress({ ...loader.progress });
         }
         for (const day of dayStarts) {
-          for (const o of await pending(day)) await loader.add(o);
+          const { todo, done } = await pending(day);
+          result.alreadyDone += done;
+          for (const o of todo) await loader.add(o);
         }
         await loader.flush();
         await loadQuarantineObjects(session, store, window, runId, retry);
         await refreshDirtyDays(session, days);
+        if (opts.retention && (opts.retention.lakeDays > 0 || opts.retention.warehouseDays > 0)) {
+          result.retention = await applyRetention({ session, store }, opts.retention, startedAt);
+        }
+        // Finished: a later rebuild of the same range starts over instead of resuming.
+        if (rebuild) {
+          await session.query('DELETE FROM etl_rebuilt_objects WHERE window_start = $1 AND window_end = $2', [
+            result.windowStart,
+            result.windowEnd,
+          ]);
+        }
       } finally {
         await session.query('RESET synchronous_commit').catch(() => {});
         await session.unlock(LOCK_KEYS.etl).catch(() => {});
@@ -254,16 +306,48 @@ export function summary(r: EtlResult): Record<string, unknown> {
     objects: r.objects,
     lines: r.lines,
     rows_inserted: r.rowsInserted,
+    ...(r.trigger === 'rebuild' ? { rows_updated: r.rowsUpdated } : {}),
     duplicates: r.duplicates,
     quarantined: r.quarantined,
+    ...(r.trigger === 'rebuild' ? { already_rebuilt: r.alreadyDone } : { already_loaded: r.alreadyDone }),
     skipped: r.skipped,
     days_touched: r.daysTouched,
     duration_ms: r.durationMs,
+    ...(r.retention
+      ? {
+          lake_objects_expired: r.retention.lakeObjectsDeleted,
+          warehouse_rows_expired: r.retention.warehouseRowsDeleted,
+        }
+      : {}),
     ...(r.error ? { error: r.error } : {}),
   };
 }
 
 const COPY_SQL = `COPY clickstream_events (${clickstreamEventsColumns.join(', ')}) FROM STDIN`;
+
+/** Per batch (dropped at its commit), so it always has the fact table's current columns. */
+const STAGE_SQL = `CREATE TEMP TABLE etl_rebuild_stage (LIKE clickstream_events INCLUDING DEFAULTS) ON COMMIT DROP`;
+const STAGE_COPY_SQL = `COPY etl_rebuild_stage (${clickstreamEventsColumns.join(', ')}) FROM STDIN`;
+const columnsOf = (alias: string, cols: readonly string[]) => cols.map((c) => `${alias}.${c}`).join(', ');
+/**
+ * The fact rows a re-mapped row replaces: same event_id, different values. The earliest-received
+ * copy of an event is the one a first load keeps (objects load in key order), so a later resend
+ * of the event (same event_id in another object) does not replace it.
+ */
+const REPLACED = `s.event_id = f.event_id AND s.received_at <= f.received_at
+  AND (${columnsOf('f', clickstreamEventsColumns)}) IS DISTINCT FROM (${columnsOf('s', clickstreamEventsColumns)})`;
+/** UTC days the replaced rows lived on before the update (an event_timestamp may change). */
+const REPLACED_DAYS_SQL = `SELECT DISTINCT ((f.event_timestamp AT TIME ZONE 'UTC')::date)::text AS day
+  FROM clickstream_events f JOIN etl_rebuild_stage s ON ${REPLACED}`;
+const VALUE_COLUMNS = clickstreamEventsColumns.filter((c) => c !== 'event_id');
+const UPDATE_SQL = `UPDATE clickstream_events f SET (${VALUE_COLUMNS.join(', ')}) = (${columnsOf('s', VALUE_COLUMNS)})
+  FROM etl_rebuild_stage s WHERE ${REPLACED} RETURNING f.event_id::text AS id`;
+
+const REBUILT_SQL = `
+INSERT INTO etl_rebuilt_objects (window_start, window_end, object_key, etag, run_id, rebuilt_at)
+SELECT $1, $2, k, e, $3::uuid, now() FROM unnest($4::text[], $5::text[]) AS t(k, e)
+ON CONFLICT (window_start, window_end, object_key) DO UPDATE SET etag = EXCLUDED.etag,
+  run_id = EXCLUDED.run_id, rebuilt_at = EXCLUDED.rebuilt_at`;
 
 const MARK_DIRTY_SQL = `INSERT INTO etl_dirty_days (day, marked_at)
 SELECT unnest($1::date[]), now() ON CONFLICT (day) DO NOTHING`;
@@ -281,7 +365,7 @@ const ROWS_OF_DAYS = `clickstream_events e JOIN unnest($1::date[]) AS d(day)
   ON e.event_timestamp >= d.day::timestamp AT TIME ZONE 'UTC'
  AND e.event_timestamp < (d.day + 1)::timestamp AT TIME ZONE 'UTC'`;
 
-/** Rollup rows of the days, recomputed from the facts (facts only grow, so upsert = replace). */
+/** Rollup rows of the days, recomputed from the facts (after the days' rows are deleted). */
 const REFRESH_DAILY_SQL = `
 INSERT INTO daily_event_counts AS c (day, event_name, user_login_state, events)
 SELECT d.day, e.event_name, e.user_login_state, count(*) FROM ${ROWS_OF_DAYS} GROUP BY 1, 2, 3
@@ -315,6 +399,24 @@ ON CONFLICT (session_id) DO UPDATE SET client_id = EXCLUDED.client_id, user_id =
 const REFRESH_DAYS_PER_TRANSACTION = 7;
 
 /**
+ * Recomputes daily_event_counts, sessions and the rollups of `days` from the facts, inside the
+ * caller's transaction. `afterDelete` (privacy erasure): facts were deleted, and the buckets only
+ * removed facts change are recomputed too (rollups.ts refreshRollupsAfterDelete).
+ */
+export async function refreshDays(
+  session: Session,
+  days: string[],
+  afterDelete?: { sessionHours: string[] },
+): Promise<void> {
+  // Recomputed, not upserted: a rebuild may move rows to another group (or day) than before.
+  await session.query('DELETE FROM daily_event_counts WHERE day = ANY($1::date[])', [days]);
+  await session.query(REFRESH_DAILY_SQL, [days]);
+  await session.query(REFRESH_SESSIONS_SQL, [days]);
+  if (afterDelete) await refreshRollupsAfterDelete(session, days, afterDelete.sessionHours);
+  else await refreshRollups(session, days);
+}
+
+/**
  * Recomputes the rollup and sessions of every dirty day and clears the marks, a few days per
  * transaction. Runs after the loads, and first thing too, finishing what a crashed run left.
  */
@@ -329,9 +431,7 @@ export async function refreshDirtyDays(session: Session, refreshed: Set<string>)
       return;
     }
     const days = rows.map((r) => r.day);
-    await session.query(REFRESH_DAILY_SQL, [days]);
-    await session.query(REFRESH_SESSIONS_SQL, [days]);
-    await refreshRollups(session, days);
+    await refreshDays(session, days);
     await session.query('DELETE FROM etl_dirty_days WHERE day = ANY($1::date[])', [days]);
     await session.query('COMMIT');
     for (const day of days) refreshed.add(day);
@@ -344,7 +444,14 @@ export async function refreshDirtyDays(session: Session, refreshed: Set<string>)
  * are in memory, each of at most about MAX_BATCH_COPY_BYTES of COPY text plus one object.
  */
 class BatchLoader {
-  readonly progress: EtlProgress = { objectsDone: 0, objectsTotal: 0, bytesDone: 0, bytesTotal: 0, rowsInserted: 0 };
+  readonly progress: EtlProgress = {
+    objectsDone: 0,
+    objectsTotal: 0,
+    bytesDone: 0,
+    bytesTotal: 0,
+    rowsInserted: 0,
+    rowsUpdated: 0,
+  };
   private batch: LakeObject[] = [];
   private batchSize = 0;
   private inFlight: Promise<PreparedBatch> | undefined;
@@ -359,6 +466,8 @@ class BatchLoader {
     private readonly opts: EtlOptions,
     private readonly retry: RetryPolicy,
     private readonly result: EtlResult,
+    /** Set for a rebuild: rows already held are updated, and objects recorded for resuming. */
+    private readonly rebuildWindow?: ReceiveWindow,
   ) {
     this.batchBytes = opts.batchBytes ?? DEFAULT_BATCH_BYTES;
     this.batchObjects = opts.batchObjects ?? DEFAULT_BATCH_OBJECTS;
@@ -536,46 +645,76 @@ class BatchLoader {
    * One transaction: COPY the batch's rows straight into the fact table (copy-rows.ts leaves out
    * the event_ids it already holds and the rows PostgreSQL refuses), quarantine the refused rows,
    * mark the days of the new rows dirty, write the ledger. No staging table, no INSERT … SELECT.
-   * The run holds the ETL lock, so nothing else inserts facts in between.
+   * The run holds the ETL lock, so nothing else inserts facts in between. A rebuild then copies
+   * the rows the table already held into a temporary table and updates the ones that differ
+   * (marking their old and new days), and records its objects for resuming, in the same transaction.
    */
   private async load(batch: PreparedBatch): Promise<void> {
     const s = this.session;
     await s.query('BEGIN');
     const { existing, refused } = await copyRows(s, COPY_SQL, batch);
     if (refused.size) await this.quarantineRefused(batch, refused);
+    const days = new Set<string>();
+    const updatedIds =
+      this.rebuildWindow && existing.size ? await this.updateExisting(batch, existing, days) : new Set();
     const inserted = new Array<number>(batch.objects.length).fill(0);
+    const updated = new Array<number>(batch.objects.length).fill(0);
     const known = new Array<number>(batch.objects.length).fill(0);
     const rejected = new Array<number>(batch.objects.length).fill(0);
-    const days = new Set<string>();
     for (let r = 0; r < batch.ids.length; r++) {
       const object = batch.objectOf[r] as number;
-      const counter = existing.has(r) ? known : refused.has(r) ? rejected : inserted;
+      const counter = existing.has(r)
+        ? updatedIds.has(batch.ids[r])
+          ? updated
+          : known
+        : refused.has(r)
+          ? rejected
+          : inserted;
       counter[object] = (counter[object] as number) + 1;
-      if (counter === inserted) days.add(batch.days[r] as string);
+      if (counter === inserted || counter === updated) days.add(batch.days[r] as string);
     }
     if (days.size) await s.query(MARK_DIRTY_SQL, [[...days]]);
     const quarantined = batch.objects.map((p, i) => p.quarantined + (rejected[i] as number));
+    const keys = batch.objects.map((p) => p.object.key);
+    const etags = batch.objects.map((p) => p.object.etag);
     await s.query(LEDGER_SQL, [
-      batch.objects.map((p) => p.object.key),
-      batch.objects.map((p) => p.object.etag),
+      keys,
+      etags,
       this.runId,
       batch.objects.map((p) => p.lines),
       inserted,
-      batch.objects.map((p, i) => (known[i] as number) + p.repeats),
+      batch.objects.map((p, i) => (known[i] as number) + (updated[i] as number) + p.repeats),
       quarantined,
     ]);
+    if (this.rebuildWindow) {
+      const { start, end } = this.rebuildWindow;
+      await s.query(REBUILT_SQL, [start.toISOString(), end.toISOString(), this.runId, keys, etags]);
+    }
     await s.query('COMMIT');
     batch.objects.forEach((p, i) => {
       this.result.objects++;
       this.result.lines += p.lines;
       this.result.quarantined += quarantined[i] as number;
       this.result.rowsInserted += inserted[i] as number;
+      this.result.rowsUpdated += updated[i] as number;
       this.result.duplicates += (known[i] as number) + p.repeats;
       this.progress.objectsDone++;
       this.progress.bytesDone += p.object.size;
     });
     this.progress.rowsInserted = this.result.rowsInserted;
+    this.progress.rowsUpdated = this.result.rowsUpdated;
     this.opts.onProgress?.({ ...this.progress });
+  }
+
+  /** Rebuild: replaces the held rows that the batch maps differently; adds their old days to `days`. */
+  private async updateExisting(batch: PreparedBatch, existing: Set<number>, days: Set<string>): Promise<Set<string>> {
+    const s = this.session;
+    await s.query(STAGE_SQL);
+    const rows = [...existing].sort((a, b) => a - b);
+    await s.copyIn(STAGE_COPY_SQL, slices(batch, rows));
+    for (const { day } of (await s.query<{ day: string }>(REPLACED_DAYS_SQL)).rows) days.add(day);
+    const { rows: changed } = await s.query<{ id: string }>(UPDATE_SQL);
+    return new Set(changed.map((r) => r.id));
   }
 }
 

@@ -100,6 +100,7 @@ describe('lambda handler on embedded PGlite', () => {
       url: store.url,
       list: (p) => store.list(p),
       put: (k, b) => store.put(k, b),
+      delete: (k) => store.delete(k),
       get: async () => {
         throw new Error('AccessDenied: injected');
       },
@@ -132,8 +133,10 @@ describe('lambda handler on embedded PGlite', () => {
       objects: 1,
       lines: 10,
       rowsInserted: 10,
+      rowsUpdated: 0,
       duplicates: 0,
       quarantined: 0,
+      alreadyDone: 0,
       skipped: 0,
       skippedKeys: [],
       daysTouched: [],

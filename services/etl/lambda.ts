@@ -145,6 +145,7 @@ export function createHandler(deps: HandlerDeps) {
         trigger: plan.trigger,
         window: plan.window,
         lookbackHours: config.ETL_LOOKBACK_HOURS,
+        retention: { lakeDays: config.LAKE_RETENTION_DAYS, warehouseDays: config.WAREHOUSE_RETENTION_DAYS },
         objectLimits: objectLimitsFrom(config),
         log,
       },

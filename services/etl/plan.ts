@@ -61,7 +61,7 @@ export async function planWindow(
   skipped: SkippedKeys,
 ): Promise<ReceiveWindow> {
   const { rows } = await session.query<{ last: Date | string | null }>(
-    `SELECT max(window_end) AS last FROM etl_runs WHERE status = 'succeeded' AND trigger <> 'backfill'`,
+    `SELECT max(window_end) AS last FROM etl_runs WHERE status = 'succeeded' AND trigger IN ('schedule', 'manual')`,
   );
   const last = rows[0]?.last;
   if (last) return { start: floorHour(new Date(new Date(last).getTime() - lookbackHours * HOUR_MS)), end };
@@ -75,6 +75,44 @@ export async function planWindow(
   return { start: first ?? floorHour(end), end };
 }
 
+/** Every object of one UTC day in the key layout, with its hour (what `etl rebuild` re-maps). */
+export function objectsOfDay(
+  store: RawStore,
+  day: Date,
+  retry: RetryPolicy,
+  skipped: SkippedKeys,
+): Promise<{ object: LakeObject; hour: number }[]> {
+  const prefix = dayPrefix(day);
+  return withRetry(`list ${prefix}`, retry, async () => {
+    const out: { object: LakeObject; hour: number }[] = [];
+    for await (const object of store.list(prefix, (s) => skipped.add(s))) {
+      const hour = hourOfLoadable(object.key, skipped);
+      if (hour !== undefined) out.push({ object, hour });
+    }
+    return out;
+  });
+}
+
+/**
+ * The objects of `listed` that `table` (etl_loaded_objects, or etl_rebuilt_objects with `where`
+ * naming a rebuild's range) does not hold with the same ETag.
+ */
+export async function notYetIn(
+  session: Session,
+  listed: { object: LakeObject; hour: number }[],
+  table: 'etl_loaded_objects' | 'etl_rebuilt_objects',
+  where: { sql: string; params: unknown[] } = { sql: '', params: [] },
+): Promise<{ object: LakeObject; hour: number }[]> {
+  if (!listed.length) return [];
+  const { rows } = await session.query<{ object_key: string; etag: string }>(
+    `SELECT object_key, etag FROM ${table} WHERE object_key = ANY($1::text[])${where.sql}`,
+    [listed.map((o) => o.object.key), ...where.params],
+  );
+  const done = new Map(rows.map((r) => [r.object_key, r.etag]));
+  // A key loaded with another ETag was rewritten: load it again (event_id dedupes the overlap).
+  return listed.filter((o) => done.get(o.object.key) !== o.object.etag);
+}
+
 /** Objects of one UTC day in the key layout that the ledger does not hold with the same ETag. */
 export async function unloadedObjectsOfDay(
   session: Session,
@@ -83,23 +121,7 @@ export async function unloadedObjectsOfDay(
   retry: RetryPolicy,
   skipped: SkippedKeys,
 ): Promise<{ object: LakeObject; hour: number }[]> {
-  const prefix = dayPrefix(day);
-  const listed = await withRetry(`list ${prefix}`, retry, async () => {
-    const out: { object: LakeObject; hour: number }[] = [];
-    for await (const object of store.list(prefix, (s) => skipped.add(s))) {
-      const hour = hourOfLoadable(object.key, skipped);
-      if (hour !== undefined) out.push({ object, hour });
-    }
-    return out;
-  });
-  if (!listed.length) return [];
-  const { rows } = await session.query<{ object_key: string; etag: string }>(
-    'SELECT object_key, etag FROM etl_loaded_objects WHERE object_key = ANY($1::text[])',
-    [listed.map((o) => o.object.key)],
-  );
-  const loaded = new Map(rows.map((r) => [r.object_key, r.etag]));
-  // A key loaded with another ETag was rewritten: load it again (event_id dedupes the overlap).
-  return listed.filter((o) => loaded.get(o.object.key) !== o.object.etag);
+  return notYetIn(session, await objectsOfDay(store, day, retry, skipped), 'etl_loaded_objects');
 }
 
 /** Reports the unloaded objects of the look-back span before a planned window as late. */

@@ -140,6 +140,9 @@ function hoursOfDays(days: string[]): string[] {
 
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 
+const CLIENT_ROLLUP_SQL = `SELECT 'h', hour, login_key, include_bots, prev_hour, count(*) FROM client_hours
+  WHERE hour = ANY($1::timestamptz[]) GROUP BY hour, login_key, include_bots, prev_hour`;
+
 /**
  * Recomputes every dashboard rollup affected by the facts of `days` (UTC dates). Runs inside the
  * caller's transaction, after daily_event_counts and sessions of the same days were refreshed.
@@ -164,16 +167,26 @@ export async function refreshRollups(s: Session, days: string[], timings?: Recor
   lap('session rollups');
   const { hours, retentionDays } = await refreshClientHours(s, days);
   lap('client hours');
-  await replaceHours(
-    s,
-    TABLES.clients,
-    hours,
-    `SELECT 'h', hour, login_key, include_bots, prev_hour, count(*) FROM client_hours
-     WHERE hour = ANY($1::timestamptz[]) GROUP BY hour, login_key, include_bots, prev_hour`,
-  );
+  await replaceHours(s, TABLES.clients, hours, CLIENT_ROLLUP_SQL);
   lap('client rollup');
   await refreshRetention(s, retentionDays);
   lap('retention');
+}
+
+/**
+ * After facts were deleted (privacy erasure): refreshRollups of `days`, and the buckets that only
+ * removed facts can change — the session rollups of `sessionHours` (start hours of the deleted
+ * sessions) and of every hour of `days`, the client rollup and retention of every hour and day of
+ * `days`. The caller deleted the session_details and client_hours rows of the sessions and clients
+ * concerned, and passes every day those clients have facts on, so their chains are rebuilt whole.
+ */
+export async function refreshRollupsAfterDelete(s: Session, days: string[], sessionHours: string[]): Promise<void> {
+  if (!days.length && !sessionHours.length) return;
+  await refreshRollups(s, days);
+  const hours = hoursOfDays(days);
+  await refreshSessionRollups(s, [...new Set([...hours, ...sessionHours])].sort());
+  await replaceHours(s, TABLES.clients, hours, CLIENT_ROLLUP_SQL);
+  await refreshRetention(s, days);
 }
 
 async function refreshEventCounts(s: Session, days: string[], hours: string[]) {

@@ -1,7 +1,44 @@
 /** Assertions shared by the ETL's test files. */
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
+import { refreshRollups } from './rollups.ts';
 import { openWarehouse, type Warehouse } from './warehouse.ts';
+
+/** Every derived table the dashboard reads besides daily_event_counts and sessions. */
+export const ROLLUP_TABLES = [
+  'rollup_event_counts',
+  'rollup_sessions',
+  'rollup_funnel',
+  'rollup_session_sources',
+  'rollup_paths',
+  'rollup_products',
+  'rollup_clients',
+  'rollup_retention',
+  'session_details',
+  'client_hours',
+];
+
+/** The rollups as maintained equal a recomputation from scratch over every day with facts. */
+export async function expectRollupsMatchRebuild(wh: Warehouse) {
+  const snapshot = async () => {
+    const out: Record<string, unknown[]> = {};
+    for (const t of ROLLUP_TABLES) out[t] = await wh.query(`SELECT to_jsonb(t)::text AS j FROM ${t} t ORDER BY 1`);
+    return out;
+  };
+  const maintained = await snapshot();
+  const days = (
+    await wh.query<{ d: string }>(
+      `SELECT DISTINCT to_char(event_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d FROM clickstream_events ORDER BY 1`,
+    )
+  ).map((r) => r.d);
+  await wh.withSession(async (s) => {
+    await s.query('BEGIN');
+    await s.query(`TRUNCATE ${ROLLUP_TABLES.join(', ')}`);
+    await refreshRollups(s, days);
+    await s.query('COMMIT');
+  });
+  expect(await snapshot()).toEqual(maintained);
+}
 
 /** The incremental rollup and sessions must equal a full recomputation from the fact table. */
 export async function expectDerivedTablesExact(wh: Warehouse) {

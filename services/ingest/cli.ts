@@ -1,4 +1,5 @@
 /** `clickstream ingest serve`: the ingest server on PORT/HOST until SIGTERM or SIGINT. */
+import { portInUseMessage, unexpectedArguments, wantsHelp } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { untilShutdown } from '../shutdown.ts';
 import { startIngestServer } from './server.ts';
@@ -10,16 +11,20 @@ Configuration comes from environment variables (see README.md, Configuration).`;
 
 export async function run(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (command !== 'serve' || rest.length > 0) {
+  if (command === undefined || wantsHelp(args)) {
     console.error(USAGE);
-    return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+    return 0;
+  }
+  if (command !== 'serve' || rest.length > 0) {
+    console.error(unexpectedArguments('ingest', args));
+    return 2;
   }
   let server: Awaited<ReturnType<typeof startIngestServer>>;
   try {
     server = await startIngestServer({ config: loadConfig() });
   } catch (err) {
     if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      console.error((err as Error).message);
+      console.error(portInUseMessage(err, 'PORT') ?? (err as Error).message);
       return 1;
     }
     throw err;

@@ -62,6 +62,14 @@ export class FileRawStore implements RawStore {
     return readFile(this.pathOf(key));
   }
 
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    await rm(file, { force: true });
+    await fsyncDir(path.dirname(file)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
   async *list(prefix: string, onSkipped?: (entry: SkippedEntry) => void): AsyncIterable<LakeObject> {
     yield* this.walk('', prefix, onSkipped ?? (() => {}));
   }

@@ -4,6 +4,8 @@
  *
  *   events/YYYY/MM/DD/HH/<ulid>.jsonl.gz       accepted, enriched events (one object per write batch)
  *   quarantine/YYYY/MM/DD/HH/<ulid>.jsonl.gz   rejected input, each line { raw, errors, received_at }
+ *   replayed/YYYY/MM/DD/HH/<ulid>.jsonl.gz     which lines of the quarantine object of the same
+ *                                              name `quarantine replay` wrote back to events/
  */
 
 export type LakeArea = 'events' | 'quarantine';
@@ -27,6 +29,8 @@ export interface RawStore {
   /** Stores one object durably; resolves only after the bytes are safe (PUT done / fsync). */
   put(key: string, body: Uint8Array): Promise<{ etag: string }>;
   get(key: string): Promise<Uint8Array>;
+  /** Removes an object (retention, erasure); a key that does not exist is not an error. */
+  delete(key: string): Promise<void>;
   /**
    * Every object under `prefix`, in key order, following pagination to the end. Entries that
    * cannot be objects (a symlink in a folder lake, a file name that is not UTF-8) are not listed
@@ -65,4 +69,12 @@ export function hourOfKey(key: string): Date | undefined {
   hour.setUTCHours(Number(m[5]));
   // Date rolls 2026-02-31 over to March: only a key that spells its own hour is in the layout.
   return key.startsWith(hourPrefix(m[1] as LakeArea, hour)) ? hour : undefined;
+}
+
+/** The key of the replay record of a quarantine object (`replayed/…/<name>.jsonl.gz`, one line). */
+export function replayRecordKey(quarantineKey: string): string {
+  if (!quarantineKey.startsWith('quarantine/') || !quarantineKey.endsWith('.jsonl.gz')) {
+    throw new Error(`not a quarantine object key: ${quarantineKey}`);
+  }
+  return `replayed/${quarantineKey.slice('quarantine/'.length)}`;
 }

@@ -69,6 +69,11 @@ export class S3RawStore implements RawStore {
     return out.Body.transformToByteArray();
   }
 
+  async delete(key: string): Promise<void> {
+    const { sdk, client } = await this.connect();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+  }
+
   async *list(prefix: string): AsyncIterable<LakeObject> {
     const { sdk, client } = await this.connect();
     let token: string | undefined;

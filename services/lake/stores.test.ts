@@ -59,6 +59,15 @@ function storeContract(name: string, open: () => Promise<{ store: RawStore; clos
     it('fails to get a missing key', async () => {
       await expect(store.get('events/2000/01/01/00/missing.jsonl.gz')).rejects.toThrow();
     });
+
+    it('deletes an object; deleting a missing key is not an error', async () => {
+      await store.put('events/2026/11/28/00/01F.jsonl.gz', encodeJsonl(['x']));
+      await store.delete('events/2026/11/28/00/01F.jsonl.gz');
+      expect(await collect(store.list('events/2026/11/28/'))).toEqual([]);
+      await expect(store.get('events/2026/11/28/00/01F.jsonl.gz')).rejects.toThrow();
+      await store.delete('events/2026/11/28/00/01F.jsonl.gz');
+      await store.delete('events/1999/01/01/00/never.jsonl.gz');
+    });
   });
 }
 

@@ -4,6 +4,7 @@
  * 2 usage error.
  */
 import path from 'node:path';
+import { portInUseMessage, unexpectedArguments } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { untilShutdown } from '../shutdown.ts';
 import { writeMedia } from './seed.ts';
@@ -26,9 +27,13 @@ OLTP database: OLTP_DATABASE_URL, or embedded PGlite in <DATA_DIR>/oltp when uns
 
 const isHelp = (arg: string | undefined) => arg === undefined || arg === 'help' || arg === '--help' || arg === '-h';
 
-function usage(text: string, arg: string | undefined): number {
+function usage(text: string, arg: string | undefined, command: string, args: string[]): number {
+  if (!isHelp(arg)) {
+    console.error(unexpectedArguments(command, args));
+    return 2;
+  }
   console.error(text);
-  return isHelp(arg) ? 0 : 2;
+  return 0;
 }
 
 async function configured<T>(fn: (config: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T | number> {
@@ -36,7 +41,7 @@ async function configured<T>(fn: (config: ReturnType<typeof loadConfig>) => Prom
     return await fn(loadConfig());
   } catch (err) {
     if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      console.error((err as Error).message);
+      console.error(portInUseMessage(err, 'STOREFRONT_PORT') ?? (err as Error).message);
       return 1;
     }
     throw err;
@@ -60,13 +65,13 @@ export async function run(args: string[]): Promise<number> {
     console.log(JSON.stringify({ dir, written }));
     return 0;
   }
-  return usage(STOREFRONT_USAGE, rest.find(isHelp) ?? command);
+  return usage(STOREFRONT_USAGE, rest.find(isHelp) ?? command, 'storefront', args);
 }
 
 /** `clickstream oltp …` */
 export async function runOltp(args: string[]): Promise<number> {
   const [command, ...rest] = args;
-  if (command !== 'migrate' || rest.length > 0) return usage(OLTP_USAGE, rest.find(isHelp) ?? command);
+  if (command !== 'migrate' || rest.length > 0) return usage(OLTP_USAGE, rest.find(isHelp) ?? command, 'oltp', args);
   const result = await configured(async (config) => {
     const oltp = await openConfiguredOltp(config);
     try {

@@ -1,0 +1,202 @@
+/**
+ * `clickstream sql "<query>"` against the configured warehouse (DATABASE_URL, or the embedded
+ * PGlite in <DATA_DIR>/dwh) — a table, JSON lines or CSV on stdout — and `clickstream sql --serve`,
+ * which serves the embedded PGlite over the PostgreSQL wire protocol (@electric-sql/pglite-socket)
+ * so psql and BI tools can open it. PGlite allows one process per data folder: while it is served,
+ * other commands reach it through the served port (DATABASE_URL=postgres://postgres@127.0.0.1:5433/postgres).
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { isUsageError, UsageError, wantsHelp } from '../cli-args.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { untilShutdown } from '../shutdown.ts';
+
+const USAGE = `usage:
+  clickstream sql "<query>" [--json | --csv]
+      run one SQL statement on the warehouse; a table (default), JSON lines or CSV on stdout
+  clickstream sql --serve [--port 5433] [--host 127.0.0.1]
+      serve the embedded PGlite warehouse over the PostgreSQL wire protocol until Ctrl-C:
+      psql -h 127.0.0.1 -p 5433 -U postgres postgres
+
+Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset (--serve: PGlite only;
+with DATABASE_URL set, connect to that server directly). Tables: README.md, "Operating".`;
+
+export const DEFAULT_SQL_PORT = 5433;
+
+export async function run(args: string[]): Promise<number> {
+  try {
+    if (args.length === 0 || wantsHelp(args)) {
+      console.error(USAGE);
+      return 0;
+    }
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        json: { type: 'boolean' },
+        csv: { type: 'boolean' },
+        serve: { type: 'boolean' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.serve) {
+      if (positionals.length || values.json || values.csv) throw new UsageError('--serve takes no query and no format');
+      return await serve(parsePort(values.port), values.host ?? '127.0.0.1');
+    }
+    if (values.port || values.host) throw new UsageError('--port and --host belong to --serve');
+    if (positionals.length !== 1) throw new UsageError('give one query, quoted: clickstream sql "SELECT …"');
+    if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
+    return await query(positionals[0] as string, values.json ? 'json' : values.csv ? 'csv' : 'table');
+  } catch (err) {
+    if (isUsageError(err)) {
+      console.error(`clickstream sql: ${err.message} (see clickstream sql --help)`);
+      return 2;
+    }
+    if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error((err as Error).message);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_SQL_PORT;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0-65535, got ${value}`);
+  return n;
+}
+
+export type Format = 'table' | 'json' | 'csv';
+
+/** A value as text: timestamps in ISO 8601 UTC, objects (jsonb) as JSON, NULL as empty. */
+function text(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** The rows in `format`, one string per output line. */
+export function formatRows(rows: Record<string, unknown>[], format: Format): string[] {
+  const columns = rows.length ? Object.keys(rows[0] as object) : [];
+  if (format === 'json') {
+    return rows.map((r) =>
+      JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v)),
+    );
+  }
+  if (format === 'csv') {
+    return [columns.map(csvField).join(','), ...rows.map((r) => columns.map((c) => csvField(text(r[c]))).join(','))];
+  }
+  const cells = rows.map((r) => columns.map((c) => text(r[c]).replace(/\s+/g, ' ')));
+  const widths = columns.map((c, i) =>
+    Math.min(60, Math.max(c.length, ...cells.map((row) => (row[i] as string).length))),
+  );
+  const cut = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => cut(v, widths[i] as number))
+      .join(' | ')
+      .trimEnd();
+  return [
+    line(columns),
+    widths.map((w) => '-'.repeat(w)).join('-+-'),
+    ...cells.map(line),
+    `(${rows.length} row${rows.length === 1 ? '' : 's'})`,
+  ];
+}
+
+async function query(sql: string, format: Format): Promise<number> {
+  const config = loadConfig();
+  const { openWarehouse } = await import('./warehouse.ts');
+  const pgliteDir = path.resolve(config.DATA_DIR, 'dwh');
+  if (!config.DATABASE_URL) console.error(`opening the embedded warehouse in ${pgliteDir} …`);
+  const warehouse = await openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir });
+  try {
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await warehouse.query<Record<string, unknown>>(sql);
+    } catch (err) {
+      const e = err as { message: string; code?: string; position?: string };
+      console.error(`clickstream sql: ${e.message}${e.code ? ` [SQLSTATE ${e.code}]` : ''}`);
+      return 1;
+    }
+    for (const out of formatRows(rows, format)) console.log(out);
+    return 0;
+  } finally {
+    await warehouse.close();
+  }
+}
+
+export interface ServedWarehouse {
+  /** `postgres://postgres@host:port/postgres` */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the (migrated) PGlite warehouse in `dir` on host:port (0 = any free port). */
+export async function serveWarehouse(opts: {
+  dir: string;
+  port: number;
+  host: string;
+  log?: (msg: string) => void;
+}): Promise<ServedWarehouse> {
+  const [{ openPgliteDir, migratePgliteDb }, { PGLiteSocketServer }, { MIGRATIONS_DIR }] = await Promise.all([
+    import('../db/connect.ts'),
+    import('@electric-sql/pglite-socket'),
+    import('./warehouse.ts'),
+  ]);
+  opts.log?.(`opening the embedded warehouse in ${opts.dir} …`);
+  const db = await openPgliteDir(opts.dir);
+  try {
+    opts.log?.('applying pending migrations …');
+    await migratePgliteDb(db, { migrationsFolder: MIGRATIONS_DIR });
+    // Queries from all connections run one at a time on the one PGlite; a transaction keeps its connection's turn.
+    const server = new PGLiteSocketServer({ db, port: opts.port, host: opts.host, maxConnections: 16 });
+    await server.start();
+    const [host, port] = [opts.host, server.getServerConn().split(':').at(-1)];
+    return {
+      url: `postgres://postgres@${host}:${port}/postgres`,
+      close: async () => {
+        await server.stop();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => {});
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw Object.assign(new Error(`port ${opts.port} on ${opts.host} is in use: choose another with --port <n>`), {
+        code: 'EADDRINUSE',
+      });
+    }
+    throw err;
+  }
+}
+
+async function serve(port: number, host: string): Promise<number> {
+  const config = loadConfig();
+  if (config.DATABASE_URL) {
+    throw new UsageError(`--serve serves the embedded PGlite; DATABASE_URL is set, connect to it directly`);
+  }
+  const served = await serveWarehouse({
+    dir: path.resolve(config.DATA_DIR, 'dwh'),
+    port,
+    host,
+    log: (m) => console.error(m),
+  });
+  const url = new URL(served.url);
+  console.error(
+    `serving the warehouse on ${served.url}\n  psql -h ${url.hostname} -p ${url.port} -U postgres postgres\n` +
+      `  other commands: DATABASE_URL=${served.url}\nCtrl-C stops.`,
+  );
+  const reason = await untilShutdown();
+  console.error(`${reason}: stopping`);
+  await served.close();
+  return 0;
+}
