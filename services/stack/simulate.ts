@@ -337,7 +337,14 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateSummary> 
         try {
           res = await fetch(opts.target, { method: 'POST', headers, body });
         } catch (err) {
-          if (attempt >= 5) throw new Error(`${opts.target}: ${(err as Error).message}`);
+          if (attempt >= 5) {
+            const cause = (err as Error & { cause?: { code?: string } }).cause?.code;
+            const why =
+              cause === 'ECONNREFUSED'
+                ? 'connection refused — is `npm start` (or `ingest serve`) running?'
+                : (err as Error).message;
+            throw new Error(`${opts.target}: ${why} (${accepted} events accepted before this)`);
+          }
         }
         requests++;
         if (res?.ok) {

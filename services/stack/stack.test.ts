@@ -79,6 +79,25 @@ describe('simulate', () => {
   });
 });
 
+describe('simulate without an ingest', () => {
+  it('says the connection was refused and what to start, after its retries', async () => {
+    const port = await freePort();
+    const run = simulate({
+      target: `http://127.0.0.1:${port}/clickstream`,
+      sessions: 1,
+      days: 1,
+      rate: 0,
+      seed: 1,
+      now: () => new Date('2100-01-01T12:00:00Z'),
+      shopOrigin: 'http://127.0.0.1:3000',
+      sleep: async () => {},
+    });
+    await expect(run).rejects.toThrow(
+      /connection refused — is `npm start` \(or `ingest serve`\) running\? \(0 events accepted/,
+    );
+  });
+});
+
 describe('simulate into the stack', () => {
   let stack: Stack;
   const dataDir = () => path.join(work, 'sim');
@@ -200,13 +219,16 @@ describe('the stack on real servers', () => {
         issueToken: (await localTokenIssuer(config, clock))!,
         shopOrigin: stack.urls.storefront,
       });
-      expect(await stack.runEtlNow()).toMatchObject({ status: 'succeeded', rowsInserted: summary.accepted });
+      // No manual run: the timer (a tick at start-up, then every second) loads what simulate sent.
       const pool = new pg.Pool({ connectionString: dwh.url });
       try {
-        const { rows } = await pool.query<{ n: number }>(
-          'SELECT count(DISTINCT event_id)::int AS n FROM clickstream_events',
-        );
-        expect(rows).toEqual([{ n: summary.accepted }]);
+        const loaded = async () =>
+          (await pool.query<{ n: number }>('SELECT count(DISTINCT event_id)::int AS n FROM clickstream_events'))
+            .rows[0]!.n;
+        const deadline = Date.now() + 30_000;
+        while ((await loaded()) < summary.accepted && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 200));
+        expect(await loaded()).toBe(summary.accepted);
       } finally {
         await pool.end();
       }

@@ -238,7 +238,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           .finally(schedule);
       }, intervalMs);
     };
-    schedule();
+    // The first tick at once: it loads what arrived after the last tick before the stack last stopped.
+    tick('schedule')
+      .catch((err: Error) => etlLog.error('scheduled etl run failed', { error: err.message }))
+      .finally(schedule);
 
     const folder = (location: string) => location.replace(/^pglite:/, '');
     let closing: Promise<void> | undefined;
