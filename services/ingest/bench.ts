@@ -348,9 +348,20 @@ async function p5(): Promise<void> {
     process.exit(0);`;
   const env = { LOG_LEVEL: 'warn', CORS_ORIGINS: 'https://shop.example' };
   try {
-    row('P5', 'load average (1/5/15 min) at the start', os.loadavg().map((l) => l.toFixed(2)).join(' / '));
+    row(
+      'P5',
+      'load average (1/5/15 min) at the start',
+      os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' / '),
+    );
     const bare = processMs(['-e', ''], {});
-    row('P5', 'Lambda bundle (minified, @aws-sdk external)  (goal ≤ 400 KB)', `${(bundle.bytes / 1024).toFixed(0)} KB (${bundle.bytes} B)`);
+    row(
+      'P5',
+      'Lambda bundle (minified, @aws-sdk external)  (goal ≤ 400 KB)',
+      `${(bundle.bytes / 1024).toFixed(0)} KB (${bundle.bytes} B)`,
+    );
     row('P5', "node -e '' (median of 7)", `${bare.toFixed(0)} ms`);
     // The deployed Lambda's lake is S3: its first invocation imports the SDK and PUTs (here to
     // s3rver on loopback). The file lake shows the code's own share without the SDK.
