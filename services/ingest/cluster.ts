@@ -1,0 +1,136 @@
+/**
+ * `ingest serve` on every core: a primary process forks INGEST_WORKERS workers (node:cluster; the
+ * primary accepts connections and hands them out round-robin), each running the whole server of
+ * server.ts with its own lake writer and group commit. The primary keeps the workers' counters
+ * for GET /metrics (any worker answers all workers' totals) and replaces a worker that dies.
+ *
+ * Stopping: on SIGTERM/SIGINT (or its parent gone) the primary tells every worker to drain; each
+ * stops accepting, finishes its in-flight requests and their lake writes (nothing it acknowledged
+ * is lost, nothing in flight is acknowledged unstored) and exits; the primary exits after the last.
+ * A worker whose primary vanished (its IPC channel closed) drains and exits the same way.
+ * The rate limit is per worker (see README): connections, not clients, are spread over workers.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import type { Config } from '../config.ts';
+import { untilShutdown } from '../shutdown.ts';
+import { createLogger } from './log.ts';
+import { Counters, type EventCounts } from './metrics.ts';
+import { startIngestServer } from './server.ts';
+
+type ToPrimary =
+  | { type: 'counts'; counts: [string, { accepted: number; rejected: number }][] }
+  | { type: 'metrics'; id: number };
+type ToWorker = { type: 'metrics'; id: number; snapshot: Record<string, unknown> } | { type: 'drain' };
+
+/** Workers `ingest serve` runs: INGEST_WORKERS, or one per core when it is 0 (the default). */
+export function workerCount(config: Pick<Config, 'INGEST_WORKERS'>): number {
+  return config.INGEST_WORKERS === 0 ? os.availableParallelism() : config.INGEST_WORKERS;
+}
+
+/** The primary: forks `workers` copies of this command, returns its exit code once all stopped. */
+export async function runPrimary(config: Config, workers: number): Promise<number> {
+  const log = createLogger(config.LOG_LEVEL);
+  const totals = new Counters();
+  const live = new Set<Worker>();
+  const ready = new Set<Worker>();
+  let stopping = false;
+  let failure: string | undefined;
+  let allExited: () => void = () => {};
+  let allListening: () => void = () => {};
+  let startFailed: (reason: string) => void = () => {};
+
+  const fork = () => {
+    const worker = cluster.fork();
+    live.add(worker);
+    // A worker that stops on its own signal (a process-group SIGTERM) closes its channel first.
+    worker.on('error', (err) => log.debug('worker channel', { pid: worker.process.pid, error: err.message }));
+    worker.on('message', (msg: ToPrimary) => {
+      if (msg.type === 'counts') totals.add(new Map(msg.counts));
+      else if (msg.type === 'metrics')
+        worker.send({ type: 'metrics', id: msg.id, snapshot: totals.snapshot() } satisfies ToWorker);
+    });
+    worker.once('listening', () => {
+      ready.add(worker);
+      if (ready.size >= workers) allListening();
+    });
+    worker.once('exit', (code, signal) => {
+      live.delete(worker);
+      const wasReady = ready.delete(worker);
+      if (code !== 0) failure ??= `worker ${worker.process.pid} exited with ${signal ?? code}`;
+      if (live.size === 0 && stopping) allExited();
+      if (stopping) return;
+      if (!wasReady) {
+        // A worker that could not start (port taken, bad lake): the others stop too.
+        startFailed(failure ?? `worker ${worker.process.pid} exited before listening`);
+        return;
+      }
+      log.error('worker died; starting another', { pid: worker.process.pid, code, signal });
+      failure = undefined;
+      fork();
+    });
+  };
+
+  const started = new Promise<string | undefined>((resolve) => {
+    allListening = () => resolve(undefined);
+    startFailed = (reason) => resolve(reason);
+  });
+  for (let i = 0; i < workers; i++) fork();
+  const startError = await started;
+  if (!startError) log.info('workers listening', { workers, pids: [...live].map((w) => w.process.pid) });
+  const reason = startError ?? (await untilShutdown());
+  if (!startError) console.error(`${reason}: draining ${live.size} workers`);
+  stopping = true;
+  const exited = new Promise<void>((resolve) => {
+    allExited = resolve;
+    if (live.size === 0) resolve();
+  });
+  for (const w of live) if (w.isConnected()) w.send({ type: 'drain' } satisfies ToWorker);
+  await exited;
+  if (startError) console.error(startError);
+  return startError || failure ? 1 : 0;
+}
+
+/** A worker: the server of server.ts, counting into the primary, until told (or forced) to stop. */
+export async function runWorker(config: Config): Promise<number> {
+  let nextId = 0;
+  const waiting = new Map<number, (snapshot: Record<string, unknown>) => void>();
+  let drain: () => void = () => {};
+  const drainRequested = new Promise<string>((resolve) => {
+    drain = () => resolve('drain');
+  });
+  process.on('message', (msg: ToWorker) => {
+    if (msg.type === 'metrics') {
+      waiting.get(msg.id)?.(msg.snapshot);
+      waiting.delete(msg.id);
+    } else if (msg.type === 'drain') drain();
+  });
+  const orphaned = new Promise<string>((resolve) => process.once('disconnect', () => resolve('primary gone')));
+  const send = (msg: ToPrimary) => {
+    if (process.connected) process.send?.(msg);
+  };
+  let server: Awaited<ReturnType<typeof startIngestServer>>;
+  try {
+    server = await startIngestServer({
+      config,
+      sharedCounters: {
+        add: (counts: EventCounts) => send({ type: 'counts', counts: [...counts] }),
+        snapshot: () =>
+          new Promise((resolve) => {
+            if (!process.connected) return resolve({});
+            const id = nextId++;
+            waiting.set(id, resolve);
+            send({ type: 'metrics', id });
+          }),
+      },
+    });
+  } catch (err) {
+    // The open channel would keep this process alive; the primary sees the exit and stops.
+    if (process.connected) process.disconnect();
+    throw err;
+  }
+  await Promise.race([drainRequested, orphaned, untilShutdown()]);
+  await server.close();
+  if (process.connected) process.disconnect();
+  return 0;
+}
