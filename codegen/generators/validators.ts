@@ -33,14 +33,20 @@ function stripAnnotations(node: unknown, inProperties = false): unknown {
 
 const RUNTIME = `${banner(['codegen/generators/validators.ts', 'codegen/ajv.ts'])}
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
+import { fastDateTime } from '${importPath(layout.validatorRuntime, 'services/date-time-format.ts')}';
 
 /** Format functions by name, as FORMAT_MODES in codegen/ajv.ts chooses them. */
 export const formats = {
 ${Object.entries(FORMAT_MODES)
-  .map(
-    ([name, mode]) =>
-      `  '${name}': ${mode === 'storable' ? String(STORABLE_FORMATS[name]) : `${mode}Formats['${name}']`},`,
-  )
+  .map(([name, mode]) => {
+    const spelled =
+      mode === 'storable'
+        ? String(STORABLE_FORMATS[name])
+        : mode === 'full+fast'
+          ? `{ ...fullFormats['${name}'], validate: fastDateTime(fullFormats['${name}'].validate) }`
+          : `${mode}Formats['${name}']`;
+    return `  '${name}': ${spelled},`;
+  })
   .join('\n')}
 };
 
@@ -102,6 +108,7 @@ function compileStandalone(
   const leftover = /require\([^)]*\)/.exec(code);
   if (leftover) throw new Error(`standalone validator needs an unsupported runtime import ${leftover[0]}`);
   if (/\bformats[.[]/.test(code)) used.add('formats');
+  code = cheapLengthChecks(code);
   const root = /^export default (validate\d+);$/m.exec(code)?.[1];
   if (!root) throw new Error('ajv standalone output has no default export');
   code = code
@@ -109,6 +116,28 @@ function compileStandalone(
     .replace(/^export const validate = validate\d+;\n/m, '')
     .replace(/^export default validate\d+;\n/m, '');
   return { code, root, used };
+}
+
+/**
+ * ajv counts code points for every maxLength/minLength (`ucs2length(s) > N`). A string never has
+ * more code points than UTF-16 units, nor fewer than half of them, so the count is only needed
+ * when `s.length` alone cannot decide: `s.length > N && ucs2length(s) > N` for maxLength,
+ * `s.length < N || (s.length < 2N && ucs2length(s) < N)` for minLength. Same verdicts, and the
+ * common case (an ASCII string within bounds) costs a length read.
+ */
+function cheapLengthChecks(code: string): string {
+  const fn = /^const (func\d+) = ucs2length;$/m.exec(code)?.[1];
+  if (!fn) return code;
+  const out = code
+    .replace(
+      new RegExp(`\\b${fn}\\((data\\d*)\\) > (\\d+)`, 'g'),
+      (_m, d: string, n: string) => `${d}.length > ${n} && ${fn}(${d}) > ${n}`,
+    )
+    .replace(
+      new RegExp(`\\b${fn}\\((data\\d*)\\) < (\\d+)`, 'g'),
+      (_m, d: string, n: string) => `(${d}.length < ${n} || (${d}.length < ${2 * Number(n)} && ${fn}(${d}) < ${n}))`,
+    );
+  return out;
 }
 
 function runtimeImport(from: string, used: Set<string>): string {

@@ -130,7 +130,7 @@ vErrors.push(err9);
 errors++;
 }
 if(typeof data0 === "string"){
-if(func2(data0) > 64){
+if(data0.length > 64 && func2(data0) > 64){
 const err10 = {instancePath:instancePath+"/event_name",schemaPath:"#/properties/event_name/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err10];
@@ -235,7 +235,7 @@ errors++;
 if(data.event_timestamp !== undefined){
 let data3 = data.event_timestamp;
 if(typeof data3 === "string"){
-if(func2(data3) > 40){
+if(data3.length > 40 && func2(data3) > 40){
 const err19 = {instancePath:instancePath+"/event_timestamp",schemaPath:"#/properties/event_timestamp/maxLength",keyword:"maxLength",params:{limit: 40},message:"must NOT have more than 40 characters"};
 if(vErrors === null){
 vErrors = [err19];
@@ -270,7 +270,7 @@ errors++;
 if(data.client_id !== undefined){
 let data4 = data.client_id;
 if(typeof data4 === "string"){
-if(func2(data4) > 64){
+if(data4.length > 64 && func2(data4) > 64){
 const err22 = {instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err22];
@@ -280,7 +280,7 @@ vErrors.push(err22);
 }
 errors++;
 }
-if(func2(data4) < 1){
+if((data4.length < 1 || (data4.length < 2 && func2(data4) < 1))){
 const err23 = {instancePath:instancePath+"/client_id",schemaPath:"#/properties/client_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err23];
@@ -305,7 +305,7 @@ errors++;
 if(data.session_id !== undefined){
 let data5 = data.session_id;
 if(typeof data5 === "string"){
-if(func2(data5) > 64){
+if(data5.length > 64 && func2(data5) > 64){
 const err25 = {instancePath:instancePath+"/session_id",schemaPath:"#/properties/session_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err25];
@@ -315,7 +315,7 @@ vErrors.push(err25);
 }
 errors++;
 }
-if(func2(data5) < 1){
+if((data5.length < 1 || (data5.length < 2 && func2(data5) < 1))){
 const err26 = {instancePath:instancePath+"/session_id",schemaPath:"#/properties/session_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err26];
@@ -377,7 +377,7 @@ errors++;
 if(data7.url !== undefined){
 let data8 = data7.url;
 if(typeof data8 === "string"){
-if(func2(data8) > 2048){
+if(data8.length > 2048 && func2(data8) > 2048){
 const err31 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err31];
@@ -387,7 +387,7 @@ vErrors.push(err31);
 }
 errors++;
 }
-if(func2(data8) < 1){
+if((data8.length < 1 || (data8.length < 2 && func2(data8) < 1))){
 const err32 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err32];
@@ -422,7 +422,7 @@ errors++;
 if(data7.referrer !== undefined){
 let data9 = data7.referrer;
 if(typeof data9 === "string"){
-if(func2(data9) > 2048){
+if(data9.length > 2048 && func2(data9) > 2048){
 const err35 = {instancePath:instancePath+"/page/referrer",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/referrer/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err35];
@@ -457,7 +457,7 @@ errors++;
 if(data7.title !== undefined){
 let data10 = data7.title;
 if(typeof data10 === "string"){
-if(func2(data10) > 512){
+if(data10.length > 512 && func2(data10) > 512){
 const err38 = {instancePath:instancePath+"/page/title",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/title/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err38];

@@ -114,7 +114,7 @@ errors++;
 if(data0.id !== undefined){
 let data1 = data0.id;
 if(typeof data1 === "string"){
-if(func1(data1) > 64){
+if(data1.length > 64 && func1(data1) > 64){
 const err8 = {instancePath:instancePath+"/product/id",schemaPath:"product.json/properties/id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err8];
@@ -124,7 +124,7 @@ vErrors.push(err8);
 }
 errors++;
 }
-if(func1(data1) < 1){
+if((data1.length < 1 || (data1.length < 2 && func1(data1) < 1))){
 const err9 = {instancePath:instancePath+"/product/id",schemaPath:"product.json/properties/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err9];
@@ -149,7 +149,7 @@ errors++;
 if(data0.name !== undefined){
 let data2 = data0.name;
 if(typeof data2 === "string"){
-if(func1(data2) > 255){
+if(data2.length > 255 && func1(data2) > 255){
 const err11 = {instancePath:instancePath+"/product/name",schemaPath:"product.json/properties/name/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err11];
@@ -159,7 +159,7 @@ vErrors.push(err11);
 }
 errors++;
 }
-if(func1(data2) < 1){
+if((data2.length < 1 || (data2.length < 2 && func1(data2) < 1))){
 const err12 = {instancePath:instancePath+"/product/name",schemaPath:"product.json/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err12];
@@ -184,7 +184,7 @@ errors++;
 if(data0.category !== undefined){
 let data3 = data0.category;
 if(typeof data3 === "string"){
-if(func1(data3) > 100){
+if(data3.length > 100 && func1(data3) > 100){
 const err14 = {instancePath:instancePath+"/product/category",schemaPath:"product.json/properties/category/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err14];
@@ -194,7 +194,7 @@ vErrors.push(err14);
 }
 errors++;
 }
-if(func1(data3) < 1){
+if((data3.length < 1 || (data3.length < 2 && func1(data3) < 1))){
 const err15 = {instancePath:instancePath+"/product/category",schemaPath:"product.json/properties/category/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err15];
@@ -219,7 +219,7 @@ errors++;
 if(data0.brand !== undefined){
 let data4 = data0.brand;
 if(typeof data4 === "string"){
-if(func1(data4) > 100){
+if(data4.length > 100 && func1(data4) > 100){
 const err17 = {instancePath:instancePath+"/product/brand",schemaPath:"product.json/properties/brand/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err17];
@@ -229,7 +229,7 @@ vErrors.push(err17);
 }
 errors++;
 }
-if(func1(data4) < 1){
+if((data4.length < 1 || (data4.length < 2 && func1(data4) < 1))){
 const err18 = {instancePath:instancePath+"/product/brand",schemaPath:"product.json/properties/brand/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err18];
@@ -324,7 +324,7 @@ errors++;
 if(data0.url_path !== undefined){
 let data7 = data0.url_path;
 if(typeof data7 === "string"){
-if(func1(data7) > 512){
+if(data7.length > 512 && func1(data7) > 512){
 const err26 = {instancePath:instancePath+"/product/url_path",schemaPath:"product.json/properties/url_path/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err26];
@@ -334,7 +334,7 @@ vErrors.push(err26);
 }
 errors++;
 }
-if(func1(data7) < 1){
+if((data7.length < 1 || (data7.length < 2 && func1(data7) < 1))){
 const err27 = {instancePath:instancePath+"/product/url_path",schemaPath:"product.json/properties/url_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err27];
@@ -487,7 +487,7 @@ errors++;
 if(data.cart_id !== undefined){
 let data0 = data.cart_id;
 if(typeof data0 === "string"){
-if(func1(data0) > 64){
+if(data0.length > 64 && func1(data0) > 64){
 const err4 = {instancePath:instancePath+"/cart_id",schemaPath:"#/properties/cart_id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err4];
@@ -497,7 +497,7 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(func1(data0) < 1){
+if((data0.length < 1 || (data0.length < 2 && func1(data0) < 1))){
 const err5 = {instancePath:instancePath+"/cart_id",schemaPath:"#/properties/cart_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err5];

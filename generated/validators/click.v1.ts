@@ -46,7 +46,7 @@ errors++;
 if(data.element_id !== undefined){
 let data0 = data.element_id;
 if(typeof data0 === "string"){
-if(func1(data0) > 255){
+if(data0.length > 255 && func1(data0) > 255){
 const err2 = {instancePath:instancePath+"/element_id",schemaPath:"https://clickstream.example/schemas/events/click/1.json/properties/element_id/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err2];
@@ -56,7 +56,7 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(func1(data0) < 1){
+if((data0.length < 1 || (data0.length < 2 && func1(data0) < 1))){
 const err3 = {instancePath:instancePath+"/element_id",schemaPath:"https://clickstream.example/schemas/events/click/1.json/properties/element_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err3];
@@ -81,7 +81,7 @@ errors++;
 if(data.element_text !== undefined){
 let data1 = data.element_text;
 if(typeof data1 === "string"){
-if(func1(data1) > 255){
+if(data1.length > 255 && func1(data1) > 255){
 const err5 = {instancePath:instancePath+"/element_text",schemaPath:"https://clickstream.example/schemas/events/click/1.json/properties/element_text/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err5];
@@ -106,7 +106,7 @@ errors++;
 if(data.target_url !== undefined){
 let data2 = data.target_url;
 if(typeof data2 === "string"){
-if(func1(data2) > 2048){
+if(data2.length > 2048 && func1(data2) > 2048){
 const err7 = {instancePath:instancePath+"/target_url",schemaPath:"https://clickstream.example/schemas/events/click/1.json/properties/target_url/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters"};
 if(vErrors === null){
 vErrors = [err7];

@@ -57,7 +57,7 @@ errors++;
 if(data.list_id !== undefined){
 let data0 = data.list_id;
 if(typeof data0 === "string"){
-if(func1(data0) > 100){
+if(data0.length > 100 && func1(data0) > 100){
 const err3 = {instancePath:instancePath+"/list_id",schemaPath:"#/properties/list_id/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err3];
@@ -67,7 +67,7 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(func1(data0) < 1){
+if((data0.length < 1 || (data0.length < 2 && func1(data0) < 1))){
 const err4 = {instancePath:instancePath+"/list_id",schemaPath:"#/properties/list_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err4];
@@ -92,7 +92,7 @@ errors++;
 if(data.list_name !== undefined){
 let data1 = data.list_name;
 if(typeof data1 === "string"){
-if(func1(data1) > 255){
+if(data1.length > 255 && func1(data1) > 255){
 const err6 = {instancePath:instancePath+"/list_name",schemaPath:"#/properties/list_name/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err6];
@@ -102,7 +102,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(func1(data1) < 1){
+if((data1.length < 1 || (data1.length < 2 && func1(data1) < 1))){
 const err7 = {instancePath:instancePath+"/list_name",schemaPath:"#/properties/list_name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err7];
@@ -196,7 +196,7 @@ errors++;
 if(data3.id !== undefined){
 let data4 = data3.id;
 if(typeof data4 === "string"){
-if(func1(data4) > 64){
+if(data4.length > 64 && func1(data4) > 64){
 const err15 = {instancePath:instancePath+"/products/" + i0+"/id",schemaPath:"../../common/product.json/properties/id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err15];
@@ -206,7 +206,7 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(func1(data4) < 1){
+if((data4.length < 1 || (data4.length < 2 && func1(data4) < 1))){
 const err16 = {instancePath:instancePath+"/products/" + i0+"/id",schemaPath:"../../common/product.json/properties/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err16];
@@ -231,7 +231,7 @@ errors++;
 if(data3.name !== undefined){
 let data5 = data3.name;
 if(typeof data5 === "string"){
-if(func1(data5) > 255){
+if(data5.length > 255 && func1(data5) > 255){
 const err18 = {instancePath:instancePath+"/products/" + i0+"/name",schemaPath:"../../common/product.json/properties/name/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err18];
@@ -241,7 +241,7 @@ vErrors.push(err18);
 }
 errors++;
 }
-if(func1(data5) < 1){
+if((data5.length < 1 || (data5.length < 2 && func1(data5) < 1))){
 const err19 = {instancePath:instancePath+"/products/" + i0+"/name",schemaPath:"../../common/product.json/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err19];
@@ -266,7 +266,7 @@ errors++;
 if(data3.category !== undefined){
 let data6 = data3.category;
 if(typeof data6 === "string"){
-if(func1(data6) > 100){
+if(data6.length > 100 && func1(data6) > 100){
 const err21 = {instancePath:instancePath+"/products/" + i0+"/category",schemaPath:"../../common/product.json/properties/category/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err21];
@@ -276,7 +276,7 @@ vErrors.push(err21);
 }
 errors++;
 }
-if(func1(data6) < 1){
+if((data6.length < 1 || (data6.length < 2 && func1(data6) < 1))){
 const err22 = {instancePath:instancePath+"/products/" + i0+"/category",schemaPath:"../../common/product.json/properties/category/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err22];
@@ -301,7 +301,7 @@ errors++;
 if(data3.brand !== undefined){
 let data7 = data3.brand;
 if(typeof data7 === "string"){
-if(func1(data7) > 100){
+if(data7.length > 100 && func1(data7) > 100){
 const err24 = {instancePath:instancePath+"/products/" + i0+"/brand",schemaPath:"../../common/product.json/properties/brand/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err24];
@@ -311,7 +311,7 @@ vErrors.push(err24);
 }
 errors++;
 }
-if(func1(data7) < 1){
+if((data7.length < 1 || (data7.length < 2 && func1(data7) < 1))){
 const err25 = {instancePath:instancePath+"/products/" + i0+"/brand",schemaPath:"../../common/product.json/properties/brand/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err25];
@@ -406,7 +406,7 @@ errors++;
 if(data3.url_path !== undefined){
 let data10 = data3.url_path;
 if(typeof data10 === "string"){
-if(func1(data10) > 512){
+if(data10.length > 512 && func1(data10) > 512){
 const err33 = {instancePath:instancePath+"/products/" + i0+"/url_path",schemaPath:"../../common/product.json/properties/url_path/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err33];
@@ -416,7 +416,7 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(func1(data10) < 1){
+if((data10.length < 1 || (data10.length < 2 && func1(data10) < 1))){
 const err34 = {instancePath:instancePath+"/products/" + i0+"/url_path",schemaPath:"../../common/product.json/properties/url_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err34];

@@ -102,7 +102,7 @@ errors++;
 if(data0.id !== undefined){
 let data1 = data0.id;
 if(typeof data1 === "string"){
-if(func1(data1) > 64){
+if(data1.length > 64 && func1(data1) > 64){
 const err7 = {instancePath:instancePath+"/product/id",schemaPath:"../../common/product.json/properties/id/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters"};
 if(vErrors === null){
 vErrors = [err7];
@@ -112,7 +112,7 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(func1(data1) < 1){
+if((data1.length < 1 || (data1.length < 2 && func1(data1) < 1))){
 const err8 = {instancePath:instancePath+"/product/id",schemaPath:"../../common/product.json/properties/id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err8];
@@ -137,7 +137,7 @@ errors++;
 if(data0.name !== undefined){
 let data2 = data0.name;
 if(typeof data2 === "string"){
-if(func1(data2) > 255){
+if(data2.length > 255 && func1(data2) > 255){
 const err10 = {instancePath:instancePath+"/product/name",schemaPath:"../../common/product.json/properties/name/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"};
 if(vErrors === null){
 vErrors = [err10];
@@ -147,7 +147,7 @@ vErrors.push(err10);
 }
 errors++;
 }
-if(func1(data2) < 1){
+if((data2.length < 1 || (data2.length < 2 && func1(data2) < 1))){
 const err11 = {instancePath:instancePath+"/product/name",schemaPath:"../../common/product.json/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err11];
@@ -172,7 +172,7 @@ errors++;
 if(data0.category !== undefined){
 let data3 = data0.category;
 if(typeof data3 === "string"){
-if(func1(data3) > 100){
+if(data3.length > 100 && func1(data3) > 100){
 const err13 = {instancePath:instancePath+"/product/category",schemaPath:"../../common/product.json/properties/category/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err13];
@@ -182,7 +182,7 @@ vErrors.push(err13);
 }
 errors++;
 }
-if(func1(data3) < 1){
+if((data3.length < 1 || (data3.length < 2 && func1(data3) < 1))){
 const err14 = {instancePath:instancePath+"/product/category",schemaPath:"../../common/product.json/properties/category/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err14];
@@ -207,7 +207,7 @@ errors++;
 if(data0.brand !== undefined){
 let data4 = data0.brand;
 if(typeof data4 === "string"){
-if(func1(data4) > 100){
+if(data4.length > 100 && func1(data4) > 100){
 const err16 = {instancePath:instancePath+"/product/brand",schemaPath:"../../common/product.json/properties/brand/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err16];
@@ -217,7 +217,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(func1(data4) < 1){
+if((data4.length < 1 || (data4.length < 2 && func1(data4) < 1))){
 const err17 = {instancePath:instancePath+"/product/brand",schemaPath:"../../common/product.json/properties/brand/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err17];
@@ -312,7 +312,7 @@ errors++;
 if(data0.url_path !== undefined){
 let data7 = data0.url_path;
 if(typeof data7 === "string"){
-if(func1(data7) > 512){
+if(data7.length > 512 && func1(data7) > 512){
 const err25 = {instancePath:instancePath+"/product/url_path",schemaPath:"../../common/product.json/properties/url_path/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err25];
@@ -322,7 +322,7 @@ vErrors.push(err25);
 }
 errors++;
 }
-if(func1(data7) < 1){
+if((data7.length < 1 || (data7.length < 2 && func1(data7) < 1))){
 const err26 = {instancePath:instancePath+"/product/url_path",schemaPath:"../../common/product.json/properties/url_path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err26];
@@ -369,7 +369,7 @@ errors++;
 if(data.list_id !== undefined){
 let data8 = data.list_id;
 if(typeof data8 === "string"){
-if(func1(data8) > 100){
+if(data8.length > 100 && func1(data8) > 100){
 const err30 = {instancePath:instancePath+"/list_id",schemaPath:"#/properties/list_id/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err30];
@@ -379,7 +379,7 @@ vErrors.push(err30);
 }
 errors++;
 }
-if(func1(data8) < 1){
+if((data8.length < 1 || (data8.length < 2 && func1(data8) < 1))){
 const err31 = {instancePath:instancePath+"/list_id",schemaPath:"#/properties/list_id/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err31];

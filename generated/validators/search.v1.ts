@@ -55,7 +55,7 @@ errors++;
 if(data.query !== undefined){
 let data0 = data.query;
 if(typeof data0 === "string"){
-if(func1(data0) > 512){
+if(data0.length > 512 && func1(data0) > 512){
 const err3 = {instancePath:instancePath+"/query",schemaPath:"https://clickstream.example/schemas/events/search/1.json/properties/query/maxLength",keyword:"maxLength",params:{limit: 512},message:"must NOT have more than 512 characters"};
 if(vErrors === null){
 vErrors = [err3];
@@ -65,7 +65,7 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(func1(data0) < 1){
+if((data0.length < 1 || (data0.length < 2 && func1(data0) < 1))){
 const err4 = {instancePath:instancePath+"/query",schemaPath:"https://clickstream.example/schemas/events/search/1.json/properties/query/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err4];
@@ -125,7 +125,7 @@ errors++;
 if(data.category !== undefined){
 let data2 = data.category;
 if(typeof data2 === "string"){
-if(func1(data2) > 100){
+if(data2.length > 100 && func1(data2) > 100){
 const err9 = {instancePath:instancePath+"/category",schemaPath:"https://clickstream.example/schemas/events/search/1.json/properties/category/maxLength",keyword:"maxLength",params:{limit: 100},message:"must NOT have more than 100 characters"};
 if(vErrors === null){
 vErrors = [err9];
@@ -135,7 +135,7 @@ vErrors.push(err9);
 }
 errors++;
 }
-if(func1(data2) < 1){
+if((data2.length < 1 || (data2.length < 2 && func1(data2) < 1))){
 const err10 = {instancePath:instancePath+"/category",schemaPath:"https://clickstream.example/schemas/events/search/1.json/properties/category/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err10];
