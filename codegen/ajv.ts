@@ -6,7 +6,7 @@
 import { _, type Format, type Options } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
-import { fastDateTime } from '../services/date-time-format.ts';
+import { fastDateTimeFormat } from '../services/date-time-format.ts';
 
 /**
  * Formats the registry may use, and which implementation validates each: one of ajv-formats' two,
@@ -35,17 +35,12 @@ export const STORABLE_FORMATS: Record<string, RegExp> = {
   uuid: /^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i,
 };
 
-type FormatDefinition = { validate: (s: string) => boolean; compare?: unknown };
-
 /** The format ajv gets for `name` under its FORMAT_MODES entry (the generated runtime builds the same). */
 export function formatFor(name: keyof typeof FORMAT_MODES): Format {
   const mode = FORMAT_MODES[name] as string;
   if (mode === 'storable') return STORABLE_FORMATS[name] as Format;
   if (mode === 'fast') return fastFormats[name] as Format;
-  if (mode === 'full+fast') {
-    const full = fullFormats[name] as FormatDefinition;
-    return { ...full, validate: fastDateTime(full.validate) } as Format;
-  }
+  if (mode === 'full+fast') return fastDateTimeFormat(fullFormats[name]) as Format;
   return fullFormats[name] as Format;
 }
 

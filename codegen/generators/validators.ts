@@ -33,7 +33,7 @@ function stripAnnotations(node: unknown, inProperties = false): unknown {
 
 const RUNTIME = `${banner(['codegen/generators/validators.ts', 'codegen/ajv.ts'])}
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
-import { fastDateTime } from '${importPath(layout.validatorRuntime, 'services/date-time-format.ts')}';
+import { fastDateTimeFormat } from '${importPath(layout.validatorRuntime, 'services/date-time-format.ts')}';
 
 /** Format functions by name, as FORMAT_MODES in codegen/ajv.ts chooses them. */
 export const formats = {
@@ -43,7 +43,7 @@ ${Object.entries(FORMAT_MODES)
       mode === 'storable'
         ? String(STORABLE_FORMATS[name])
         : mode === 'full+fast'
-          ? `{ ...fullFormats['${name}'], validate: fastDateTime(fullFormats['${name}'].validate) }`
+          ? `fastDateTimeFormat(fullFormats['${name}'])`
           : `${mode}Formats['${name}']`;
     return `  '${name}': ${spelled},`;
   })
