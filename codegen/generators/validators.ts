@@ -4,7 +4,7 @@
  * nothing from ajv, so they also bundle for the browser (the tracker's debug mode).
  */
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { createSchemaAjv, FORMAT_MODES, STORABLE_FORMATS } from '../ajv.ts';
+import { CHEAP_CHECKS, createSchemaAjv, FORMAT_MODES, STORABLE_FORMATS } from '../ajv.ts';
 import { banner, type GeneratedFile, importPath, layout } from '../layout.ts';
 import { SCHEMA_BASE_URI } from '../meta-schema.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
@@ -32,15 +32,27 @@ function stripAnnotations(node: unknown, inProperties = false): unknown {
 }
 
 const RUNTIME = `${banner(['codegen/generators/validators.ts', 'codegen/ajv.ts'])}
-import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
-import { fastDateTimeFormat } from '${importPath(layout.validatorRuntime, 'services/date-time-format.ts')}';
+import { ${[
+  ...new Set(
+    Object.entries(FORMAT_MODES)
+      .filter(([n]) => !CHEAP_CHECKS[n])
+      .map(([, m]) => (m === 'fast' ? 'fastFormats' : 'fullFormats')),
+  ),
+]
+  .sort()
+  .join(', ')} } from 'ajv-formats/dist/formats.js';
+import { fastDateTimeFormat, ${Object.values(CHEAP_CHECKS)
+  .map((c) => c.name)
+  .sort()
+  .join(', ')} } from '${importPath(layout.validatorRuntime, 'services/formats.ts')}';
 
 /** Format functions by name, as FORMAT_MODES in codegen/ajv.ts chooses them. */
 export const formats = {
 ${Object.entries(FORMAT_MODES)
   .map(([name, mode]) => {
-    const spelled =
-      mode === 'storable'
+    const spelled = CHEAP_CHECKS[name]
+      ? CHEAP_CHECKS[name].name
+      : mode === 'storable'
         ? String(STORABLE_FORMATS[name])
         : mode === 'full+fast'
           ? `fastDateTimeFormat(fullFormats['${name}'])`

@@ -9,9 +9,9 @@ const schema32 = {"$schema":"https://json-schema.org/draft/2020-12/schema","$id"
 const func1 = Object.prototype.hasOwnProperty;
 const func2 = ucs2length;
 const pattern4 = new RegExp("^[a-z][a-z0-9_]{0,63}$", "u");
-const formats0 = /^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i;
+const formats0 = formats.uuid;
 const formats2 = formats["date-time"];
-const formats4 = /^(?:[a-z][a-z0-9+\-.]*:)(?:\/?\/)?[^\s]*$/i;
+const formats4 = formats.uri;
 
 function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 /*# sourceURL="https://clickstream.example/schemas/wire/envelope.json" */;
@@ -210,7 +210,7 @@ errors++;
 if(data.event_id !== undefined){
 let data2 = data.event_id;
 if(typeof data2 === "string"){
-if(!(formats0.test(data2))){
+if(!(formats0(data2))){
 const err17 = {instancePath:instancePath+"/event_id",schemaPath:"#/properties/event_id/format",keyword:"format",params:{format: "uuid"},message:"must match format \""+"uuid"+"\""};
 if(vErrors === null){
 vErrors = [err17];
@@ -397,7 +397,7 @@ vErrors.push(err32);
 }
 errors++;
 }
-if(!(formats4.test(data8))){
+if(!(formats4(data8))){
 const err33 = {instancePath:instancePath+"/page/url",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/url/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err33];
@@ -432,7 +432,7 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(!(formats4.test(data9))){
+if(!(formats4(data9))){
 const err36 = {instancePath:instancePath+"/page/referrer",schemaPath:"https://clickstream.example/schemas/common/page.json/properties/referrer/format",keyword:"format",params:{format: "uri"},message:"must match format \""+"uri"+"\""};
 if(vErrors === null){
 vErrors = [err36];

@@ -364,7 +364,7 @@ function asSent(e: Record<string, unknown>): Record<string, unknown> {
 function eventIdOf(event: unknown): string | undefined {
   if (typeof event !== 'object' || event === null) return undefined;
   const id = (event as { event_id?: unknown }).event_id;
-  return typeof id === 'string' && formats.uuid.test(id) ? id : undefined;
+  return typeof id === 'string' && formats.uuid(id) ? id : undefined;
 }
 
 /** The header as stored: at most 512 code points, and storable (it is ours to store, not to refuse). */
