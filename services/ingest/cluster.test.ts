@@ -1,7 +1,7 @@
 /**
  * `ingest serve` with INGEST_WORKERS=2 as a child process: both workers serve, GET /metrics counts
- * every worker's events, and SIGTERM under load drains both — every acknowledged event is in the
- * lake, and the primary exits 0 after the last worker.
+ * every worker's events, a worker killed outright is replaced, and SIGTERM under load drains both —
+ * every acknowledged event is in the lake, and the primary exits 0 after the last worker.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -96,6 +96,18 @@ describe('clickstream ingest serve with INGEST_WORKERS=2', () => {
         expect(Object.values(metrics).reduce((n, m) => n + m.accepted, 0)).toBe(12);
       }
 
+      // A worker killed outright is replaced; the server keeps answering and /metrics keeps its counts.
+      process.kill(Number(started![1]), 'SIGKILL');
+      for (let i = 0; i < 300 && !out.includes('"msg":"worker died; starting another"'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain(`"msg":"worker died; starting another","service":"ingest","pid":${started![1]}`);
+      const again = await Promise.all(
+        Array.from({ length: 4 }, () => request(port, 'POST', '/clickstream', JSON.stringify(sampleBatch(1)))),
+      );
+      expect(again.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      const after = JSON.parse((await request(port, 'GET', '/metrics')).body) as Record<string, { accepted: number }>;
+      expect(Object.values(after).reduce((n, m) => n + m.accepted, 0)).toBe(16);
+
       // Load: SIGTERM once 30 requests were answered, with the rest in flight or still to come.
       const batches = Array.from({ length: 120 }, () => sampleBatch(5));
       let okCount = 0;
@@ -118,6 +130,7 @@ describe('clickstream ingest serve with INGEST_WORKERS=2', () => {
       expect(out).toMatch(/SIGTERM: draining 2 workers/);
 
       const acked = new Set([...warm.flatMap((b) => b.events.map((e) => e.event_id as string))]);
+      // (the 4 single-event requests after the kill are not tracked; they were answered 200 above)
       for (const r of answered) if (r.ok) for (const id of r.ids) acked.add(id);
       expect(acked.size).toBeGreaterThanOrEqual(12 + 5 * 30);
       const stored = new Set<string>();

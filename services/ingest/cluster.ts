@@ -21,6 +21,10 @@ import { startIngestServer } from './server.ts';
 type ToPrimary =
   | { type: 'counts'; counts: [string, { accepted: number; rejected: number }][] }
   | { type: 'metrics'; id: number };
+/** More than MAX_RESTARTS unexpected worker exits within RESTART_WINDOW_MS stop `serve` (exit 1). */
+const MAX_RESTARTS = 10;
+const RESTART_WINDOW_MS = 60_000;
+
 type ToWorker = { type: 'metrics'; id: number; snapshot: Record<string, unknown> } | { type: 'drain' };
 
 /** Workers `ingest serve` runs: INGEST_WORKERS, or one per core when it is 0 (the default). */
@@ -39,6 +43,8 @@ export async function runPrimary(config: Config, workers: number): Promise<numbe
   let allExited: () => void = () => {};
   let allListening: () => void = () => {};
   let startFailed: (reason: string) => void = () => {};
+  let crashLoop: () => void = () => {};
+  const restarts: number[] = [];
 
   const fork = () => {
     const worker = cluster.fork();
@@ -65,6 +71,15 @@ export async function runPrimary(config: Config, workers: number): Promise<numbe
         startFailed(failure ?? `worker ${worker.process.pid} exited before listening`);
         return;
       }
+      // A worker that keeps dying (say, a lake that fails every write) is not restarted forever.
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts.length && (restarts[0] as number) < now - RESTART_WINDOW_MS) restarts.shift();
+      if (restarts.length > MAX_RESTARTS) {
+        log.error('workers keep dying; stopping', { restarts: restarts.length, window_ms: RESTART_WINDOW_MS });
+        crashLoop();
+        return;
+      }
       log.error('worker died; starting another', { pid: worker.process.pid, code, signal });
       failure = undefined;
       fork();
@@ -78,14 +93,30 @@ export async function runPrimary(config: Config, workers: number): Promise<numbe
   for (let i = 0; i < workers; i++) fork();
   const startError = await started;
   if (!startError) log.info('workers listening', { workers, pids: [...live].map((w) => w.process.pid) });
-  const reason = startError ?? (await untilShutdown());
+  const reason =
+    startError ??
+    (await Promise.race([
+      untilShutdown(),
+      new Promise<string>((resolve) => {
+        crashLoop = () => {
+          failure = 'workers kept dying';
+          resolve(failure);
+        };
+      }),
+    ]));
   if (!startError) console.error(`${reason}: draining ${live.size} workers`);
   stopping = true;
   const exited = new Promise<void>((resolve) => {
     allExited = resolve;
     if (live.size === 0) resolve();
   });
-  for (const w of live) if (w.isConnected()) w.send({ type: 'drain' } satisfies ToWorker);
+  const drain = (w: Worker) => {
+    if (w.isConnected()) w.send({ type: 'drain' } satisfies ToWorker);
+  };
+  // A replacement still starting cannot hear the message yet: it is told once it listens.
+  for (const w of live)
+    if (ready.has(w)) drain(w);
+    else w.once('listening', () => drain(w));
   await exited;
   if (startError) console.error(startError);
   return startError || failure ? 1 : 0;
@@ -105,7 +136,14 @@ export async function runWorker(config: Config): Promise<number> {
       waiting.delete(msg.id);
     } else if (msg.type === 'drain') drain();
   });
-  const orphaned = new Promise<string>((resolve) => process.once('disconnect', () => resolve('primary gone')));
+  const orphaned = new Promise<string>((resolve) =>
+    process.once('disconnect', () => {
+      // /metrics requests waiting on the primary get what this worker knows: nothing shared.
+      for (const answer of waiting.values()) answer({});
+      waiting.clear();
+      resolve('primary gone');
+    }),
+  );
   const send = (msg: ToPrimary) => {
     if (process.connected) process.send?.(msg);
   };
