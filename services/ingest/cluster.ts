@@ -44,6 +44,7 @@ export async function runPrimary(config: Config, workers: number): Promise<numbe
   let allListening: () => void = () => {};
   let startFailed: (reason: string) => void = () => {};
   let crashLoop: () => void = () => {};
+  let startedUp = false;
   const restarts: number[] = [];
 
   const fork = () => {
@@ -66,8 +67,8 @@ export async function runPrimary(config: Config, workers: number): Promise<numbe
       if (code !== 0) failure ??= `worker ${worker.process.pid} exited with ${signal ?? code}`;
       if (live.size === 0 && stopping) allExited();
       if (stopping) return;
-      if (!wasReady) {
-        // A worker that could not start (port taken, bad lake): the others stop too.
+      if (!wasReady && !startedUp) {
+        // A first worker that could not start (port taken, bad lake): the others stop too.
         startFailed(failure ?? `worker ${worker.process.pid} exited before listening`);
         return;
       }
@@ -92,6 +93,7 @@ export async function runPrimary(config: Config, workers: number): Promise<numbe
   });
   for (let i = 0; i < workers; i++) fork();
   const startError = await started;
+  startedUp = true;
   if (!startError) log.info('workers listening', { workers, pids: [...live].map((w) => w.process.pid) });
   const reason =
     startError ??
