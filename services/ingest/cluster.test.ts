@@ -96,6 +96,15 @@ describe('clickstream ingest serve with INGEST_WORKERS=2', () => {
         expect(Object.values(metrics).reduce((n, m) => n + m.accepted, 0)).toBe(12);
       }
 
+      // Read-your-writes across workers: each POST's events are in the next /metrics, whoever answers.
+      let total = 12;
+      for (let i = 0; i < 8; i++) {
+        expect((await request(port, 'POST', '/clickstream', JSON.stringify(sampleBatch(1)))).status).toBe(200);
+        total += 1;
+        const m = JSON.parse((await request(port, 'GET', '/metrics')).body) as Record<string, { accepted: number }>;
+        expect(Object.values(m).reduce((n, x) => n + x.accepted, 0)).toBe(total);
+      }
+
       // A worker killed outright is replaced; the server keeps answering and /metrics keeps its counts.
       process.kill(Number(started![1]), 'SIGKILL');
       for (let i = 0; i < 300 && !out.includes('"msg":"worker died; starting another"'); i++)
@@ -106,7 +115,7 @@ describe('clickstream ingest serve with INGEST_WORKERS=2', () => {
       );
       expect(again.map((r) => r.status)).toEqual([200, 200, 200, 200]);
       const after = JSON.parse((await request(port, 'GET', '/metrics')).body) as Record<string, { accepted: number }>;
-      expect(Object.values(after).reduce((n, m) => n + m.accepted, 0)).toBe(16);
+      expect(Object.values(after).reduce((n, m) => n + m.accepted, 0)).toBe(total + 4);
 
       // Load: SIGTERM once 30 requests were answered, with the rest in flight or still to come.
       const batches = Array.from({ length: 120 }, () => sampleBatch(5));
