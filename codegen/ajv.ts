@@ -6,14 +6,14 @@
 import { _, type Format, type Options } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
-import { fastDateTimeFormat, isCanonicalUuid, isSchemeUri } from '../services/formats.ts';
+import { fastDateTimeFormat, isCanonicalUuid, isSchemeUri } from './formats.ts';
 
 /**
  * Formats the registry may use, and which implementation validates each: one of ajv-formats' two,
  * or `storable` (STORABLE_FORMATS below: narrowed to what the warehouse column stores).
  * `uri` uses the fast check (scheme + no whitespace): the full RFC 3986 regex was a third of
  * ingest's validation time, and page URLs only need to be plausible and bounded (maxLength).
- * `full+fast`: the full check behind a fast path (services/formats.ts). `uuid` and `uri` run as
+ * `full+fast`: the full check behind a fast path (codegen/formats.ts). `uuid` and `uri` run as
  * the character loops of CHEAP_CHECKS, which accept the same strings as their regexes.
  * Runtime ajv and the generated validators both take their format functions from this table.
  */
@@ -36,7 +36,7 @@ export const STORABLE_FORMATS: Record<string, RegExp> = {
   uuid: /^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i,
 };
 
-/** Loops equivalent to a mode's regex (services/formats.ts), by format name; the generated runtime names them. */
+/** Loops equivalent to a mode's regex (codegen/formats.ts), by format name; the generated runtime names them. */
 export const CHEAP_CHECKS: Record<string, { fn: (s: string) => boolean; name: string }> = {
   uuid: { fn: isCanonicalUuid, name: 'isCanonicalUuid' },
   uri: { fn: isSchemeUri, name: 'isSchemeUri' },

@@ -1,5 +1,5 @@
 /**
- * The contract's faster format checks (services/formats.ts) accept exactly the strings of the
+ * The contract's faster format checks (codegen/formats.ts) accept exactly the strings of the
  * checks they replace: `date-time` (a fast path in front of ajv-formats' full check) on every
  * date-time of the fixtures, a generated corpus of edge strings (each field at and beyond its
  * bounds, leap years and seconds, separators, offsets) and single-character mutations of the valid
@@ -11,8 +11,8 @@ import path from 'node:path';
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
 import { describe, expect, it } from 'vitest';
 import { formats } from '../generated/validators/_runtime.ts';
-import { fastDateTime, isCanonicalUuid, isSchemeUri } from '../services/formats.ts';
 import { STORABLE_FORMATS } from './ajv.ts';
+import { fastDateTime, isCanonicalUuid, isSchemeUri } from './formats.ts';
 
 const full = (fullFormats['date-time'] as { validate: (s: string) => boolean }).validate;
 const generated = (formats['date-time'] as { validate: (s: string) => boolean }).validate;

@@ -3,6 +3,7 @@
  * wire event (envelope + properties). No schema is compiled at run time, and the modules import
  * nothing from ajv, so they also bundle for the browser (the tracker's debug mode).
  */
+import { readFileSync } from 'node:fs';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { CHEAP_CHECKS, createSchemaAjv, FORMAT_MODES, STORABLE_FORMATS } from '../ajv.ts';
 import { banner, type GeneratedFile, importPath, layout } from '../layout.ts';
@@ -31,7 +32,13 @@ function stripAnnotations(node: unknown, inProperties = false): unknown {
   return out;
 }
 
-const RUNTIME = `${banner(['codegen/generators/validators.ts', 'codegen/ajv.ts'])}
+/**
+ * The format checks of codegen/formats.ts, copied into the generated runtime (which imports
+ * nothing but ajv-formats, so generated/ stands alone); the file has no imports by design.
+ */
+const FORMATS_SOURCE = readFileSync(new URL('../formats.ts', import.meta.url), 'utf8');
+
+const RUNTIME = `${banner(['codegen/generators/validators.ts', 'codegen/ajv.ts', 'codegen/formats.ts'])}
 import { ${[
   ...new Set(
     Object.entries(FORMAT_MODES)
@@ -41,10 +48,8 @@ import { ${[
 ]
   .sort()
   .join(', ')} } from 'ajv-formats/dist/formats.js';
-import { fastDateTimeFormat, ${Object.values(CHEAP_CHECKS)
-  .map((c) => c.name)
-  .sort()
-  .join(', ')} } from '${importPath(layout.validatorRuntime, 'services/formats.ts')}';
+
+${FORMATS_SOURCE.replace(/^\/\*\*[\s\S]*?\*\/\n\n/, '').trim()}
 
 /** Format functions by name, as FORMAT_MODES in codegen/ajv.ts chooses them. */
 export const formats = {

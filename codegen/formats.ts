@@ -2,7 +2,7 @@
  * Format checks of the event contract, faster forms of the ones FORMAT_MODES (codegen/ajv.ts)
  * names, accepting exactly the same strings; runtime ajv and the generated validators both use
  * them (codegen/formats.test.ts compares each with its original on edge-string corpora).
- * No imports: the generated runtime (and the tracker's debug build) bundles this file.
+ * No imports: codegen copies this file into generated/validators/_runtime.ts.
  */
 
 /**
