@@ -6,21 +6,24 @@
 import { _, type Format, type Options } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
+import { fastDateTimeFormat, isCanonicalUuid, isSchemeUri } from './formats.ts';
 
 /**
  * Formats the registry may use, and which implementation validates each: one of ajv-formats' two,
  * or `storable` (STORABLE_FORMATS below: narrowed to what the warehouse column stores).
  * `uri` uses the fast check (scheme + no whitespace): the full RFC 3986 regex was a third of
  * ingest's validation time, and page URLs only need to be plausible and bounded (maxLength).
+ * `full+fast`: the full check behind a fast path (codegen/formats.ts). `uuid` and `uri` run as
+ * the character loops of CHEAP_CHECKS, which accept the same strings as their regexes.
  * Runtime ajv and the generated validators both take their format functions from this table.
  */
 export const FORMAT_MODES = {
   uuid: 'storable',
-  'date-time': 'full',
+  'date-time': 'full+fast',
   date: 'full',
   uri: 'fast',
   email: 'full',
-} as const satisfies Record<string, 'full' | 'fast' | 'storable'>;
+} as const satisfies Record<string, 'full' | 'fast' | 'storable' | 'full+fast'>;
 
 /**
  * Formats narrowed to the form the warehouse column stores, so that what the generated validators
@@ -32,6 +35,23 @@ export const FORMAT_MODES = {
 export const STORABLE_FORMATS: Record<string, RegExp> = {
   uuid: /^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i,
 };
+
+/** Loops equivalent to a mode's regex (codegen/formats.ts), by format name; the generated runtime names them. */
+export const CHEAP_CHECKS: Record<string, { fn: (s: string) => boolean; name: string }> = {
+  uuid: { fn: isCanonicalUuid, name: 'isCanonicalUuid' },
+  uri: { fn: isSchemeUri, name: 'isSchemeUri' },
+};
+
+/** The format ajv gets for `name` under its FORMAT_MODES entry (the generated runtime builds the same). */
+export function formatFor(name: keyof typeof FORMAT_MODES): Format {
+  const mode = FORMAT_MODES[name] as string;
+  const cheap = CHEAP_CHECKS[name];
+  if (cheap) return cheap.fn;
+  if (mode === 'storable') return STORABLE_FORMATS[name] as Format;
+  if (mode === 'fast') return fastFormats[name] as Format;
+  if (mode === 'full+fast') return fastDateTimeFormat(fullFormats[name]) as Format;
+  return fullFormats[name] as Format;
+}
 
 /** Annotation keywords of ours that ajv must accept (strict mode rejects unknown keywords). */
 export const ANNOTATION_KEYWORDS = ['x-owner', 'x-pii'] as const;
@@ -48,11 +68,7 @@ export function createSchemaAjv(options: { standalone?: boolean } = {}): Ajv2020
     opts.code = { source: true, esm: true, lines: true, formats: _`formats` };
   }
   const ajv = new Ajv2020(opts);
-  for (const [name, mode] of Object.entries(FORMAT_MODES)) {
-    const table: Record<string, unknown> =
-      mode === 'storable' ? STORABLE_FORMATS : mode === 'fast' ? fastFormats : fullFormats;
-    ajv.addFormat(name, table[name] as Format);
-  }
+  for (const name of Object.keys(FORMAT_MODES) as (keyof typeof FORMAT_MODES)[]) ajv.addFormat(name, formatFor(name));
   for (const keyword of ANNOTATION_KEYWORDS) ajv.addKeyword(keyword);
   return ajv;
 }

@@ -112,6 +112,7 @@ describe('validators generator', () => {
     expect(out.map((f) => f.path).sort()).toEqual(
       [
         layout.validatorRuntime,
+        layout.validatorEnvelope,
         layout.validator({ name: 'coupon_apply', model: 1 }),
         layout.validator({ name: 'coupon_apply', model: 2 }),
         layout.validatorIndex,

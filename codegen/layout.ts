@@ -23,6 +23,7 @@ export const layout = {
   eventTypes: `${GENERATED_DIR}/types/events.ts`,
   trackerApi: `${GENERATED_DIR}/tracker/api.ts`,
   validatorRuntime: `${GENERATED_DIR}/validators/_runtime.ts`,
+  validatorEnvelope: `${GENERATED_DIR}/validators/_envelope.ts`,
   validator: (e: Pick<EventModel, 'name' | 'model'>) => `${GENERATED_DIR}/validators/${e.name}.v${e.model}.ts`,
   validatorIndex: `${GENERATED_DIR}/validators/index.ts`,
   mappers: (table: string) => `${GENERATED_DIR}/mappers/${table}.ts`,

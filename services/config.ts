@@ -72,7 +72,7 @@ export const CONFIG_VARIABLES = {
   RATE_LIMIT_PER_MINUTE: {
     schema: PositiveInt,
     default: 6000,
-    doc: 'Requests per client IP per minute in the Node server.',
+    doc: 'Requests per client IP per minute in the Node server, counted by each worker of `ingest serve`.',
   },
   INGEST_HEADERS_TIMEOUT_SECONDS: {
     schema: PositiveInt,
@@ -93,6 +93,11 @@ export const CONFIG_VARIABLES = {
     schema: PositiveInt,
     default: 1000,
     doc: 'Connections `ingest serve` holds at once; more are closed on arrival.',
+  },
+  INGEST_WORKERS: {
+    schema: Type.Integer({ minimum: 0, maximum: 256 }),
+    default: 0,
+    doc: 'Worker processes of `ingest serve` (0: one per core; 1: a single process, no cluster).',
   },
   DASHBOARD_PORT: { schema: Port, default: 3838, doc: 'Port of `clickstream dashboard serve`.' },
   DASHBOARD_TOKEN: {

@@ -91,6 +91,8 @@ try {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_MINUTE: '100000000',
+    // One process, so the RSS read from its pid is the server's (workers are separate processes).
+    INGEST_WORKERS: '1',
   });
   for (let up = false; !up; await sleep(100)) {
     up = await fetch(`http://127.0.0.1:${port}/health`).then(

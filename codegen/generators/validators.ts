@@ -3,9 +3,11 @@
  * wire event (envelope + properties). No schema is compiled at run time, and the modules import
  * nothing from ajv, so they also bundle for the browser (the tracker's debug mode).
  */
+import { readFileSync } from 'node:fs';
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { createSchemaAjv, FORMAT_MODES, STORABLE_FORMATS } from '../ajv.ts';
+import { CHEAP_CHECKS, createSchemaAjv, FORMAT_MODES, STORABLE_FORMATS } from '../ajv.ts';
 import { banner, type GeneratedFile, importPath, layout } from '../layout.ts';
+import { SCHEMA_BASE_URI } from '../meta-schema.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
 import { wireSchema } from '../wire.ts';
 
@@ -30,16 +32,38 @@ function stripAnnotations(node: unknown, inProperties = false): unknown {
   return out;
 }
 
-const RUNTIME = `${banner(['codegen/generators/validators.ts', 'codegen/ajv.ts'])}
-import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
+/**
+ * The format checks of codegen/formats.ts, copied into the generated runtime (which imports
+ * nothing but ajv-formats, so generated/ stands alone); the file has no imports by design.
+ */
+const FORMATS_SOURCE = readFileSync(new URL('../formats.ts', import.meta.url), 'utf8');
+
+const RUNTIME = `${banner(['codegen/generators/validators.ts', 'codegen/ajv.ts', 'codegen/formats.ts'])}
+import { ${[
+  ...new Set(
+    Object.entries(FORMAT_MODES)
+      .filter(([n]) => !CHEAP_CHECKS[n])
+      .map(([, m]) => (m === 'fast' ? 'fastFormats' : 'fullFormats')),
+  ),
+]
+  .sort()
+  .join(', ')} } from 'ajv-formats/dist/formats.js';
+
+${FORMATS_SOURCE.replace(/^\/\*\*[\s\S]*?\*\/\n\n/, '').trim()}
 
 /** Format functions by name, as FORMAT_MODES in codegen/ajv.ts chooses them. */
 export const formats = {
 ${Object.entries(FORMAT_MODES)
-  .map(
-    ([name, mode]) =>
-      `  '${name}': ${mode === 'storable' ? String(STORABLE_FORMATS[name]) : `${mode}Formats['${name}']`},`,
-  )
+  .map(([name, mode]) => {
+    const spelled = CHEAP_CHECKS[name]
+      ? CHEAP_CHECKS[name].name
+      : mode === 'storable'
+        ? String(STORABLE_FORMATS[name])
+        : mode === 'full+fast'
+          ? `fastDateTimeFormat(fullFormats['${name}'])`
+          : `${mode}Formats['${name}']`;
+    return `  '${name}': ${spelled},`;
+  })
   .join('\n')}
 };
 
@@ -72,40 +96,166 @@ export function equal(a: unknown, b: unknown): boolean {
 }
 `;
 
+/**
+ * Placeholders for the pinned `event_name` / `event_version` consts while compiling the shared
+ * envelope; the generated code takes them as the factory's parameters instead.
+ */
+const NAME_PLACEHOLDER = '__envelope_event_name__';
+const VERSION_PLACEHOLDER = 987654321;
+
+/** ajv standalone code for `schema`, with its runtime requires bound to `_runtime.ts` imports. */
+function compileStandalone(
+  commons: JsonSchema[],
+  schema: JsonSchema,
+  extra: JsonSchema[],
+): { code: string; root: string; used: Set<string> } {
+  // A fresh ajv per module: ajv numbers its functions per instance, so with a shared one a new
+  // event would renumber (and rewrite) every other event's validator file.
+  const ajv = createSchemaAjv({ standalone: true });
+  for (const c of commons) ajv.addSchema(c);
+  for (const x of extra) ajv.addSchema(x);
+  let code = standaloneCode(ajv, ajv.compile(schema));
+  const used = new Set<string>();
+  for (const [req, name] of Object.entries(RUNTIME_REQUIRES)) {
+    if (code.includes(req)) {
+      code = code.split(req).join(name);
+      used.add(name);
+    }
+  }
+  const leftover = /require\([^)]*\)/.exec(code);
+  if (leftover) throw new Error(`standalone validator needs an unsupported runtime import ${leftover[0]}`);
+  if (/\bformats[.[]/.test(code)) used.add('formats');
+  code = cheapLengthChecks(code);
+  const root = /^export default (validate\d+);$/m.exec(code)?.[1];
+  if (!root) throw new Error('ajv standalone output has no default export');
+  code = code
+    .replace(/^"use strict";/, '')
+    .replace(/^export const validate = validate\d+;\n/m, '')
+    .replace(/^export default validate\d+;\n/m, '');
+  return { code, root, used };
+}
+
+/**
+ * ajv counts code points for every maxLength/minLength (`ucs2length(s) > N`). A string never has
+ * more code points than UTF-16 units, nor fewer than half of them, so the count is only needed
+ * when `s.length` alone cannot decide: `s.length > N && ucs2length(s) > N` for maxLength,
+ * `s.length < N || (s.length < 2N && ucs2length(s) < N)` for minLength. Same verdicts, and the
+ * common case (an ASCII string within bounds) costs a length read.
+ */
+function cheapLengthChecks(code: string): string {
+  const fn = /^const (func\d+) = ucs2length;$/m.exec(code)?.[1];
+  if (!fn) return code;
+  const out = code
+    .replace(
+      new RegExp(`\\b${fn}\\((data\\d*)\\) > (\\d+)`, 'g'),
+      (_m, d: string, n: string) => `${d}.length > ${n} && ${fn}(${d}) > ${n}`,
+    )
+    .replace(
+      new RegExp(`\\b${fn}\\((data\\d*)\\) < (\\d+)`, 'g'),
+      (_m, d: string, n: string) => `(${d}.length < ${n} || (${d}.length < ${2 * Number(n)} && ${fn}(${d}) < ${n}))`,
+    );
+  return out;
+}
+
+function runtimeImport(from: string, used: Set<string>): string {
+  return used.size
+    ? `import { ${[...used].sort().join(', ')} } from '${importPath(from, layout.validatorRuntime)}';\n`
+    : '';
+}
+
+/**
+ * The envelope is validated by one shared module: a factory that takes the model's pinned
+ * `event_name` and `event_version` and returns ajv's validator of the wire event with
+ * `properties` left open. Each event module adds only its `properties` validator, so an event
+ * costs its own schema's code and not another copy of the envelope (and page) checks.
+ * Errors are the same objects, in the same order, as ajv's validator of the whole wire schema
+ * (`properties` is the envelope's last property; codegen/validators.test.ts compares both).
+ */
+function envelopeModule(registry: Registry, commons: JsonSchema[]): GeneratedFile {
+  const first = registry.events[0];
+  if (!first) throw new Error('no events: nothing to validate');
+  const wire = stripAnnotations(wireSchema(registry, first)) as JsonSchema;
+  const props = wire.properties ?? {};
+  const keys = Object.keys(props);
+  if (keys[keys.length - 1] !== 'properties') {
+    throw new Error("envelope: `properties` must be the last property (errors keep ajv's order)");
+  }
+  const schema: JsonSchema = {
+    ...wire,
+    $id: `${SCHEMA_BASE_URI}wire/envelope.json`,
+    properties: {
+      ...props,
+      event_name: { ...props.event_name, const: NAME_PLACEHOLDER },
+      event_version: { ...props.event_version, const: VERSION_PLACEHOLDER },
+      properties: {},
+    },
+  };
+  let { code, root, used } = compileStandalone(commons, schema, []);
+  const names = code.split(JSON.stringify(NAME_PLACEHOLDER)).length - 1;
+  const versions = code.split(String(VERSION_PLACEHOLDER)).length - 1;
+  if (names < 2 || versions < 2) throw new Error('envelope: ajv output no longer spells out the pinned consts');
+  code = code.split(JSON.stringify(NAME_PLACEHOLDER)).join('eventName');
+  code = code.split(String(VERSION_PLACEHOLDER)).join('eventVersion');
+  const path = layout.validatorEnvelope;
+  return {
+    path,
+    format: false,
+    contents: `${banner(['schemas/common/envelope.json', 'schemas/common/*.json', 'codegen/generators/validators.ts'])}// @ts-nocheck — ajv standalone output; typed through ${layout.validatorIndex}.
+${runtimeImport(path, used)}
+/** ajv's validator of a wire event's envelope, with \`event_name\` and \`event_version\` pinned. */
+export function envelopeValidator(eventName, eventVersion) {
+${code.trim()}
+return ${root};
+}
+`,
+  };
+}
+
 export function generate(registry: Registry): GeneratedFile[] {
   const commons = registry.commons.map((c) => stripAnnotations(c.schema) as JsonSchema);
 
-  const files: GeneratedFile[] = [{ path: layout.validatorRuntime, contents: RUNTIME }];
+  const files: GeneratedFile[] = [
+    { path: layout.validatorRuntime, contents: RUNTIME },
+    envelopeModule(registry, commons),
+  ];
   for (const e of registry.events) {
     const path = layout.validator(e);
-    let code: string;
+    let compiled: ReturnType<typeof compileStandalone>;
     try {
-      // A fresh ajv per model: ajv numbers its functions per instance, so with a shared one a new
-      // event would renumber (and rewrite) every other event's validator file.
-      const ajv = createSchemaAjv({ standalone: true });
-      for (const c of commons) ajv.addSchema(c);
-      ajv.addSchema(stripAnnotations(e.schema) as JsonSchema);
-      code = standaloneCode(ajv, ajv.compile(stripAnnotations(wireSchema(registry, e)) as JsonSchema));
+      // The event's schema reached through a $ref, as the wire schema reaches it: ajv then writes
+      // the same code and the same schemaPath in errors as in the whole wire validator.
+      compiled = compileStandalone(
+        commons,
+        {
+          $schema: 'https://json-schema.org/draft/2020-12/schema',
+          $id: `${SCHEMA_BASE_URI}wire/${e.name}/${e.model}/properties.json`,
+          $ref: e.id,
+        },
+        [stripAnnotations(e.schema) as JsonSchema],
+      );
     } catch (err) {
       throw new Error(`${e.file}: ajv cannot compile the schema: ${(err as Error).message}`);
     }
-    const used = new Set<string>();
-    for (const [req, name] of Object.entries(RUNTIME_REQUIRES)) {
-      if (code.includes(req)) {
-        code = code.split(req).join(name);
-        used.add(name);
-      }
-    }
-    const leftover = /require\([^)]*\)/.exec(code);
-    if (leftover) throw new Error(`${e.file}: standalone validator needs an unsupported runtime import ${leftover[0]}`);
-    if (/\bformats[.[]/.test(code)) used.add('formats');
-    const imports = used.size
-      ? [`import { ${[...used].sort().join(', ')} } from '${importPath(path, layout.validatorRuntime)}';`]
-      : [];
+    const { code, root, used } = compiled;
     files.push({
       path,
       format: false,
-      contents: `${banner([e.file, 'schemas/common/*.json'])}// @ts-nocheck — ajv standalone output; typed through ${layout.validatorIndex}.\n${imports.join('\n')}\n${code.replace(/^"use strict";/, '')}\n`,
+      contents: `${banner([e.file, 'schemas/common/*.json'])}// @ts-nocheck — ajv standalone output; typed through ${layout.validatorIndex}.
+import { envelopeValidator } from '${importPath(path, layout.validatorEnvelope)}';
+${runtimeImport(path, used)}
+const envelope = envelopeValidator(${JSON.stringify(e.name)}, ${e.model});
+${code.trim()}
+
+/** The whole wire event: the shared envelope, then \`properties\` (the envelope's last property). */
+export default function validate(data) {
+let vErrors = envelope(data) ? null : envelope.errors;
+if(data && typeof data == "object" && !Array.isArray(data) && data.properties !== undefined && !${root}(data.properties, {instancePath:"/properties",parentData:data,parentDataProperty:"properties",rootData:data})){
+vErrors = vErrors === null ? ${root}.errors : vErrors.concat(${root}.errors);
+}
+validate.errors = vErrors;
+return vErrors === null;
+}
+`,
     });
   }
 

@@ -1,7 +1,12 @@
-/** `clickstream ingest serve`: the ingest server on PORT/HOST until SIGTERM or SIGINT. */
+/**
+ * `clickstream ingest serve`: the ingest server on PORT/HOST until SIGTERM or SIGINT — one worker
+ * process per core (INGEST_WORKERS, cluster.ts), or this process alone with INGEST_WORKERS=1.
+ */
+import cluster from 'node:cluster';
 import { portInUseMessage, unexpectedArguments, wantsHelp } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { untilShutdown } from '../shutdown.ts';
+import { runPrimary, runWorker, workerCount } from './cluster.ts';
 import { startIngestServer } from './server.ts';
 
 const USAGE = `usage: clickstream ingest serve
@@ -21,7 +26,11 @@ export async function run(args: string[]): Promise<number> {
   }
   let server: Awaited<ReturnType<typeof startIngestServer>>;
   try {
-    server = await startIngestServer({ config: loadConfig() });
+    const config = loadConfig();
+    if (cluster.isWorker) return await runWorker(config);
+    const workers = workerCount(config);
+    if (workers > 1) return await runPrimary(config, workers);
+    server = await startIngestServer({ config });
   } catch (err) {
     if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       console.error(portInUseMessage(err, 'PORT') ?? (err as Error).message);

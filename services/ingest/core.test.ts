@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, enrichBody, GUEST, processBody, type RequestContext, truncateIp } from './core.ts';
+import { DEFAULT_LIMITS, enrichBody, GUEST, isoString, processBody, type RequestContext, truncateIp } from './core.ts';
 import { EVENT_NAMES, sampleBatch, sampleEvent } from './sample-events.ts';
 
 const receivedAt = new Date('2026-11-26T12:00:00.000Z');
@@ -210,5 +210,34 @@ describe('characters PostgreSQL cannot store', () => {
       expect(r.rejected[0]!.errors[0]!.rule).toBe('unstorable_character');
       expect(JSON.parse(r.rejected[0]!.line).raw).toEqual(ev);
     }
+  });
+});
+
+describe('isoString', () => {
+  it('spells every instant exactly as Date#toISOString', () => {
+    const edges = [
+      0,
+      -1,
+      1,
+      Date.UTC(1000, 0, 1) - 1,
+      Date.UTC(1000, 0, 1),
+      Date.UTC(1969, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2000, 1, 29, 12),
+      Date.UTC(2100, 1, 28, 23, 59, 59, 999),
+      Date.UTC(2100, 2, 1),
+      Date.UTC(2400, 1, 29),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999) + 1,
+      -62_198_755_200_000,
+      8.64e15,
+    ];
+    // A fixed-seed walk over years 1000–9999 (no real clock, no Math.random).
+    let x = 123_456_789;
+    const walk = Array.from({ length: 200_000 }, () => {
+      x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Date.UTC(1000, 0, 1) + Math.floor((x / 2 ** 31) * (Date.UTC(10_000, 0, 1) - Date.UTC(1000, 0, 1)));
+    });
+    const differ = [...edges, ...walk].filter((ms) => isoString(ms) !== new Date(ms).toISOString());
+    expect(differ).toEqual([]);
   });
 });

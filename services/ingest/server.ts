@@ -16,7 +16,7 @@ import type { RawStore } from '../lake/raw-store.ts';
 import { createIngestApp, depsFromConfig } from './app.ts';
 import { LakeWriter } from './lake-writer.ts';
 import { createLogger, type Logger } from './log.ts';
-import { Counters } from './metrics.ts';
+import { Counters, type EventCounts } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
 export interface IngestServer {
@@ -35,6 +35,11 @@ export interface StartIngestServerOptions {
   logger?: Logger;
   /** The receive clock (default: the real one); tests pin it. */
   now?: () => Date;
+  /**
+   * Counters shared with other processes (the workers of `ingest serve`, cluster.ts): each
+   * request's counts go to `add` as well, and GET /metrics answers `snapshot()` (all workers').
+   */
+  sharedCounters?: { add(counts: EventCounts): void; snapshot(): Promise<Record<string, unknown>> };
 }
 
 export async function startIngestServer({
@@ -42,6 +47,7 @@ export async function startIngestServer({
   store,
   logger,
   now,
+  sharedCounters,
 }: StartIngestServerOptions): Promise<IngestServer> {
   const log = logger ?? createLogger(config.LOG_LEVEL);
   const lake = store ?? openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
@@ -54,10 +60,13 @@ export async function startIngestServer({
     clientIp: (c) => getConnInfo(c).remote.address,
     readBody: (c, limit) => readIncoming((c.env as HttpBindings).incoming, limit),
     rateLimiter: createRateLimiter(config.RATE_LIMIT_PER_MINUTE),
-    onStored: (counts) => counters.add(counts),
+    onStored: (counts) => {
+      counters.add(counts);
+      sharedCounters?.add(counts);
+    },
     now,
   });
-  app.get('/metrics', (c) => c.json(counters.snapshot()));
+  app.get('/metrics', async (c) => c.json(sharedCounters ? await sharedCounters.snapshot() : counters.snapshot()));
 
   const server = createAdaptorServer({
     fetch: app.fetch,

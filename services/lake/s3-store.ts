@@ -2,11 +2,14 @@
  * The raw lake on S3 (or any S3-compatible server via `endpoint`, path-style). A PUT that
  * resolved is durable by S3's guarantee. Listing follows ListObjectsV2 continuation tokens to the
  * end — the seed's ETL read only the first page (1000 keys) and silently lost the rest.
- * The SDK is imported on first use: importing @aws-sdk/client-s3 takes ~250 ms, which a process
- * whose lake is a folder (every CLI run, the file-lake server) should not pay at start.
+ * PUT (ingest's only call) is a SigV4-signed request without the SDK (s3-put.ts), with the
+ * environment's credentials (Lambda's, or AWS_ACCESS_KEY_ID/… locally); without them it asks the
+ * SDK's default credential chain. Get and list use the SDK, imported on first use: importing
+ * @aws-sdk/client-s3 takes ~250 ms, which the ingest Lambda's cold start should not pay.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { LakeObject, RawStore } from './raw-store.ts';
+import { environmentCredentials, SignedS3Put } from './s3-put.ts';
 
 export interface S3RawStoreOptions {
   bucket: string;
@@ -16,6 +19,8 @@ export interface S3RawStoreOptions {
   endpoint?: string;
   region?: string;
   client?: S3Client;
+  /** Clock of the PUT signatures (tests pin it). */
+  now?: () => Date;
 }
 
 export class S3RawStore implements RawStore {
@@ -23,12 +28,25 @@ export class S3RawStore implements RawStore {
   private readonly bucket: string;
   private readonly keyPrefix: string;
   private sdk: Promise<{ sdk: typeof import('@aws-sdk/client-s3'); client: S3Client }> | undefined;
+  private readonly putter: SignedS3Put;
 
   constructor(private readonly opts: S3RawStoreOptions) {
     this.bucket = opts.bucket;
     const prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.keyPrefix = prefix ? `${prefix}/` : '';
     this.url = `s3://${opts.bucket}${prefix ? `/${prefix}` : ''}`;
+    const fromEnv = environmentCredentials();
+    this.putter = new SignedS3Put({
+      endpoint: opts.endpoint,
+      region: opts.region ?? 'us-east-1',
+      now: opts.now,
+      credentials: fromEnv
+        ? async () => fromEnv
+        : async () => {
+            const { client } = await this.connect();
+            return client.config.credentials();
+          },
+    });
   }
 
   /** The SDK module and the client, both created once on first use. */
@@ -48,18 +66,11 @@ export class S3RawStore implements RawStore {
     return this.sdk;
   }
 
-  async put(key: string, body: Uint8Array): Promise<{ etag: string }> {
-    const { sdk, client } = await this.connect();
-    const out = await client.send(
-      new sdk.PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.keyPrefix + key,
-        Body: body,
-        ContentType: 'application/x-ndjson',
-        ContentEncoding: 'gzip',
-      }),
-    );
-    return { etag: unquote(out.ETag ?? '') };
+  put(key: string, body: Uint8Array): Promise<{ etag: string }> {
+    return this.putter.put(this.bucket, this.keyPrefix + key, body, {
+      'content-type': 'application/x-ndjson',
+      'content-encoding': 'gzip',
+    });
   }
 
   async get(key: string): Promise<Uint8Array> {
