@@ -181,20 +181,41 @@ describe('the pipeline under faults', () => {
     cli.kill('SIGKILL');
     expect(await exitOf(cli)).toBe('SIGKILL');
     const afterKill = await ledger();
+    let inLake = 0;
+    for await (const _ of direct.list('events/')) inLake++;
+    expect(afterKill, 'the SIGKILLed run left objects to load').toBeLessThan(inLake);
 
     const opts = { trigger: 'manual' as const, lookbackHours: 24, retry: { attempts: 4, baseDelayMs: 50 } };
     const store = new S3RawStore({ bucket: s3.bucket, endpoint: proxy.endpoint });
-    const interrupted = runEtl({ warehouse: wh, store }, { ...opts, batchObjects: 1 });
-    let terminated = 0;
-    for (let i = 0; i < 1000 && terminated === 0; i++) {
-      if ((await ledger()) >= afterKill + 2) {
-        const rows = await wh.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
-        );
-        terminated = rows.length;
-      }
-      await sleep(10);
-    }
+    // The run is held at its first object read (the real store behind a gate, no fake data), so its
+    // backends are terminated mid-run whatever the machine's speed: polling the ledger instead
+    // raced the run to its end on a fast or a loaded box.
+    let reads = 0;
+    let reachedGate!: () => void;
+    const atGate = new Promise<void>((r) => {
+      reachedGate = r;
+    });
+    let openGate!: () => void;
+    const gate = new Promise<void>((r) => {
+      openGate = r;
+    });
+    const gated: typeof store = Object.assign(Object.create(store) as typeof store, {
+      get: async (key: string) => {
+        if (++reads === 1) {
+          reachedGate();
+          await gate;
+        }
+        return store.get(key);
+      },
+    });
+    const interrupted = runEtl({ warehouse: wh, store: gated }, { ...opts, batchObjects: 1 });
+    await Promise.race([atGate, interrupted]);
+    const terminated = (
+      await wh.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      )
+    ).length;
+    openGate();
     const failed = await interrupted;
     expect(terminated).toBeGreaterThan(0);
     expect(failed.status).toBe('failed');
