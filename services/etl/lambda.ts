@@ -18,6 +18,7 @@ import { Value } from '@sinclair/typebox/value';
 import { type Config, loadConfig } from '../config.ts';
 import { openRawStore } from '../lake/open.ts';
 import type { RawStore } from '../lake/raw-store.ts';
+import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../time.ts';
 import { alertOnFailure } from './alert.ts';
 import { type EtlResult, type ReceiveWindow, runEtl, summary, type Trigger } from './core.ts';
 import { objectLimitsFrom } from './object-lines.ts';
@@ -43,8 +44,6 @@ export class InvalidPayloadError extends Error {
   override name = 'InvalidPayloadError';
 }
 
-const HOUR_MS = 3_600_000;
-
 function instant(value: string, field: string): Date {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new InvalidPayloadError(`${field}: not a date-time: ${JSON.stringify(value)}`);
@@ -61,12 +60,12 @@ export function planInvocation(event: unknown): { trigger: Trigger; window?: Rec
   }
   const p = event as ManualPayload;
   const hourWindow = (at: Date) => {
-    const start = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
+    const start = floorHour(at);
     return { start, end: new Date(start.getTime() + HOUR_MS) };
   };
   const dayWindow = (at: Date) => {
-    const start = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
-    return { start, end: new Date(start.getTime() + 24 * HOUR_MS) };
+    const start = floorDay(at);
+    return { start, end: new Date(start.getTime() + DAY_MS) };
   };
   if ('hour' in p) return { trigger: 'manual', window: hourWindow(instant(p.hour, 'hour')) };
   if ('day' in p) return { trigger: 'manual', window: dayWindow(instant(`${p.day}T00:00:00Z`, 'day')) };

@@ -23,8 +23,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { decodeJsonl, encodeJsonl, encodeJsonlLines } from '../lake/jsonl.ts';
 import { hourOfKey, type RawStore, replayRecordKey } from '../lake/raw-store.ts';
-import { refreshDays } from './core.ts';
 import { loadQuarantineObjects } from './quarantine.ts';
+import { refreshDays } from './refresh-days.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
 
