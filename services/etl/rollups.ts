@@ -18,6 +18,7 @@
  * instead of silently zeroing a dashboard column.
  */
 import type { EventName } from '../../generated/types/events.ts';
+import { HOUR_MS } from '../time.ts';
 import { FUNNEL_WINDOWS_S, funnelReachSql } from './funnel-sql.ts';
 import type { Session } from './warehouse.ts';
 import { ev, ROWS_OF_DAYS } from './warehouse-sql.ts';
@@ -126,7 +127,7 @@ function hoursOfDays(days: string[]): string[] {
   const out: string[] = [];
   for (const day of days) {
     const start = Date.parse(`${day}T00:00:00Z`);
-    for (let h = 0; h < 24; h++) out.push(new Date(start + h * 3_600_000).toISOString());
+    for (let h = 0; h < 24; h++) out.push(new Date(start + h * HOUR_MS).toISOString());
   }
   return out;
 }
