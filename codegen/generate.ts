@@ -6,6 +6,7 @@ import { ensureNewline, formatGenerated } from './format.ts';
 import * as athena from './generators/athena.ts';
 import * as catalog from './generators/catalog.ts';
 import * as drizzle from './generators/drizzle.ts';
+import * as lakeLine from './generators/lake-line.ts';
 import * as mappers from './generators/mappers.ts';
 import * as tracker from './generators/tracker.ts';
 import * as types from './generators/types.ts';
@@ -20,6 +21,7 @@ export const GENERATORS: Record<string, Generator> = {
   types: types.generate,
   tracker: tracker.generate,
   validators: validators.generate,
+  lakeLine: lakeLine.generate,
   mappers: mappers.generate,
   drizzle: drizzle.generate,
   catalog: catalog.generate,

@@ -26,6 +26,8 @@ export const layout = {
   validatorEnvelope: `${GENERATED_DIR}/validators/_envelope.ts`,
   validator: (e: Pick<EventModel, 'name' | 'model'>) => `${GENERATED_DIR}/validators/${e.name}.v${e.model}.ts`,
   validatorIndex: `${GENERATED_DIR}/validators/index.ts`,
+  enrichmentValidator: `${GENERATED_DIR}/validators/_enrichment.ts`,
+  lakeLineValidator: `${GENERATED_DIR}/validators/lake-line.ts`,
   mappers: (table: string) => `${GENERATED_DIR}/mappers/${table}.ts`,
   dbSchema: `${GENERATED_DIR}/db/schema.ts`,
   catalog: `${GENERATED_DIR}/catalog/EVENTS.md`,

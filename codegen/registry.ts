@@ -80,3 +80,13 @@ export interface Registry {
 }
 
 export const eventKey = (e: { name: string; model: number }) => `${e.name}@${e.model}`;
+
+/** The newest model of each event, in the registry's event order (by name). */
+export function latestModels(events: readonly EventModel[]): EventModel[] {
+  const latest = new Map<string, EventModel>();
+  for (const e of events) {
+    const seen = latest.get(e.name);
+    if (!seen || e.model > seen.model) latest.set(e.name, e);
+  }
+  return [...latest.values()];
+}

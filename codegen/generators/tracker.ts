@@ -3,22 +3,13 @@
  * property is a compile error in the shop's code, not a quarantined event in the lake.
  */
 import { banner, byCodeUnit, camel, type GeneratedFile, importPath, layout, propertiesTypeName } from '../layout.ts';
-import type { EventModel, Registry } from '../registry.ts';
-
-function latestModels(registry: Registry): EventModel[] {
-  const latest = new Map<string, EventModel>();
-  for (const e of registry.events) {
-    const seen = latest.get(e.name);
-    if (!seen || e.model > seen.model) latest.set(e.name, e);
-  }
-  return [...latest.values()].sort((a, b) => byCodeUnit(a.name, b.name));
-}
+import { type EventModel, latestModels, type Registry } from '../registry.ts';
 
 /** True when an empty object satisfies the event's properties. */
 const allOptional = (e: EventModel) => (e.schema.required ?? []).length === 0;
 
 export function generate(registry: Registry): GeneratedFile[] {
-  const events = latestModels(registry);
+  const events = latestModels(registry.events).sort((a, b) => byCodeUnit(a.name, b.name));
   const typesImport = importPath(layout.trackerApi, layout.eventTypes);
   const fns = events
     .map((e) => {

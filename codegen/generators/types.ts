@@ -5,7 +5,7 @@
  */
 import { compile } from 'json-schema-to-typescript';
 import { banner, type GeneratedFile, layout, propertiesTypeName } from '../layout.ts';
-import type { JsonSchema, Registry } from '../registry.ts';
+import { type JsonSchema, latestModels, type Registry } from '../registry.ts';
 import { SchemaIndex } from '../schema-index.ts';
 
 /** Replaces each `$ref` by the TypeScript name of the shape it points to. */
@@ -55,7 +55,9 @@ export async function generate(registry: Registry): Promise<GeneratedFile[]> {
         `  ${name}: { ${models.map((m) => `${m}: ${propertiesTypeName({ name, model: m })}`).join('; ')} };`,
     )
     .join('\n');
-  const latest = [...byName].map(([name, models]) => `  ${name}: ${Math.max(...models)};`).join('\n');
+  const latest = latestModels(registry.events)
+    .map((e) => `  ${e.name}: ${e.model};`)
+    .join('\n');
   const env = registry.envelope.typeName;
   const enr = registry.enrichment.typeName;
 

@@ -9,7 +9,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { run } from '../../services/dashboard/cli.ts';
-import { databaseUrlFromSecret } from '../lambda/database-url.ts';
+import { databaseUrlFromSecret } from '../../services/etl/database-url.ts';
 
 /**
  * Sets env.DATABASE_URL from the secret DATABASE_SECRET_ARN names, when it names one.

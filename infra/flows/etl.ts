@@ -2,7 +2,7 @@
  * EtlFlow — components (9), (11), (12), (17): EventBridge `rate(1 hour)` → ETL Lambda in the
  * isolated subnets → warehouse PostgreSQL (RDS). The function reads `events/` of the raw lake
  * through the S3 gateway endpoint and writes only the `quarantine/` objects for lines it rejects;
- * its database password comes from Secrets Manager at run time (infra/lambda/etl-handler.ts).
+ * its database password comes from Secrets Manager at run time (services/etl/lambda.ts createRotatingHandler).
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -114,7 +114,7 @@ export class EtlFlow extends Construct {
       description: 'ETL function: egress to the warehouse and VPC endpoints (isolated subnets have no internet route)',
     });
     const secret = this.warehouse.secret!;
-    const fnProps = nodeFunctionProps('infra/lambda/etl-handler.ts');
+    const fnProps = nodeFunctionProps('services/etl/lambda.ts');
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       ...fnProps,
       description: 'Hourly ETL: raw lake → warehouse (exactly-once ledger)',

@@ -18,7 +18,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { refreshDirtyDays } from '../etl/core.ts';
+import { refreshDirtyDays } from '../etl/refresh-days.ts';
 import { refreshRollups } from '../etl/rollups.ts';
 import { openWarehouse } from '../etl/warehouse.ts';
 import { createTempDatabase } from '../testing/postgres.ts';

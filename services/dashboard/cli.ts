@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { portInUseMessage, unexpectedArguments, wantsHelp } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
+import { createLogger, entrySink } from '../log.ts';
 import { startDashboardServer } from './server.ts';
 
 const USAGE = `usage: clickstream dashboard serve
@@ -26,8 +27,7 @@ export async function run(args: string[]): Promise<number> {
     const config = loadConfig();
     server = await startDashboardServer({
       config,
-      log: (e) =>
-        process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'dashboard', ...e })}\n`),
+      log: entrySink(createLogger(config.LOG_LEVEL, (line) => process.stderr.write(line), { service: 'dashboard' })),
     });
   } catch (err) {
     if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

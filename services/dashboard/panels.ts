@@ -3,6 +3,7 @@
  * export (`/api/<id>.csv`) with exactly the rows the page shows. The page, the API and the CSV
  * all come from this one list.
  */
+import type { EventName } from '../../generated/types/events.ts';
 import { type Filters, ParamError, parseChoice, parseEventName, parseFunnel, parseOptional } from './params.ts';
 import type { Db, LakeCheck } from './queries.ts';
 import * as q from './queries.ts';
@@ -235,7 +236,7 @@ export const PANELS: Panel[] = [
 
 /** `after=` of the paths panels: an event name or a page step (`page:<type>`); default the event filter. */
 function afterStep(query: URLSearchParams, filters: Filters): string {
-  const raw = parseOptional(query, 'after', 64) ?? filters.event ?? 'product_view';
+  const raw = parseOptional(query, 'after', 64) ?? filters.event ?? ('product_view' satisfies EventName);
   if (/^page:[a-z_]{1,32}$/.test(raw)) return raw;
   return parseEventName('after', raw);
 }

@@ -12,6 +12,7 @@
 import { eventModels } from '../../generated/catalog/models.ts';
 import { FUNNEL_WINDOWS_S } from '../etl/funnel-sql.ts';
 import { DEFAULT_FUNNEL } from '../etl/rollups.ts';
+import { DAY_MS, HOUR_MS, hourStartMs } from '../time.ts';
 
 export class ParamError extends Error {
   constructor(
@@ -57,8 +58,6 @@ export interface Filters {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 
 function parseDate(name: string, value: string): number {
   const ms = Date.parse(`${value}T00:00:00Z`);
@@ -117,8 +116,6 @@ export function localDate(tz: string, instant: number): string {
   return new Date(instant + offsetMs(tz, instant)).toISOString().slice(0, 10);
 }
 
-const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
-
 function one(q: URLSearchParams, name: string): string | undefined {
   const all = q.getAll(name);
   if (all.length > 1) throw new ParamError('invalid_parameter', `${name} is given ${all.length} times`);
@@ -167,7 +164,7 @@ export function parseFilters(q: URLSearchParams, now: Date): Filters {
   for (let d = 0; d <= days; d++) {
     const midnight = localMidnight(tz, fromMs + d * DAY_MS);
     if (midnight % HOUR_MS !== 0) fractional = true;
-    dayStarts.push(new Date(floorHour(midnight)));
+    dayStarts.push(new Date(hourStartMs(midnight)));
   }
   const start = dayStarts[0] as Date;
   const end = dayStarts[days] as Date;

@@ -12,16 +12,15 @@ import { eventModels } from '../../generated/catalog/models.ts';
 import type { EventName } from '../../generated/types/events.ts';
 import { funnelReachSql } from '../etl/funnel-sql.ts';
 import { DEFAULT_FUNNEL } from '../etl/rollups.ts';
+import { ev } from '../etl/warehouse-sql.ts';
 import type { LakeObject, RawStore } from '../lake/raw-store.ts';
 import { hourPrefix } from '../lake/raw-store.ts';
+import { DAY_MS, dayStartMs, HOUR_MS, hourStartMs } from '../time.ts';
 import { type Filters, FUNNEL_WINDOWS } from './params.ts';
 
 export interface Db {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
 }
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 
 /** Collects parameters; `p(v)` returns the placeholder of v. */
 class Params {
@@ -37,7 +36,7 @@ function inRange(ps: Params, start: Date, end: Date, alias = 'r'): string {
   const a = start.getTime();
   const b = end.getTime();
   let d1 = Math.ceil(a / DAY_MS) * DAY_MS;
-  let d2 = Math.floor(b / DAY_MS) * DAY_MS;
+  let d2 = dayStartMs(b);
   if (d1 >= d2) {
     d1 = b;
     d2 = b;
@@ -319,7 +318,7 @@ export async function retention(db: Db, f: Filters, cohort: 'week' | 'day', now:
   const len = cohort === 'week' ? 7 : 1;
   const fromMs = Date.parse(`${f.from}T00:00:00Z`);
   const toMs = Date.parse(`${f.to}T00:00:00Z`) + DAY_MS;
-  const lastMs = Math.min(toMs, Math.floor(now.getTime() / DAY_MS) * DAY_MS + DAY_MS);
+  const lastMs = Math.min(toMs, dayStartMs(now.getTime()) + DAY_MS);
   const cohorts: { start: number; end: number }[] = [];
   for (let c = fromMs; c < toMs; c += len * DAY_MS) cohorts.push({ start: c, end: Math.min(c + len * DAY_MS, toMs) });
   const cells: [number, number, string, string, string, string][] = [];
@@ -364,7 +363,7 @@ export async function retention(db: Db, f: Filters, cohort: 'week' | 'day', now:
 
 /** 'd' rows of the UTC days that overlap [start, end) (rollups kept per day only). */
 function daysOverlapping(ps: Params, start: Date, end: Date, alias = 'r'): string {
-  const first = Math.floor(start.getTime() / DAY_MS) * DAY_MS;
+  const first = dayStartMs(start.getTime());
   const last = Math.ceil(end.getTime() / DAY_MS) * DAY_MS;
   return `${alias}.grain = 'd' AND ${alias}.bucket >= ${ps.p(new Date(first).toISOString())}::timestamptz
     AND ${alias}.bucket < ${ps.p(new Date(last).toISOString())}::timestamptz`;
@@ -384,7 +383,7 @@ export async function paths(db: Db, f: Filters, after: string) {
   const next = await db.query<{ step2: string; n: string }>(
     `SELECT step2, sum(sessions) AS n FROM rollup_paths r
      WHERE ${daysOverlapping(ns, f.start, f.end)}${segment(ns, f)} AND r.kind = 'next'
-       AND (r.step1 = ${a} OR (${a} = 'page_view' AND r.step1 LIKE 'page:%'))
+       AND (r.step1 = ${a} OR (${a} = ${ev('page_view')} AND r.step1 LIKE 'page:%'))
      GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10`,
     ns.values,
   );
@@ -686,7 +685,7 @@ export async function pipeline(db: Db, now: Date, lake?: LakeCheck) {
   let pending: { checked_hours: number; objects: number; oldest: string | null } | null = null;
   if (lake) {
     const listed: LakeObject[] = [];
-    const endHour = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS;
+    const endHour = hourStartMs(now.getTime());
     for (let h = endHour - (lake.hours - 1) * HOUR_MS; h <= endHour; h += HOUR_MS) {
       for (const area of ['events', 'quarantine'] as const) {
         for await (const o of lake.store.list(hourPrefix(area, new Date(h)))) listed.push(o);

@@ -6,9 +6,9 @@
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Config, ConfigError } from '../config.ts';
-import { openConfiguredWarehouse } from '../etl/cli.ts';
 import type { Warehouse } from '../etl/warehouse.ts';
-import { openRawStore } from '../lake/open.ts';
+import { openConfiguredWarehouse } from '../etl/warehouse.ts';
+import { openLake } from '../lake/open.ts';
 import type { RawStore } from '../lake/raw-store.ts';
 import { createDashboardApp } from './app.tsx';
 
@@ -41,8 +41,7 @@ export async function startDashboardServer(opts: StartDashboardOptions): Promise
     );
   }
   const warehouse = opts.warehouse ?? (await openConfiguredWarehouse(config));
-  const store =
-    opts.store ?? openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+  const store = opts.store ?? openLake(config);
   const app = createDashboardApp({
     db: warehouse,
     now: opts.now,

@@ -6,18 +6,18 @@
  * Exit codes: 0 succeeded · 1 run failed or bad configuration · 2 usage error · 3 skipped
  * because another run holds the ETL lock.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isUsageError, parseRange, UsageError, wantsHelp } from '../cli-args.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
-import { openRawStore } from '../lake/open.ts';
+import { openLake } from '../lake/open.ts';
+import { createLogger, entrySink } from '../log.ts';
 import { progressBar as createProgressBar } from '../progress.ts';
 import { alertOnFailure } from './alert.ts';
 import { type EtlOptions, type EtlProgress, type ReceiveWindow, runEtl, summary } from './core.ts';
 import { objectLimitsFrom } from './object-lines.ts';
-import { openWarehouse, type Warehouse } from './warehouse.ts';
+import { openConfiguredWarehouse } from './warehouse.ts';
 
 const USAGE = `usage:
   clickstream db migrate                              apply migrations/ to the warehouse
@@ -35,27 +35,6 @@ options of etl run / backfill / rebuild:
 
 Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset. Lake: LAKE_URL.`;
 
-/**
- * The configured warehouse. The very first start of the embedded one creates PGlite's files and
- * applies every migration — seconds of silence otherwise — so it says so on stderr.
- */
-export async function openConfiguredWarehouse(config: Config): Promise<Warehouse> {
-  const pgliteDir = path.resolve(config.DATA_DIR, 'dwh');
-  const first = !config.DATABASE_URL && !existsSync(pgliteDir);
-  if (first) process.stderr.write(`creating the embedded warehouse in ${pgliteDir} (first start only) …\n`);
-  const warehouse = await openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir });
-  if (!first) return warehouse;
-  return {
-    ...warehouse,
-    kind: warehouse.kind,
-    location: warehouse.location,
-    migrate: async () => {
-      process.stderr.write('applying the warehouse migrations …\n');
-      await warehouse.migrate();
-    },
-  };
-}
-
 function parsePositive(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -64,16 +43,12 @@ function parsePositive(flag: string, value: string | undefined): number | undefi
   return n;
 }
 
-const stderrLog = (minLevel: Config['LOG_LEVEL']) => {
-  const rank = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-  return (entry: Record<string, unknown>) => {
-    const level = (entry.level as keyof typeof rank) ?? 'info';
-    if (rank[level] < rank[minLevel]) return;
-    // The command prints the run's summary on stdout: once, not again as a log line.
-    if (entry.msg === 'etl run succeeded') return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'etl', ...entry })}\n`);
-  };
-};
+/** Run logs on stderr at LOG_LEVEL; the run's summary is printed on stdout once, not again as a log line. */
+const stderrLog = (minLevel: Config['LOG_LEVEL']) =>
+  entrySink(
+    createLogger(minLevel, (line) => process.stderr.write(line), { service: 'etl' }),
+    (entry) => entry.msg === 'etl run succeeded',
+  );
 
 const mib = (bytes: number) => (bytes / 1_048_576).toFixed(1);
 
@@ -148,7 +123,7 @@ async function etlCommand(command: 'run' | 'backfill' | 'rebuild', args: string[
   const batchObjects = parsePositive('--batch-objects', values['batch-objects']);
   const config = loadConfig();
   const log = stderrLog(config.LOG_LEVEL);
-  const store = openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+  const store = openLake(config);
   const warehouse = await openConfiguredWarehouse(config);
   try {
     // Cheap when up to date; lets the embedded stack start from an empty folder.

@@ -11,32 +11,24 @@
  * After loading, the rollup and sessions of the marked days are recomputed from the facts and the
  * marks cleared in the same transaction, so a crash in between only defers that to the next run.
  *
- * Adapters (cli.ts, lambda.ts) only build the options and report the result.
+ * Where the parts live: plan.ts (window, which objects), load-batches.ts (fetch, parse, COPY, quarantine
+ * writes), run-ledger.ts (etl_runs, etl_loaded_objects, etl_rebuilt_objects), warehouse-sql.ts (SQL
+ * texts), refresh-days.ts (daily tables and rollups of the marked days). Adapters (cli.ts,
+ * lambda.ts) only build the options and report the result.
  */
 import { randomUUID } from 'node:crypto';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { clickstreamEventsColumns } from '../../generated/db/schema.ts';
-import { encodeJsonl } from '../lake/jsonl.ts';
-import { hourOfKey, type LakeObject, objectKey, type RawStore } from '../lake/raw-store.ts';
-import { copyRows, slices } from './copy-rows.ts';
-import { CopyBuffer } from './copy-text.ts';
-import { DEFAULT_OBJECT_LIMITS, type ObjectLimits, objectLines } from './object-lines.ts';
-import { type LineError, parseLine } from './parse.ts';
-import {
-  daysOf,
-  lateObject,
-  notYetIn,
-  objectsOfDay,
-  planWindow,
-  type ReceiveWindow,
-  reportLateObjects,
-} from './plan.ts';
+import type { RawStore } from '../lake/raw-store.ts';
+import { daysOf } from '../time.ts';
+import { BatchLoader } from './load-batches.ts';
+import type { ObjectLimits } from './object-lines.ts';
+import { lateObject, notYetIn, objectsOfDay, planWindow, type ReceiveWindow, reportLateObjects } from './plan.ts';
 import { loadQuarantineObjects } from './quarantine.ts';
+import { refreshDirtyDays } from './refresh-days.ts';
 import { applyRetention, type RetentionResult } from './retention.ts';
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
-import { refreshRollups, refreshRollupsAfterDelete } from './rollups.ts';
-import { INSERT_SKIPPED_SQL, type SkippedKey, SkippedKeys } from './skipped.ts';
-import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
+import { abandonDeadRuns, finishRun, forgetRebuild, startRun } from './run-ledger.ts';
+import { type SkippedKey, SkippedKeys } from './skipped.ts';
+import { LOCK_KEYS, type Warehouse } from './warehouse.ts';
 
 export type { ReceiveWindow } from './plan.ts';
 
@@ -107,39 +99,6 @@ export interface EtlResult {
   retention?: RetentionResult;
 }
 
-export const DEFAULT_BATCH_BYTES = 1024 * 1024;
-export const DEFAULT_BATCH_OBJECTS = 500;
-/**
- * COPY text of one prepared batch past which its remaining objects wait for the next batch, so
- * objects that inflate far beyond their compressed size cannot pile up in one batch.
- */
-const MAX_BATCH_COPY_BYTES = 32 * 1024 * 1024;
-const YIELD_EVERY_LINES = 200;
-
-interface PreparedObject {
-  object: LakeObject;
-  lines: number;
-  quarantined: number;
-  /** Valid lines repeating an event_id seen earlier in the same batch. */
-  repeats: number;
-}
-
-/** A batch ready to load: one COPY text row per distinct valid event, in parallel arrays. */
-interface PreparedBatch {
-  objects: PreparedObject[];
-  copy: Uint8Array;
-  /** Per row: lower-case event_id, UTC day of event_timestamp, object index, line number in its object, end offset in `copy`. */
-  ids: string[];
-  days: string[];
-  objectOf: number[];
-  lineOf: number[];
-  ends: number[];
-  /** Objects left for a later batch (MAX_BATCH_COPY_BYTES reached). */
-  deferred: LakeObject[];
-}
-
-type QuarantineRecord = { raw: string | null; errors: LineError[]; received_at: string; source_object: string };
-
 export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, opts: EtlOptions): Promise<EtlResult> {
   const { warehouse, store } = deps;
   const now = opts.now ?? (() => new Date());
@@ -176,38 +135,13 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
     result.skippedKeys = skipped.recorded;
     return result;
   };
-  /** The run's row, final: counts, status, error; and its skipped keys. */
-  const record = async (status: 'succeeded' | 'failed') => {
-    await warehouse.query(
-      `UPDATE etl_runs SET status = $2, finished_at = now(), objects = $3, rows_inserted = $4,
-         duplicates = $5, quarantined = $6, skipped = $7, duration_ms = $8, error = $9, rows_updated = $10
-       WHERE run_id = $1`,
-      [
-        runId,
-        status,
-        result.objects,
-        result.rowsInserted,
-        result.duplicates,
-        result.quarantined,
-        result.skipped,
-        result.durationMs,
-        result.error ?? null,
-        result.rowsUpdated,
-      ],
-    );
-    if (skipped.recorded.length) await warehouse.query(INSERT_SKIPPED_SQL, [runId, ...skipped.params()]);
-  };
+  const record = (status: 'succeeded' | 'failed') => finishRun(warehouse, runId, status, result, skipped);
 
   try {
     const locked = await warehouse.withSession(async (session) => {
       if (!(await session.tryLock(LOCK_KEYS.etl))) return false;
       try {
-        // Holding the lock proves no other run is alive: a 'running' row is a run that died.
-        await session.query(
-          `UPDATE etl_runs SET status = 'abandoned', finished_at = now(),
-             error = coalesce(error, 'the run ended without finishing (process or connection died)')
-           WHERE status = 'running'`,
-        );
+        await abandonDeadRuns(session);
         // Safe to lose on a server crash: a lost commit loses its ledger rows with its facts, so
         // the next run loads those objects again. Saves a WAL flush per batch.
         await session.query('SET synchronous_commit TO off');
@@ -215,12 +149,13 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
         const window = opts.window ?? (await planWindow(session, store, opts.lookbackHours, startedAt, retry, skipped));
         result.windowStart = window.start.toISOString();
         result.windowEnd = window.end.toISOString();
-        await warehouse.query(
-          `INSERT INTO etl_runs (run_id, trigger, window_start, window_end, started_at, status,
-             objects, rows_inserted, duplicates, quarantined)
-           VALUES ($1, $2, $3, $4, $5, 'running', 0, 0, 0, 0)`,
-          [runId, opts.trigger, result.windowStart, result.windowEnd, startedAt.toISOString()],
-        );
+        await startRun(warehouse, {
+          runId,
+          trigger: opts.trigger,
+          windowStart: result.windowStart,
+          windowEnd: result.windowEnd,
+          startedAt,
+        });
         recorded = true;
         log({ level: 'info', msg: 'etl run started', run_id: runId, trigger: opts.trigger, window });
 
@@ -262,13 +197,7 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
         if (opts.retention && (opts.retention.lakeDays > 0 || opts.retention.warehouseDays > 0)) {
           result.retention = await applyRetention({ session, store }, opts.retention, startedAt);
         }
-        // Finished: a later rebuild of the same range starts over instead of resuming.
-        if (rebuild) {
-          await session.query('DELETE FROM etl_rebuilt_objects WHERE window_start = $1 AND window_end = $2', [
-            result.windowStart,
-            result.windowEnd,
-          ]);
-        }
+        if (rebuild) await forgetRebuild(session, window);
       } finally {
         await session.query('RESET synchronous_commit').catch(() => {});
         await session.unlock(LOCK_KEYS.etl).catch(() => {});
@@ -321,427 +250,4 @@ export function summary(r: EtlResult): Record<string, unknown> {
       : {}),
     ...(r.error ? { error: r.error } : {}),
   };
-}
-
-const COPY_SQL = `COPY clickstream_events (${clickstreamEventsColumns.join(', ')}) FROM STDIN`;
-
-/** Per batch (dropped at its commit), so it always has the fact table's current columns. */
-const STAGE_SQL = `CREATE TEMP TABLE etl_rebuild_stage (LIKE clickstream_events INCLUDING DEFAULTS) ON COMMIT DROP`;
-const STAGE_COPY_SQL = `COPY etl_rebuild_stage (${clickstreamEventsColumns.join(', ')}) FROM STDIN`;
-const columnsOf = (alias: string, cols: readonly string[]) => cols.map((c) => `${alias}.${c}`).join(', ');
-/**
- * The fact rows a re-mapped row replaces: same event_id, different values. The earliest-received
- * copy of an event is the one a first load keeps (objects load in key order), so a later resend
- * of the event (same event_id in another object) does not replace it.
- */
-const REPLACED = `s.event_id = f.event_id AND s.received_at <= f.received_at
-  AND (${columnsOf('f', clickstreamEventsColumns)}) IS DISTINCT FROM (${columnsOf('s', clickstreamEventsColumns)})`;
-/** UTC days the replaced rows lived on before the update (an event_timestamp may change). */
-const REPLACED_DAYS_SQL = `SELECT DISTINCT ((f.event_timestamp AT TIME ZONE 'UTC')::date)::text AS day
-  FROM clickstream_events f JOIN etl_rebuild_stage s ON ${REPLACED}`;
-const VALUE_COLUMNS = clickstreamEventsColumns.filter((c) => c !== 'event_id');
-const UPDATE_SQL = `UPDATE clickstream_events f SET (${VALUE_COLUMNS.join(', ')}) = (${columnsOf('s', VALUE_COLUMNS)})
-  FROM etl_rebuild_stage s WHERE ${REPLACED} RETURNING f.event_id::text AS id`;
-
-const REBUILT_SQL = `
-INSERT INTO etl_rebuilt_objects (window_start, window_end, object_key, etag, run_id, rebuilt_at)
-SELECT $1, $2, k, e, $3::uuid, now() FROM unnest($4::text[], $5::text[]) AS t(k, e)
-ON CONFLICT (window_start, window_end, object_key) DO UPDATE SET etag = EXCLUDED.etag,
-  run_id = EXCLUDED.run_id, rebuilt_at = EXCLUDED.rebuilt_at`;
-
-const MARK_DIRTY_SQL = `INSERT INTO etl_dirty_days (day, marked_at)
-SELECT unnest($1::date[]), now() ON CONFLICT (day) DO NOTHING`;
-
-const LEDGER_SQL = `
-INSERT INTO etl_loaded_objects (object_key, etag, run_id, loaded_at, lines, rows_inserted, duplicates, quarantined)
-SELECT k, e, $3::uuid, now(), l, r, d, q
-FROM unnest($1::text[], $2::text[], $4::int[], $5::int[], $6::int[], $7::int[]) AS t(k, e, l, r, d, q)
-ON CONFLICT (object_key) DO UPDATE SET etag = EXCLUDED.etag, run_id = EXCLUDED.run_id,
-  loaded_at = EXCLUDED.loaded_at, lines = EXCLUDED.lines, rows_inserted = EXCLUDED.rows_inserted,
-  duplicates = EXCLUDED.duplicates, quarantined = EXCLUDED.quarantined`;
-
-/** Fact rows of the days in $1 (a date[]), found through the event_timestamp index. */
-const ROWS_OF_DAYS = `clickstream_events e JOIN unnest($1::date[]) AS d(day)
-  ON e.event_timestamp >= d.day::timestamp AT TIME ZONE 'UTC'
- AND e.event_timestamp < (d.day + 1)::timestamp AT TIME ZONE 'UTC'`;
-
-/** Rollup rows of the days, recomputed from the facts (after the days' rows are deleted). */
-const REFRESH_DAILY_SQL = `
-INSERT INTO daily_event_counts AS c (day, event_name, user_login_state, events)
-SELECT d.day, e.event_name, e.user_login_state, count(*) FROM ${ROWS_OF_DAYS} GROUP BY 1, 2, 3
-ON CONFLICT (day, event_name, user_login_state) DO UPDATE SET events = EXCLUDED.events`;
-
-/** Every session with an event on one of the days, recomputed from all its events (it may cross midnight). */
-const REFRESH_SESSIONS_SQL = `
-INSERT INTO sessions AS s (session_id, client_id, user_id, started_at, ended_at, events, page_views,
-  product_views, add_to_carts, checkouts, purchases, revenue, landing_page)
-SELECT session_id,
-  (array_agg(client_id ORDER BY event_timestamp))[1],
-  (array_agg(user_id ORDER BY event_timestamp) FILTER (WHERE user_id IS NOT NULL))[1],
-  min(event_timestamp), max(event_timestamp), count(*),
-  count(*) FILTER (WHERE event_name = 'page_view'),
-  count(*) FILTER (WHERE event_name = 'product_view'),
-  count(*) FILTER (WHERE event_name = 'add_to_cart'),
-  count(*) FILTER (WHERE event_name = 'begin_checkout'),
-  count(*) FILTER (WHERE event_name = 'purchase'),
-  coalesce(sum(order_total) FILTER (WHERE event_name = 'purchase'), 0),
-  (array_agg(page_url ORDER BY event_timestamp))[1]
-FROM clickstream_events
-WHERE session_id IN (SELECT DISTINCT e.session_id FROM ${ROWS_OF_DAYS})
-GROUP BY session_id
-ON CONFLICT (session_id) DO UPDATE SET client_id = EXCLUDED.client_id, user_id = EXCLUDED.user_id,
-  started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, events = EXCLUDED.events,
-  page_views = EXCLUDED.page_views, product_views = EXCLUDED.product_views,
-  add_to_carts = EXCLUDED.add_to_carts, checkouts = EXCLUDED.checkouts, purchases = EXCLUDED.purchases,
-  revenue = EXCLUDED.revenue, landing_page = EXCLUDED.landing_page`;
-
-/** Days refreshed per transaction: bounds a long backfill's refresh transactions. */
-const REFRESH_DAYS_PER_TRANSACTION = 7;
-
-/**
- * Recomputes daily_event_counts, sessions and the rollups of `days` from the facts, inside the
- * caller's transaction. `afterDelete` (privacy erasure): facts were deleted, and the buckets only
- * removed facts change are recomputed too (rollups.ts refreshRollupsAfterDelete).
- */
-export async function refreshDays(
-  session: Session,
-  days: string[],
-  afterDelete?: { sessionHours: string[] },
-): Promise<void> {
-  // Recomputed, not upserted: a rebuild may move rows to another group (or day) than before.
-  await session.query('DELETE FROM daily_event_counts WHERE day = ANY($1::date[])', [days]);
-  await session.query(REFRESH_DAILY_SQL, [days]);
-  await session.query(REFRESH_SESSIONS_SQL, [days]);
-  if (afterDelete) await refreshRollupsAfterDelete(session, days, afterDelete.sessionHours);
-  else await refreshRollups(session, days);
-}
-
-/**
- * Recomputes the rollup and sessions of every dirty day and clears the marks, a few days per
- * transaction. Runs after the loads, and first thing too, finishing what a crashed run left.
- */
-export async function refreshDirtyDays(session: Session, refreshed: Set<string>): Promise<void> {
-  for (;;) {
-    await session.query('BEGIN');
-    const { rows } = await session.query<{ day: string }>(
-      `SELECT day::text AS day FROM etl_dirty_days ORDER BY day LIMIT ${REFRESH_DAYS_PER_TRANSACTION} FOR UPDATE`,
-    );
-    if (!rows.length) {
-      await session.query('COMMIT');
-      return;
-    }
-    const days = rows.map((r) => r.day);
-    await refreshDays(session, days);
-    await session.query('DELETE FROM etl_dirty_days WHERE day = ANY($1::date[])', [days]);
-    await session.query('COMMIT');
-    for (const day of days) refreshed.add(day);
-  }
-}
-
-/**
- * Groups pending objects into batches and pipelines them: while batch k is being loaded by the
- * database, batch k+1 is fetched and parsed here (two cores → both busy). At most two batches
- * are in memory, each of at most about MAX_BATCH_COPY_BYTES of COPY text plus one object.
- */
-class BatchLoader {
-  readonly progress: EtlProgress = {
-    objectsDone: 0,
-    objectsTotal: 0,
-    bytesDone: 0,
-    bytesTotal: 0,
-    rowsInserted: 0,
-    rowsUpdated: 0,
-  };
-  private batch: LakeObject[] = [];
-  private batchSize = 0;
-  private inFlight: Promise<PreparedBatch> | undefined;
-  private readonly batchBytes: number;
-  private readonly batchObjects: number;
-  private readonly limits: ObjectLimits;
-
-  constructor(
-    private readonly session: Session,
-    private readonly store: RawStore,
-    private readonly runId: string,
-    private readonly opts: EtlOptions,
-    private readonly retry: RetryPolicy,
-    private readonly result: EtlResult,
-    /** Set for a rebuild: rows already held are updated, and objects recorded for resuming. */
-    private readonly rebuildWindow?: ReceiveWindow,
-  ) {
-    this.batchBytes = opts.batchBytes ?? DEFAULT_BATCH_BYTES;
-    this.batchObjects = opts.batchObjects ?? DEFAULT_BATCH_OBJECTS;
-    this.limits = opts.objectLimits ?? DEFAULT_OBJECT_LIMITS;
-  }
-
-  async add(o: LakeObject): Promise<void> {
-    this.batch.push(o);
-    this.batchSize += o.size;
-    if (this.batchSize >= this.batchBytes || this.batch.length >= this.batchObjects) await this.submit();
-  }
-
-  async flush(): Promise<void> {
-    while (this.batch.length || this.inFlight) {
-      if (this.batch.length) {
-        await this.submit();
-      } else {
-        const last = this.inFlight as Promise<PreparedBatch>;
-        this.inFlight = undefined;
-        await this.loadAndRequeue(await last);
-      }
-    }
-  }
-
-  private async submit(): Promise<void> {
-    const next = this.prepare(this.batch);
-    // Rejections are observed when the batch's turn comes; until then keep Node from reporting them.
-    next.catch(() => {});
-    this.batch = [];
-    this.batchSize = 0;
-    const previous = this.inFlight;
-    this.inFlight = next;
-    if (previous) await this.loadAndRequeue(await previous);
-  }
-
-  private async loadAndRequeue(batch: PreparedBatch): Promise<void> {
-    await this.load(batch);
-    for (const o of batch.deferred) {
-      this.batch.push(o);
-      this.batchSize += o.size;
-    }
-  }
-
-  private async prepare(objects: LakeObject[]): Promise<PreparedBatch> {
-    // An object larger than the inflated-bytes cap even compressed is not fetched at all.
-    const bodies = await mapLimit(objects, this.opts.fetchConcurrency ?? 8, (o) =>
-      o.size > this.limits.maxBytes
-        ? Promise.resolve(undefined)
-        : withRetry(`get ${o.key}`, this.retry, () => this.store.get(o.key)),
-    );
-    // Gzipped JSON lines expand about 2-3x into COPY text; start near that to avoid regrowth.
-    const compressed = bodies.reduce((n, b) => n + (b?.length ?? 0), 0);
-    const copy = new CopyBuffer(Math.max(64 * 1024, Math.min(compressed * 3, MAX_BATCH_COPY_BYTES)));
-    const batch: Omit<PreparedBatch, 'copy'> = {
-      objects: [],
-      ids: [],
-      days: [],
-      objectOf: [],
-      lineOf: [],
-      ends: [],
-      deferred: [],
-    };
-    const seen = new Set<string>();
-    for (let i = 0; i < objects.length; i++) {
-      if (copy.length >= MAX_BATCH_COPY_BYTES) {
-        batch.deferred = objects.slice(i);
-        break;
-      }
-      batch.objects.push(await this.prepareObject(objects[i] as LakeObject, bodies[i], i, copy, batch, seen));
-    }
-    return { ...batch, copy: copy.bytes() };
-  }
-
-  private async prepareObject(
-    object: LakeObject,
-    body: Uint8Array | undefined,
-    index: number,
-    copy: CopyBuffer,
-    batch: Omit<PreparedBatch, 'copy'>,
-    seen: Set<string>,
-  ): Promise<PreparedObject> {
-    const receivedHour = hourOfKey(object.key) ?? new Date(0);
-    const quarantine: QuarantineRecord[] = [];
-    // An object that cannot be read (whole or to its end) cannot block the pipeline forever: what
-    // is left unread is quarantined as one record with the reason (the object stays in the lake
-    // for inspection) and the object is recorded as loaded.
-    const quarantineRest = (error: LineError) =>
-      quarantine.push({
-        raw: null,
-        errors: [error],
-        received_at: receivedHour.toISOString(),
-        source_object: object.key,
-      });
-    let lines = 0;
-    let repeats = 0;
-    if (body === undefined) {
-      quarantineRest({
-        path: '',
-        rule: 'object_too_large',
-        message: `object is ${object.size} bytes compressed, more than ${this.limits.maxBytes}; not read`,
-      });
-    } else {
-      for await (const chunk of objectLines(body, this.limits)) {
-        for (const line of chunk.lines) {
-          lines++;
-          // Parsing is synchronous; yielding often keeps the previous batch's COPY stream fed.
-          if (lines % YIELD_EVERY_LINES === 0) await yieldToLoop();
-          const parsed = line.error ? { ok: false as const, errors: [line.error] } : parseLine(line.text);
-          if (parsed.ok) {
-            const id = parsed.row.event_id.toLowerCase();
-            if (seen.has(id)) {
-              repeats++;
-              continue;
-            }
-            seen.add(id);
-            copy.writeRow(parsed.row);
-            batch.ids.push(id);
-            batch.days.push(utcDay(parsed.row.event_timestamp));
-            batch.objectOf.push(index);
-            batch.lineOf.push(line.number);
-            batch.ends.push(copy.length);
-          } else {
-            quarantine.push({
-              raw: line.text,
-              errors: parsed.errors,
-              received_at: receivedAtOf(line.text) ?? receivedHour.toISOString(),
-              source_object: object.key,
-            });
-          }
-        }
-        if (chunk.stop) quarantineRest(chunk.stop);
-      }
-    }
-    if (quarantine.length) await this.putQuarantine(object, '', quarantine);
-    return { object, lines, quarantined: quarantine.length, repeats };
-  }
-
-  /** Named after the source object: a retried batch rewrites the same quarantine object. */
-  private async putQuarantine(object: LakeObject, suffix: string, records: QuarantineRecord[]): Promise<void> {
-    const receivedHour = hourOfKey(object.key) ?? new Date(0);
-    const name = object.key.slice(object.key.lastIndexOf('/') + 1).replace(/\.jsonl\.gz$/, '');
-    const key = objectKey('quarantine', receivedHour, `etl-${name}${suffix}`);
-    const body = encodeJsonl(records);
-    await withRetry(`put ${key}`, this.retry, () => this.store.put(key, body));
-  }
-
-  /**
-   * Rows PostgreSQL refused, quarantined with its reason. Their lines are read again from their
-   * objects (a batch keeps COPY text, not lines) — this is the rare path.
-   */
-  private async quarantineRefused(batch: PreparedBatch, refused: Map<number, LineError>): Promise<void> {
-    const byObject = new Map<number, Map<number, LineError>>();
-    for (const [row, error] of refused) {
-      const o = batch.objectOf[row] as number;
-      if (!byObject.has(o)) byObject.set(o, new Map());
-      byObject.get(o)?.set(batch.lineOf[row] as number, error);
-    }
-    for (const [o, errors] of byObject) {
-      const object = (batch.objects[o] as PreparedObject).object;
-      const body = await withRetry(`get ${object.key}`, this.retry, () => this.store.get(object.key));
-      const records: QuarantineRecord[] = [];
-      for await (const chunk of objectLines(body, this.limits)) {
-        for (const line of chunk.lines) {
-          const error = errors.get(line.number);
-          if (!error) continue;
-          const receivedAt = receivedAtOf(line.text) ?? (hourOfKey(object.key) ?? new Date(0)).toISOString();
-          records.push({ raw: line.text, errors: [error], received_at: receivedAt, source_object: object.key });
-        }
-      }
-      await this.putQuarantine(object, '-refused', records);
-    }
-  }
-
-  /**
-   * One transaction: COPY the batch's rows straight into the fact table (copy-rows.ts leaves out
-   * the event_ids it already holds and the rows PostgreSQL refuses), quarantine the refused rows,
-   * mark the days of the new rows dirty, write the ledger. No staging table, no INSERT … SELECT.
-   * The run holds the ETL lock, so nothing else inserts facts in between. A rebuild then copies
-   * the rows the table already held into a temporary table and updates the ones that differ
-   * (marking their old and new days), and records its objects for resuming, in the same transaction.
-   */
-  private async load(batch: PreparedBatch): Promise<void> {
-    const s = this.session;
-    await s.query('BEGIN');
-    const { existing, refused } = await copyRows(s, COPY_SQL, batch);
-    if (refused.size) await this.quarantineRefused(batch, refused);
-    const days = new Set<string>();
-    const updatedIds =
-      this.rebuildWindow && existing.size ? await this.updateExisting(batch, existing, days) : new Set();
-    const inserted = new Array<number>(batch.objects.length).fill(0);
-    const updated = new Array<number>(batch.objects.length).fill(0);
-    const known = new Array<number>(batch.objects.length).fill(0);
-    const rejected = new Array<number>(batch.objects.length).fill(0);
-    for (let r = 0; r < batch.ids.length; r++) {
-      const object = batch.objectOf[r] as number;
-      const counter = existing.has(r)
-        ? updatedIds.has(batch.ids[r])
-          ? updated
-          : known
-        : refused.has(r)
-          ? rejected
-          : inserted;
-      counter[object] = (counter[object] as number) + 1;
-      if (counter === inserted || counter === updated) days.add(batch.days[r] as string);
-    }
-    if (days.size) await s.query(MARK_DIRTY_SQL, [[...days]]);
-    const quarantined = batch.objects.map((p, i) => p.quarantined + (rejected[i] as number));
-    const keys = batch.objects.map((p) => p.object.key);
-    const etags = batch.objects.map((p) => p.object.etag);
-    await s.query(LEDGER_SQL, [
-      keys,
-      etags,
-      this.runId,
-      batch.objects.map((p) => p.lines),
-      inserted,
-      batch.objects.map((p, i) => (known[i] as number) + (updated[i] as number) + p.repeats),
-      quarantined,
-    ]);
-    if (this.rebuildWindow) {
-      const { start, end } = this.rebuildWindow;
-      await s.query(REBUILT_SQL, [start.toISOString(), end.toISOString(), this.runId, keys, etags]);
-    }
-    await s.query('COMMIT');
-    batch.objects.forEach((p, i) => {
-      this.result.objects++;
-      this.result.lines += p.lines;
-      this.result.quarantined += quarantined[i] as number;
-      this.result.rowsInserted += inserted[i] as number;
-      this.result.rowsUpdated += updated[i] as number;
-      this.result.duplicates += (known[i] as number) + p.repeats;
-      this.progress.objectsDone++;
-      this.progress.bytesDone += p.object.size;
-    });
-    this.progress.rowsInserted = this.result.rowsInserted;
-    this.progress.rowsUpdated = this.result.rowsUpdated;
-    this.opts.onProgress?.({ ...this.progress });
-  }
-
-  /** Rebuild: replaces the held rows that the batch maps differently; adds their old days to `days`. */
-  private async updateExisting(batch: PreparedBatch, existing: Set<number>, days: Set<string>): Promise<Set<string>> {
-    const s = this.session;
-    await s.query(STAGE_SQL);
-    const rows = [...existing].sort((a, b) => a - b);
-    await s.copyIn(STAGE_COPY_SQL, slices(batch, rows));
-    for (const { day } of (await s.query<{ day: string }>(REPLACED_DAYS_SQL)).rows) days.add(day);
-    const { rows: changed } = await s.query<{ id: string }>(UPDATE_SQL);
-    return new Set(changed.map((r) => r.id));
-  }
-}
-
-/** YYYY-MM-DD in UTC of an RFC 3339 timestamp; the common `…Z` form needs no Date. */
-function utcDay(timestamp: string): string {
-  return timestamp.endsWith('Z') ? timestamp.slice(0, 10) : new Date(timestamp).toISOString().slice(0, 10);
-}
-
-function receivedAtOf(line: string): string | undefined {
-  try {
-    const value = (JSON.parse(line) as { received_at?: unknown })?.received_at;
-    return typeof value === 'string' ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `fn` over `items` with at most `limit` in flight, results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -12,16 +12,22 @@
  * a failed run publishes to ALERT_TOPIC_ARN and makes the invocation fail (so Lambda's own error
  * metric and retries see it).
  */
+
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { type Config, loadConfig } from '../config.ts';
-import { openRawStore } from '../lake/open.ts';
+import { openLake } from '../lake/open.ts';
 import type { RawStore } from '../lake/raw-store.ts';
+import { createLogger, entrySink } from '../log.ts';
+import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../time.ts';
 import { alertOnFailure } from './alert.ts';
 import { type EtlResult, type ReceiveWindow, runEtl, summary, type Trigger } from './core.ts';
+import { databaseUrlFromSecret } from './database-url.ts';
 import { objectLimitsFrom } from './object-lines.ts';
-import { openWarehouse, type Warehouse } from './warehouse.ts';
+import { ensureReadonlyRole, readerFromSecret } from './readonly-role.ts';
+import { openWarehouse, type Warehouse, warehouseOptions } from './warehouse.ts';
 
 const Iso = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}' });
 const ScheduledEvent = Type.Object({
@@ -43,8 +49,6 @@ export class InvalidPayloadError extends Error {
   override name = 'InvalidPayloadError';
 }
 
-const HOUR_MS = 3_600_000;
-
 function instant(value: string, field: string): Date {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new InvalidPayloadError(`${field}: not a date-time: ${JSON.stringify(value)}`);
@@ -61,12 +65,12 @@ export function planInvocation(event: unknown): { trigger: Trigger; window?: Rec
   }
   const p = event as ManualPayload;
   const hourWindow = (at: Date) => {
-    const start = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
+    const start = floorHour(at);
     return { start, end: new Date(start.getTime() + HOUR_MS) };
   };
   const dayWindow = (at: Date) => {
-    const start = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
-    return { start, end: new Date(start.getTime() + 24 * HOUR_MS) };
+    const start = floorDay(at);
+    return { start, end: new Date(start.getTime() + DAY_MS) };
   };
   if ('hour' in p) return { trigger: 'manual', window: hourWindow(instant(p.hour, 'hour')) };
   if ('day' in p) return { trigger: 'manual', window: dayWindow(instant(`${p.day}T00:00:00Z`, 'day')) };
@@ -125,14 +129,13 @@ export interface HandlerDeps {
 export function createHandler(deps: HandlerDeps) {
   const { config } = deps;
   const write = deps.write ?? ((line: string) => console.log(line));
-  const log = (entry: Record<string, unknown>) =>
-    write(JSON.stringify({ time: new Date().toISOString(), service: 'etl', ...entry }));
+  const log = entrySink(createLogger(config.LOG_LEVEL, (line) => write(line.trimEnd()), { service: 'etl' }));
   let opened: Promise<{ warehouse: Warehouse; store: RawStore }> | undefined;
   const open =
     deps.open ??
     (async () => ({
-      warehouse: await openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir: `${config.DATA_DIR}/dwh` }),
-      store: openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION }),
+      warehouse: await openWarehouse(warehouseOptions(config)),
+      store: openLake(config),
     }));
 
   return async (event: unknown): Promise<Record<string, unknown>> => {
@@ -162,10 +165,85 @@ export function createHandler(deps: HandlerDeps) {
   };
 }
 
-let lazyHandler: ReturnType<typeof createHandler> | undefined;
+type Handler = ReturnType<typeof createHandler>;
 
-/** The Lambda entry point; configuration is read (and validated) on the first invocation. */
+export interface RotatingHandlerDeps {
+  /** The current secret string; read before every invocation. */
+  readSecret: () => Promise<string | undefined>;
+  /** The dashboard reader's secret, when one is deployed (its role is kept in step before each run). */
+  readReaderSecret?: () => Promise<string | undefined>;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * The deployed form: the warehouse URL built from the Secrets Manager secret DATABASE_SECRET_ARN
+ * instead of a password in the environment, read on every invocation (hourly, so the cost is nil).
+ * The ETL handler (and its pool) is rebuilt whenever the URL changes — after a rotation the next
+ * run opens a new pool and closes the old one — and before each run the dashboard reader's secret
+ * is applied to its role (live in the warehouse within the hour; a failure there is logged and
+ * does not stop the load).
+ */
+export function createRotatingHandler(deps: RotatingHandlerDeps): Handler {
+  let current: (ReturnType<typeof handlerFor> & { url: string }) | undefined;
+  return async (event: unknown) => {
+    const url = databaseUrlFromSecret(await deps.readSecret());
+    if (current?.url !== url) {
+      await current?.close().catch(() => {});
+      current = { url, ...handlerFor(url, deps.env ?? process.env) };
+    }
+    if (deps.readReaderSecret) {
+      try {
+        const database = decodeURIComponent(new URL(url).pathname.slice(1));
+        const reader = readerFromSecret(await deps.readReaderSecret(), database);
+        await ensureReadonlyRole(await current.warehouse(), reader);
+      } catch (err) {
+        current.log({ level: 'warn', msg: 'dashboard reader role not updated', error: (err as Error).message });
+      }
+    }
+    return current.handler(event);
+  };
+}
+
+function handlerFor(url: string, env: Record<string, string | undefined>) {
+  const config = loadConfig({ ...env, DATABASE_URL: url });
+  let opened: Promise<Warehouse> | undefined;
+  const warehouse = () => {
+    opened ??= openWarehouse({ databaseUrl: url });
+    return opened;
+  };
+  const handler = createHandler({
+    config,
+    open: async () => ({ warehouse: await warehouse(), store: openLake(config) }),
+  });
+  const log = entrySink(createLogger(config.LOG_LEVEL, (line) => process.stderr.write(line), { service: 'etl' }));
+  return { handler, warehouse, log, close: async () => (await opened)?.close() };
+}
+
+let lazyHandler: Handler | undefined;
+
+/** Reads a Secrets Manager secret's string (one client per container). */
+let secrets: SecretsManagerClient | undefined;
+async function readSecret(secretId: string): Promise<string | undefined> {
+  secrets ??= new SecretsManagerClient({});
+  return (await secrets.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+}
+
+/**
+ * The Lambda entry point (infra/flows/etl.ts deploys it). With DATABASE_SECRET_ARN (the deployed
+ * stack) the warehouse URL comes from that secret and DASHBOARD_READER_SECRET_ARN keeps the
+ * reader role in step; without it, from DATABASE_URL. Configuration is read (and validated) on the
+ * first invocation.
+ */
 export const handler = (event: unknown) => {
-  lazyHandler ??= createHandler({ config: loadConfig() });
+  if (!lazyHandler) {
+    const secretArn = process.env.DATABASE_SECRET_ARN;
+    const readerArn = process.env.DASHBOARD_READER_SECRET_ARN;
+    lazyHandler = secretArn
+      ? createRotatingHandler({
+          readSecret: () => readSecret(secretArn),
+          readReaderSecret: readerArn ? () => readSecret(readerArn) : undefined,
+        })
+      : createHandler({ config: loadConfig() });
+  }
   return lazyHandler(event);
 };

@@ -4,17 +4,17 @@
  * A lake line is an enriched event: the wire event the tracker sent plus the fields the ingest
  * service added. The generated validators describe the WIRE event (with additionalProperties:
  * false), so the line is split: the wire part goes through the generated validator of its
- * (event_name, event_version), and the server part through schemas/common/enrichment.json
- * compiled with the same ajv setup codegen uses. Both must pass before the generated mapper runs:
+ * (event_name, event_version), and the server part through the generated validator of
+ * schemas/common/enrichment.json (generated/validators/lake-line.ts does both). Both must pass
+ * before the generated mapper runs:
  * the lake is the source of truth, but a line written by an older or buggy writer must not poison
  * the warehouse.
  */
 
-import { createSchemaAjv } from '../../codegen/ajv.ts';
 import type { ClickstreamEventsRow } from '../../generated/db/schema.ts';
 import { mapperFor } from '../../generated/mappers/clickstream_events.ts';
-import { type ValidationError, validatorFor } from '../../generated/validators/index.ts';
-import enrichmentSchema from '../../schemas/common/enrichment.json' with { type: 'json' };
+import type { ValidationError } from '../../generated/validators/index.ts';
+import { validateLakeLine } from '../../generated/validators/lake-line.ts';
 import { findUnstorable, mayHoldUnstorable } from '../storable.ts';
 
 export interface LineError {
@@ -29,11 +29,6 @@ export interface LineError {
 }
 
 export type ParsedLine = { ok: true; row: ClickstreamEventsRow } | { ok: false; errors: LineError[] };
-
-/** The fields ingest adds; everything else in a line is the wire event. */
-const ENRICHMENT_FIELDS = Object.keys(enrichmentSchema.properties);
-
-const validateEnrichment = createSchemaAjv().compile(enrichmentSchema);
 
 function fromAjv(errors: ValidationError[] | null | undefined, prefix = ''): LineError[] {
   return (errors ?? []).map((e) => ({
@@ -56,10 +51,9 @@ export function parseLine(line: string): ParsedLine {
   }
   const record = event as Record<string, unknown>;
   const { event_name: name, event_version: version } = record;
-  const validateWire =
-    typeof name === 'string' && typeof version === 'number' ? validatorFor(name, version) : undefined;
+  const failures = validateLakeLine(record);
   const map = typeof name === 'string' && typeof version === 'number' ? mapperFor(name, version) : undefined;
-  if (!validateWire || !map) {
+  if (!failures || !map) {
     return {
       ok: false,
       errors: [
@@ -71,16 +65,7 @@ export function parseLine(line: string): ParsedLine {
       ],
     };
   }
-  const wire: Record<string, unknown> = {};
-  const enrichment: Record<string, unknown> = {};
-  for (const key in record) {
-    if (ENRICHMENT_FIELDS.includes(key)) enrichment[key] = record[key];
-    else wire[key] = record[key];
-  }
-  const errors: LineError[] = [];
-  if (!validateWire(wire)) errors.push(...fromAjv(validateWire.errors));
-  if (!validateEnrichment(enrichment)) errors.push(...fromAjv(validateEnrichment.errors as ValidationError[]));
-  if (errors.length) return { ok: false, errors };
+  if (failures.length) return { ok: false, errors: fromAjv(failures) };
   // The same storability rule ingest applies before it acknowledges an event.
   const unstorable = mayHoldUnstorable(line, true) ? findUnstorable(record) : undefined;
   if (unstorable) return { ok: false, errors: [unstorable] };

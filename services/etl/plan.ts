@@ -6,7 +6,8 @@
  * 30-hour-old object). Late objects older than a planned window's look-back are reported too —
  * one more look-back span before the window is listed for them — for `etl backfill` to load.
  */
-import { hourOfKey, type LakeObject, type RawStore } from '../lake/raw-store.ts';
+import { dayPrefix, hourOfKey, type LakeObject, type RawStore } from '../lake/raw-store.ts';
+import { daysOf, floorHour, HOUR_MS } from '../time.ts';
 import { type RetryPolicy, withRetry } from './retry.ts';
 import { isTooLong, type SkippedKeys } from './skipped.ts';
 import type { Session } from './warehouse.ts';
@@ -16,20 +17,6 @@ export interface ReceiveWindow {
   start: Date;
   /** Exclusive. */
   end: Date;
-}
-
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 24 * HOUR_MS;
-
-export const floorHour = (d: Date) => new Date(Math.floor(d.getTime() / HOUR_MS) * HOUR_MS);
-const pad = (n: number) => String(n).padStart(2, '0');
-const dayPrefix = (d: Date) => `events/${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/`;
-
-/** The UTC days (their midnights) that overlap [start, end). */
-export function daysOf(start: Date, end: Date): Date[] {
-  const days: Date[] = [];
-  for (let d = Math.floor(start.getTime() / DAY_MS) * DAY_MS; d < end.getTime(); d += DAY_MS) days.push(new Date(d));
-  return days;
 }
 
 /** The hour of a loadable key; reports (and returns undefined for) any other key. */
@@ -82,7 +69,7 @@ export function objectsOfDay(
   retry: RetryPolicy,
   skipped: SkippedKeys,
 ): Promise<{ object: LakeObject; hour: number }[]> {
-  const prefix = dayPrefix(day);
+  const prefix = dayPrefix('events', day);
   return withRetry(`list ${prefix}`, retry, async () => {
     const out: { object: LakeObject; hour: number }[] = [];
     for await (const object of store.list(prefix, (s) => skipped.add(s))) {

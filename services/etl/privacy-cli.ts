@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { isUsageError, UsageError, wantsHelp } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
+import { createLogger, entrySink } from '../log.ts';
 
 const USAGE = `usage:
   clickstream privacy erase --user <sub> [--by <who>]     erase a signed-in user (Cognito sub = user_id)
@@ -51,19 +52,18 @@ export async function run(args: string[]): Promise<number> {
 
 async function erase(subject: { kind: 'user' | 'client'; id: string }, by: string | undefined): Promise<number> {
   const config = loadConfig();
-  const [{ openRawStore }, { openConfiguredWarehouse }, { eraseSubject, currentUser }] = await Promise.all([
+  const [{ openLake }, { openConfiguredWarehouse }, { eraseSubject, currentUser }] = await Promise.all([
     import('../lake/open.ts'),
-    import('./cli.ts'),
+    import('./warehouse.ts'),
     import('./privacy.ts'),
   ]);
-  const store = openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+  const store = openLake(config);
   const warehouse = await openConfiguredWarehouse(config);
   try {
     await warehouse.migrate();
     const result = await eraseSubject({ warehouse, store }, subject, {
       requestedBy: by ?? currentUser(),
-      log: (e) =>
-        process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'privacy', ...e })}\n`),
+      log: entrySink(createLogger(config.LOG_LEVEL, (line) => process.stderr.write(line), { service: 'privacy' })),
     });
     console.log(
       JSON.stringify({

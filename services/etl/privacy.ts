@@ -23,8 +23,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { decodeJsonl, encodeJsonl, encodeJsonlLines } from '../lake/jsonl.ts';
 import { hourOfKey, type RawStore, replayRecordKey } from '../lake/raw-store.ts';
-import { refreshDays } from './core.ts';
+import { HOUR_MS } from '../time.ts';
 import { loadQuarantineObjects } from './quarantine.ts';
+import { refreshDays } from './refresh-days.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 import { LOCK_KEYS, type Session, type Warehouse } from './warehouse.ts';
 
@@ -170,7 +171,7 @@ export async function eraseSubject(
         await loadQuarantineObjects(
           session,
           deps.store,
-          { start: hour, end: new Date(hour.getTime() + 3_600_000) },
+          { start: hour, end: new Date(hour.getTime() + HOUR_MS) },
           erasureId,
           DEFAULT_RETRY,
         );

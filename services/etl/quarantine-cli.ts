@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { isUsageError, parseRange, UsageError, wantsHelp } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
-import { openRawStore } from '../lake/open.ts';
+import { openLake } from '../lake/open.ts';
 import { listQuarantine, type QuarantinedLine, replayQuarantine, showQuarantined } from './quarantine-replay.ts';
 
 const USAGE = `usage:
@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
 
 function openStore() {
   const config = loadConfig();
-  return openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+  return openLake(config);
 }
 
 const oneLine = (s: string, n: number) => {

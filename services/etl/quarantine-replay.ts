@@ -21,9 +21,10 @@
  */
 import { ulid } from 'ulid';
 import { decodeJsonl, encodeJsonl, encodeJsonlLines } from '../lake/jsonl.ts';
-import { hourOfKey, objectKey, type RawStore, replayRecordKey } from '../lake/raw-store.ts';
+import { dayPrefix, hourOfKey, objectKey, type RawStore, replayRecordKey } from '../lake/raw-store.ts';
+import { daysOf, floorHour } from '../time.ts';
 import { parseLine } from './parse.ts';
-import { DAY_MS, floorHour, type ReceiveWindow } from './plan.ts';
+import type { ReceiveWindow } from './plan.ts';
 
 export interface QuarantinedLine {
   /** `<quarantine object key>#<line>`: what `quarantine show` takes. */
@@ -72,11 +73,10 @@ function parseJson(text: string): unknown {
 /** The quarantine objects of the window's hours, in key order, with their replay records. */
 async function* quarantineObjects(store: RawStore, window: ReceiveWindow) {
   const from = floorHour(window.start).getTime();
-  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day < window.end.getTime(); day += DAY_MS) {
-    const path = new Date(day).toISOString().slice(0, 10).replaceAll('-', '/');
+  for (const day of daysOf(window.start, window.end)) {
     const records = new Set<string>();
-    for await (const o of store.list(`replayed/${path}/`)) records.add(o.key);
-    for await (const o of store.list(`quarantine/${path}/`)) {
+    for await (const o of store.list(dayPrefix('replayed', day))) records.add(o.key);
+    for await (const o of store.list(dayPrefix('quarantine', day))) {
       const hour = hourOfKey(o.key)?.getTime();
       if (hour === undefined || hour < from || hour >= window.end.getTime()) continue;
       const recordKey = replayRecordKey(o.key);

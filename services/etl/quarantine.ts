@@ -11,14 +11,13 @@
  * first 2048 characters of the raw JSON. The object itself stays in the lake for inspection.
  */
 import { decodeJsonl } from '../lake/jsonl.ts';
-import { hourOfKey, type LakeObject, type RawStore } from '../lake/raw-store.ts';
+import { dayPrefix, hourOfKey, type LakeObject, type RawStore } from '../lake/raw-store.ts';
+import { daysOf, hourStartMs } from '../time.ts';
 import { type RetryPolicy, withRetry } from './retry.ts';
 import type { Session } from './warehouse.ts';
 
 const MAX_ERRORS = 20;
 const EXCERPT_CHARS = 2048;
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 
 interface Row {
   line: number;
@@ -113,9 +112,9 @@ export async function loadQuarantineObjects(
   retry: RetryPolicy,
 ): Promise<QuarantineLoadResult> {
   const result: QuarantineLoadResult = { objects: 0, lines: 0 };
-  const from = Math.floor(window.start.getTime() / HOUR_MS) * HOUR_MS;
-  for (let day = Math.floor(from / DAY_MS) * DAY_MS; day < window.end.getTime(); day += DAY_MS) {
-    const prefix = `quarantine/${new Date(day).toISOString().slice(0, 10).replaceAll('-', '/')}/`;
+  const from = hourStartMs(window.start.getTime());
+  for (const day of daysOf(window.start, window.end)) {
+    const prefix = dayPrefix('quarantine', day);
     const listed = await withRetry(`list ${prefix}`, retry, async () => {
       const out: LakeObject[] = [];
       for await (const o of store.list(prefix)) {

@@ -7,7 +7,7 @@
  * raw rows. Runs under the ETL lock, after the loads.
  */
 import { hourOfKey, type RawStore } from '../lake/raw-store.ts';
-import { DAY_MS, HOUR_MS } from './plan.ts';
+import { DAY_MS, hourStartMs } from '../time.ts';
 import type { Session } from './warehouse.ts';
 
 export interface RetentionResult {
@@ -24,7 +24,7 @@ export async function applyRetention(
   const result: RetentionResult = { lakeObjectsDeleted: 0, warehouseRowsDeleted: 0 };
   const { session, store } = deps;
   if (retention.lakeDays > 0) {
-    const cutoff = Math.floor((now.getTime() - retention.lakeDays * DAY_MS) / HOUR_MS) * HOUR_MS;
+    const cutoff = hourStartMs(now.getTime() - retention.lakeDays * DAY_MS);
     for (const area of ['events', 'quarantine', 'replayed'] as const) {
       const expired: string[] = [];
       for await (const o of store.list(`${area}/`)) {

@@ -1,6 +1,6 @@
 /**
  * The dashboard's rollups, refreshed for the UTC days a run touched, in the transaction that
- * refreshes daily_event_counts and sessions for those days (core.ts refreshDirtyDays).
+ * refreshes daily_event_counts and sessions for those days (refresh-days.ts).
  *
  * Every rollup table has a `grain`: 'h' rows per UTC hour, computed from the facts (or from
  * session_details / client_hours), and 'd' rows per UTC day, the sum of the day's 'h' rows. A
@@ -18,11 +18,10 @@
  * instead of silently zeroing a dashboard column.
  */
 import type { EventName } from '../../generated/types/events.ts';
+import { HOUR_MS } from '../time.ts';
 import { FUNNEL_WINDOWS_S, funnelReachSql } from './funnel-sql.ts';
 import type { Session } from './warehouse.ts';
-
-/** A SQL literal of an event name the registry defines (names are [a-z0-9_]: nothing to escape). */
-const ev = (name: EventName) => `'${name}'`;
+import { ev, ROWS_OF_DAYS } from './warehouse-sql.ts';
 
 /** The funnel the ETL rolls up; the dashboard computes other step lists from the facts. */
 export const DEFAULT_FUNNEL = [
@@ -38,11 +37,6 @@ const MAX_PATH_STEPS = 50;
 /** UTC hour / day of a timestamptz, whatever the session's TimeZone setting. */
 const hourOf = (ts: string) => `date_trunc('hour', ${ts}, 'UTC')`;
 const dayOf = (ts: string) => `date_trunc('day', ${ts}, 'UTC')`;
-
-/** Fact rows of the UTC days in $1 (a date[]), through the event_timestamp index. */
-const FACTS_OF_DAYS = `clickstream_events e JOIN unnest($1::date[]) AS d(day)
-  ON e.event_timestamp >= d.day::timestamp AT TIME ZONE 'UTC'
- AND e.event_timestamp < (d.day + 1)::timestamp AT TIME ZONE 'UTC'`;
 
 interface RollupTable {
   name: string;
@@ -133,7 +127,7 @@ function hoursOfDays(days: string[]): string[] {
   const out: string[] = [];
   for (const day of days) {
     const start = Date.parse(`${day}T00:00:00Z`);
-    for (let h = 0; h < 24; h++) out.push(new Date(start + h * 3_600_000).toISOString());
+    for (let h = 0; h < 24; h++) out.push(new Date(start + h * HOUR_MS).toISOString());
   }
   return out;
 }
@@ -196,7 +190,7 @@ async function refreshEventCounts(s: Session, days: string[], hours: string[]) {
     `INSERT INTO ${t.name} (${columns(t)})
      SELECT 'h', ${hourOf('e.event_timestamp')}, e.event_name, e.event_version, e.user_login_state,
        e.identity_source, e.is_bot, count(*), coalesce(sum(e.order_total), 0)
-     FROM ${FACTS_OF_DAYS} GROUP BY 2, 3, 4, 5, 6, 7`,
+     FROM ${ROWS_OF_DAYS} GROUP BY 2, 3, 4, 5, 6, 7`,
     [days],
   );
   await rollDays(s, t, hours);
@@ -215,14 +209,14 @@ async function refreshProducts(s: Session, days: string[], hours: string[]) {
          e.context_product_name AS product_name, e.context_product_category AS category,
          e.context_product_brand AS brand, (e.event_name = ${ev('product_view')})::int AS views,
          (e.event_name = ${ev('add_to_cart')})::int AS add_to_carts, 0 AS purchases, 0::numeric AS revenue
-       FROM ${FACTS_OF_DAYS}
+       FROM ${ROWS_OF_DAYS}
        WHERE e.context_product_id IS NOT NULL AND e.event_name IN (${ev('product_view')}, ${ev('add_to_cart')})
        UNION ALL
        SELECT ${hourOf('e.event_timestamp')}, left(${item('id')}, 64), e.user_login_state, e.is_bot,
          left(${item('name')}, 255), left(${item('category')}, 100), left(${item('brand')}, 100), 0, 0,
          (i.value->>'quantity')::int,
          (i.value->>'quantity')::int * coalesce((${item('discount_price')})::numeric, (${item('price')})::numeric, 0)
-       FROM ${FACTS_OF_DAYS}
+       FROM ${ROWS_OF_DAYS}
        CROSS JOIN LATERAL jsonb_array_elements(e.properties->'order'->'items') AS i(value)
        WHERE e.event_name = ${ev('purchase')} AND ${item('id')} IS NOT NULL
      ) x GROUP BY hour, product_id, user_login_state, is_bot`,
@@ -237,7 +231,7 @@ async function refreshProducts(s: Session, days: string[], hours: string[]) {
  */
 async function refreshSessionDetails(s: Session, days: string[]): Promise<string[]> {
   await s.query(
-    `CREATE TEMP TABLE touched_sessions ON COMMIT DROP AS SELECT DISTINCT e.session_id FROM ${FACTS_OF_DAYS}`,
+    `CREATE TEMP TABLE touched_sessions ON COMMIT DROP AS SELECT DISTINCT e.session_id FROM ${ROWS_OF_DAYS}`,
     [days],
   );
   const { rows: before } = await s.query<{ h: Date }>(
@@ -368,7 +362,7 @@ async function refreshClientHours(s: Session, days: string[]): Promise<{ hours: 
   await s.query(
     `CREATE TEMP TABLE added_client_hours ON COMMIT DROP AS
      SELECT DISTINCT e.client_id, k.login_key, k.include_bots, ${hourOf('e.event_timestamp')} AS hour
-     FROM ${FACTS_OF_DAYS} CROSS JOIN ${SERIES}
+     FROM ${ROWS_OF_DAYS} CROSS JOIN ${SERIES}
      WHERE (k.login_key = '*' OR k.login_key = e.user_login_state) AND (k.include_bots OR NOT e.is_bot)`,
     [days],
   );

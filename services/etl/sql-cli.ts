@@ -5,7 +5,6 @@
  * so psql and BI tools can open it. PGlite allows one process per data folder: while it is served,
  * other commands reach it through the served port (DATABASE_URL=postgres://postgres@127.0.0.1:5433/postgres).
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isUsageError, UsageError, wantsHelp } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -114,10 +113,10 @@ export function formatRows(rows: Record<string, unknown>[], format: Format): str
 
 async function query(sql: string, format: Format): Promise<number> {
   const config = loadConfig();
-  const { openWarehouse } = await import('./warehouse.ts');
-  const pgliteDir = path.resolve(config.DATA_DIR, 'dwh');
-  if (!config.DATABASE_URL) console.error(`opening the embedded warehouse in ${pgliteDir} …`);
-  const warehouse = await openWarehouse({ databaseUrl: config.DATABASE_URL, pgliteDir });
+  const { openWarehouse, warehouseOptions } = await import('./warehouse.ts');
+  const opts = warehouseOptions(config);
+  if (!opts.databaseUrl) console.error(`opening the embedded warehouse in ${opts.pgliteDir} …`);
+  const warehouse = await openWarehouse(opts);
   try {
     let rows: Record<string, unknown>[];
     try {
@@ -184,8 +183,9 @@ async function serve(port: number, host: string): Promise<number> {
   if (config.DATABASE_URL) {
     throw new UsageError(`--serve serves the embedded PGlite; DATABASE_URL is set, connect to it directly`);
   }
+  const { warehouseOptions } = await import('./warehouse.ts');
   const served = await serveWarehouse({
-    dir: path.resolve(config.DATA_DIR, 'dwh'),
+    dir: warehouseOptions(config).pgliteDir as string,
     port,
     host,
     log: (m) => console.error(m),

@@ -12,9 +12,12 @@
  * `transaction()`, so nobody else's query can land inside an ETL transaction — they wait for its
  * COMMIT or ROLLBACK, as they would on PostgreSQL's separate connections.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
+import type { Config } from '../config.ts';
 import {
   createPgPool,
   migratePgliteDb,
@@ -63,6 +66,32 @@ export interface OpenWarehouseOptions {
   /** PGlite data folder (`<DATA_DIR>/dwh`), or `memory://` for a throwaway database. */
   pgliteDir?: string;
   migrationsDir?: string;
+}
+
+/** Where the configured warehouse is: DATABASE_URL, or the embedded PGlite in `<DATA_DIR>/dwh`. */
+export function warehouseOptions(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): OpenWarehouseOptions {
+  return { databaseUrl: config.DATABASE_URL, pgliteDir: path.resolve(config.DATA_DIR, 'dwh') };
+}
+
+/**
+ * The configured warehouse. The very first start of the embedded one creates PGlite's files and
+ * applies every migration — seconds of silence otherwise — so it says so on stderr.
+ */
+export async function openConfiguredWarehouse(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR'>): Promise<Warehouse> {
+  const opts = warehouseOptions(config);
+  const first = !opts.databaseUrl && !existsSync(opts.pgliteDir as string);
+  if (first) process.stderr.write(`creating the embedded warehouse in ${opts.pgliteDir} (first start only) …\n`);
+  const warehouse = await openWarehouse(opts);
+  if (!first) return warehouse;
+  return {
+    ...warehouse,
+    kind: warehouse.kind,
+    location: warehouse.location,
+    migrate: async () => {
+      process.stderr.write('applying the warehouse migrations …\n');
+      await warehouse.migrate();
+    },
+  };
 }
 
 export async function openWarehouse(opts: OpenWarehouseOptions): Promise<Warehouse> {

@@ -1,5 +1,6 @@
 /** Chooses the raw lake implementation from `LAKE_URL`: `file:///abs/path` or `s3://bucket[/prefix]`. */
 import { fileURLToPath } from 'node:url';
+import type { Config } from '../config.ts';
 import { FileRawStore } from './file-store.ts';
 import type { RawStore } from './raw-store.ts';
 import { S3RawStore } from './s3-store.ts';
@@ -16,4 +17,9 @@ export function openRawStore(lakeUrl: string, opts: { s3Endpoint?: string; regio
     });
   }
   throw new Error(`LAKE_URL must be file:///abs/path or s3://bucket[/prefix], got ${JSON.stringify(lakeUrl)}`);
+}
+
+/** The configured lake: LAKE_URL, with S3_ENDPOINT and AWS_REGION for an s3:// one. */
+export function openLake(config: Pick<Config, 'LAKE_URL' | 'S3_ENDPOINT' | 'AWS_REGION'>): RawStore {
+  return openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
 }

@@ -43,11 +43,19 @@ export interface RawStore {
   readonly putConcurrency?: number;
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+/** Every top-level folder of the lake; `replayed/` mirrors the quarantine layout. */
+export type LakeFolder = LakeArea | 'replayed';
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** `events/2026/11/26/` for a UTC instant: every object of its UTC day. */
+export function dayPrefix(folder: LakeFolder, at: Date): string {
+  return `${folder}/${at.getUTCFullYear()}/${pad(at.getUTCMonth() + 1)}/${pad(at.getUTCDate())}/`;
+}
 
 /** `events/2026/11/26/04/` for a UTC instant. */
-export function hourPrefix(area: LakeArea, at: Date): string {
-  return `${area}/${at.getUTCFullYear()}/${pad(at.getUTCMonth() + 1)}/${pad(at.getUTCDate())}/${pad(at.getUTCHours())}/`;
+export function hourPrefix(folder: LakeFolder, at: Date): string {
+  return `${dayPrefix(folder, at)}${pad(at.getUTCHours())}/`;
 }
 
 /** Key of a new object written at `at`; ULIDs sort by time within the hour. */

@@ -19,13 +19,13 @@ import path from 'node:path';
 import { type Config, etlIntervalMs } from '../config.ts';
 import { type DashboardServer, startDashboardServer } from '../dashboard/server.ts';
 import { PgliteBusyError } from '../db/connect.ts';
-import { openConfiguredWarehouse } from '../etl/cli.ts';
 import { type EtlResult, runEtl } from '../etl/core.ts';
 import { objectLimitsFrom } from '../etl/object-lines.ts';
 import type { Warehouse } from '../etl/warehouse.ts';
-import { createLogger, type Logger, type LogLevel } from '../ingest/log.ts';
+import { openConfiguredWarehouse } from '../etl/warehouse.ts';
 import { type IngestServer, startIngestServer } from '../ingest/server.ts';
-import { openRawStore } from '../lake/open.ts';
+import { openLake } from '../lake/open.ts';
+import { createLogger, entrySink, type Logger, type LogLevel } from '../log.ts';
 import { localIssuerOf, type StorefrontServer, startStorefrontServer } from '../storefront/server.ts';
 
 /** A start-up failure, said in one line that names its cause and what changes it. */
@@ -110,6 +110,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const level = opts.logLevel ?? config.LOG_LEVEL;
   const logger = (service: string): Logger => createLogger(level, write, { service });
   const etlLog = logger('etl');
+  const etlSink = entrySink(etlLog);
   const intervalMs = etlIntervalMs(config.ETL_INTERVAL);
   const dataDir = path.resolve(config.DATA_DIR);
   const ports = {
@@ -136,7 +137,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   };
 
   try {
-    const store = openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+    const store = openLake(config);
     const warehouse = await openConfiguredWarehouse(config).catch((err) => {
       throw explain(err);
     });
@@ -197,10 +198,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       store,
       port: ports.dashboard,
       now: opts.now,
-      log: (entry) => {
-        const { level: l = 'info', msg = '', ...fields } = entry as { level?: LogLevel; msg?: string };
-        logger('dashboard')[l](String(msg), fields);
-      },
+      log: entrySink(logger('dashboard')),
     }).catch((err) => {
       throw explain(err, 'dashboard', ports.dashboard);
     });
@@ -219,10 +217,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
             lookbackHours: config.ETL_LOOKBACK_HOURS,
             objectLimits: objectLimitsFrom(config),
             now: opts.now,
-            log: (entry) => {
-              const { level: l = 'info', msg = '', ...fields } = entry as { level?: LogLevel; msg?: string };
-              etlLog[l](String(msg), fields);
-            },
+            log: etlSink,
           },
         ),
       );

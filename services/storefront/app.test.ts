@@ -16,7 +16,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { createCognitoIdentityProvider } from '../identity/cognito.ts';
 import { createIdentityResolver } from '../ingest/identity.ts';
-import { createLogger } from '../ingest/log.ts';
+import { createLogger } from '../log.ts';
 import { SESSION_TTL_MS } from './accounts.ts';
 import { createStorefrontApp } from './app.tsx';
 import { buildAssets } from './assets.ts';

@@ -18,7 +18,7 @@ import { createCognitoIdentityProvider } from '../identity/cognito.ts';
 import { createLocalIdentityProvider } from '../identity/local.ts';
 import type { IdentityProvider } from '../identity/provider.ts';
 import { createTokenIssuer, identityKeyFiles, loadOrCreateSigningKey } from '../identity/tokens.ts';
-import { createLogger, type Logger } from '../ingest/log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { userDirectory } from './accounts.ts';
 import { createStorefrontApp } from './app.tsx';
 import { buildAssets } from './assets.ts';

@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWarehouse, type Warehouse } from '../../services/etl/warehouse.ts';
-import { createTempDatabase, TEST_PG_URL, type TempDatabase } from '../../services/testing/postgres.ts';
+import { createTempDatabase, TEST_PG_URL, type TempDatabase } from '../testing/postgres.ts';
 import { ensureReadonlyRole, ReadonlyRoleError, readerFromSecret } from './readonly-role.ts';
+import { openWarehouse, type Warehouse } from './warehouse.ts';
 
 describe('the dashboard reader role', () => {
   let temp: TempDatabase;
