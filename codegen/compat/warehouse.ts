@@ -5,7 +5,7 @@
  */
 import { resolveEventPointer } from '../load.ts';
 import type { Column, WarehouseTable } from '../registry.ts';
-import { describeShape, type SqlType, whyNotFit } from '../sql-types.ts';
+import { describeShape, typeChange, whyNotFit } from '../sql-types.ts';
 import { Undecided } from './producer.ts';
 import type { RuleId } from './rules.ts';
 import { joinPointer, pointerOf, type Side } from './side.ts';
@@ -115,33 +115,6 @@ export function fitIssues(side: Side, table: WarehouseTable): WarehouseIssue[] {
     }
   }
   return issues;
-}
-
-type Change = 'same' | 'wider' | 'narrower' | 'changed';
-
-const INT_RANK: Partial<Record<SqlType['kind'], number>> = { smallint: 1, integer: 2, bigint: 3 };
-/** Decimal digits an integer type needs in front of the point. */
-const INT_DIGITS: Partial<Record<SqlType['kind'], number>> = { smallint: 5, integer: 10, bigint: 19 };
-
-/** How a column type change affects the values the column can hold. */
-function typeChange(from: SqlType, to: SqlType): Change {
-  if (from.sql === to.sql) return 'same';
-  if (from.kind === 'varchar' && to.kind === 'varchar')
-    return (to.length ?? 0) > (from.length ?? 0) ? 'wider' : 'narrower';
-  if (from.kind === 'varchar' && to.kind === 'text') return 'wider';
-  if (from.kind === 'text' && to.kind === 'varchar') return 'narrower';
-  const fromRank = INT_RANK[from.kind];
-  const toRank = INT_RANK[to.kind];
-  if (fromRank && toRank) return toRank > fromRank ? 'wider' : 'narrower';
-  const intDigits = (t: SqlType) => (t.kind === 'numeric' ? (t.precision ?? 0) - (t.scale ?? 0) : INT_DIGITS[t.kind]);
-  const scale = (t: SqlType) => (t.kind === 'numeric' ? (t.scale ?? 0) : 0);
-  const fromDigits = intDigits(from);
-  const toDigits = intDigits(to);
-  if (fromDigits !== undefined && toDigits !== undefined && to.kind === 'numeric') {
-    return toDigits >= fromDigits && scale(to) >= scale(from) ? 'wider' : 'narrower';
-  }
-  if (from.kind === 'numeric' && toRank) return 'narrower';
-  return 'changed';
 }
 
 function checkColumnKeys(table: WarehouseTable, column: Column): void {
