@@ -3,6 +3,7 @@
  * Generators and the compatibility checker read only this model, never the files.
  */
 import type { SchemaNode, WarehouseColumn } from './meta-schema.ts';
+import type { SchemaIndex } from './schema-index.ts';
 import type { SqlType } from './sql-types.ts';
 
 export type JsonSchema = SchemaNode & {
@@ -77,6 +78,11 @@ export interface Registry {
   tables: WarehouseTable[];
   /** Column mappings of every event model into every table that declares sources. */
   mappings: EventMapping[];
+  /**
+   * The commons and events by `$id`, as the loader built it. A registry edited after loading
+   * (a test's copy) needs a fresh one: `SchemaIndex.of(registry)`.
+   */
+  index: SchemaIndex;
 }
 
 export const eventKey = (e: { name: string; model: number }) => `${e.name}@${e.model}`;

@@ -96,15 +96,6 @@ export function checkCompatibility({ head, base, history = [] }: CheckInput): Fi
       );
     }
   }
-  if (head.mappingIssues.length > 0 && headFit.size === 0) {
-    // The loader saw a misfit this checker did not: never report "no change" in that case.
-    for (const m of head.mappingIssues)
-      add(
-        'UNSUPPORTED_CONSTRUCT',
-        { event: null, model: null, file: m.file, pointer: m.pointer },
-        `the loader reports "${m.message}" but the checker found no matching problem`,
-      );
-  }
   for (const state of states) {
     for (const table of head.registry.tables) {
       let issues: WarehouseIssue[] = [];
