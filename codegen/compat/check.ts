@@ -1,7 +1,7 @@
 /**
  * The compatibility check: compares the head registry with the base registry (and with every
- * earlier state of it, so that a model stays compatible with all its past versions, not just the
- * last) and returns structured findings. No I/O: callers load the sides.
+ * earlier state of it, so that a model stays compatible with every past state of its file, not
+ * just the last) and returns structured findings. No I/O: callers load the sides.
  */
 import type { EventModel } from '../registry.ts';
 import { eventKey } from '../registry.ts';
