@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { createMetaAjv, createSchemaAjv } from './ajv.ts';
 import { byCodeUnit } from './layout.ts';
+import { type MappingIssue, mapTable } from './mapping.ts';
 import {
   CommonSchemaFile,
   EventSchemaFile,
@@ -15,17 +16,9 @@ import {
   WarehouseTableFile,
   type WarehouseTableFile as WarehouseTableFileT,
 } from './meta-schema.ts';
-import type {
-  ColumnMapping,
-  CommonShape,
-  EventMapping,
-  EventModel,
-  JsonSchema,
-  Registry,
-  WarehouseTable,
-} from './registry.ts';
-import { type Located, SchemaIndex } from './schema-index.ts';
-import { describeShape, parseSqlType, whyNotFit } from './sql-types.ts';
+import type { CommonShape, EventMapping, EventModel, JsonSchema, Registry, WarehouseTable } from './registry.ts';
+import { SchemaIndex } from './schema-index.ts';
+import { parseSqlType } from './sql-types.ts';
 
 export interface SchemaIssue {
   file: string;
@@ -210,44 +203,6 @@ function walkRules(
   return issues;
 }
 
-/**
- * Resolves a pointer into the enriched event of one model: the wire envelope, the server's
- * enrichment and, under `/properties`, the event's own schema.
- */
-export function resolveEventPointer(
-  index: SchemaIndex,
-  registry: Pick<Registry, 'envelope' | 'enrichment'>,
-  event: EventModel,
-  pointer: string,
-): { located: Located; segmentsRequired: boolean[] } | undefined {
-  const [first, ...rest] = pointer
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  if (first === undefined) return undefined;
-  let located: Located;
-  let required: boolean;
-  if (first === 'properties') {
-    located = { node: event.schema, base: event.id };
-    required = true;
-  } else {
-    const holder = [registry.envelope, registry.enrichment].find((c) =>
-      Object.hasOwn(c.schema.properties ?? {}, first),
-    );
-    if (!holder) return undefined;
-    located = { node: holder.schema.properties?.[first] as JsonSchema, base: holder.id };
-    required = (holder.schema.required ?? []).includes(first);
-  }
-  const segmentsRequired = [required];
-  for (const segment of rest) {
-    const next = index.child(located, segment);
-    if (!next) return undefined;
-    located = next.located;
-    segmentsRequired.push(next.required);
-  }
-  return { located, segmentsRequired };
-}
-
 function loadTable(file: string, raw: WarehouseTableFileT): { table: WarehouseTable; issues: SchemaIssue[] } {
   const issues: SchemaIssue[] = [];
   const columns = Object.entries(raw.columns).map(([name, c]) => {
@@ -295,66 +250,16 @@ function loadTable(file: string, raw: WarehouseTableFileT): { table: WarehouseTa
   };
 }
 
-function mapEvents(
-  index: SchemaIndex,
-  registry: Pick<Registry, 'envelope' | 'enrichment' | 'events'>,
-  table: WarehouseTable,
-): { mappings: EventMapping[]; issues: SchemaIssue[] } {
-  const issues: SchemaIssue[] = [];
-  const mappings: EventMapping[] = [];
-  const used = new Set<string>();
-  for (const event of registry.events) {
-    const columns: ColumnMapping[] = [];
-    for (const column of table.columns) {
-      if (column.sources.length === 0) continue;
-      const where = `/columns/${column.name}/source`;
-      let found: ColumnMapping | undefined;
-      for (const pointer of column.sources) {
-        const hit = resolveEventPointer(index, registry, event, pointer);
-        if (!hit) continue;
-        used.add(pointer);
-        found = { column: column.name, pointer, segmentsRequired: hit.segmentsRequired };
-        const shape = index.shape(hit.located);
-        const why = whyNotFit(shape, column.type);
-        if (why)
-          issues.push({
-            file: table.file,
-            pointer: where,
-            message: `event ${event.name} v${event.model} field ${pointer} is ${describeShape(shape)} but column ${table.name}.${column.name} is ${column.type.sql}: ${why}`,
-          });
-        const mayBeAbsent = hit.segmentsRequired.includes(false) || shape.types.has('null');
-        if (mayBeAbsent && !column.nullable && column.default === undefined)
-          issues.push({
-            file: table.file,
-            pointer: where,
-            message: `event ${event.name} v${event.model} field ${pointer} may be absent or null but column ${table.name}.${column.name} is NOT NULL without a default`,
-          });
-        break;
-      }
-      if (!found) {
-        if (!column.nullable && column.default === undefined)
-          issues.push({
-            file: table.file,
-            pointer: where,
-            message: `event ${event.name} v${event.model} has none of ${column.sources.join(', ')} but column ${table.name}.${column.name} is NOT NULL without a default`,
-          });
-        found = { column: column.name, pointer: null, segmentsRequired: [] };
-      }
-      columns.push(found);
-    }
-    mappings.push({ table: table.name, event: event.name, model: event.model, columns });
-  }
-  for (const column of table.columns) {
-    column.sources.forEach((pointer, i) => {
-      if (!used.has(pointer) && registry.events.length > 0)
-        issues.push({
-          file: table.file,
-          pointer: `/columns/${column.name}/source${column.sources.length > 1 ? `/${i}` : ''}`,
-          message: `source ${pointer} exists in no event schema`,
-        });
-    });
-  }
-  return { mappings, issues };
+/** A mapping issue as a registry problem, located at the column's source in the table file. */
+function mappingProblem(table: WarehouseTable, issue: MappingIssue): SchemaIssue {
+  const { column } = issue;
+  if (issue.rule === 'WAREHOUSE_SOURCE_UNUSED')
+    return {
+      file: table.file,
+      pointer: `/columns/${column.name}/source${column.sources.length > 1 ? `/${issue.sourceIndex}` : ''}`,
+      message: `source ${issue.source} exists in no event schema`,
+    };
+  return { file: table.file, pointer: `/columns/${column.name}/source`, message: `event ${issue.message}` };
 }
 
 async function readJson(root: string, rel: string, issues: SchemaIssue[]): Promise<unknown> {
@@ -368,10 +273,11 @@ async function readJson(root: string, rel: string, issues: SchemaIssue[]): Promi
 
 export interface LoadOptions {
   /**
-   * Return warehouse-mapping problems (an event field that does not fit its column) on the result
-   * instead of throwing: the compatibility checker reports them as findings of a change.
+   * Refuse a registry whose warehouse mappings have problems (an event field that does not fit its
+   * column), default true. The compatibility checker turns it off: it runs the same mapping engine
+   * (`mapTable`) and reports the problems as findings of a change.
    */
-  collectMappingIssues?: boolean;
+  refuseMisfits?: boolean;
   /**
    * Apply the authoring policy codegen relies on (default true): bounds on every string, number
    * and array, and `$ref`s to whole files only. The compatibility checker turns it off: it
@@ -386,15 +292,11 @@ export interface LoadOptions {
  * `warehouse/`). File names in messages are relative to the folder's parent, e.g.
  * `schemas/events/add_to_cart/1.json`.
  */
-export async function loadRegistry(
-  schemasDir: string,
-  options: LoadOptions = {},
-): Promise<Registry & { mappingIssues: SchemaIssue[] }> {
+export async function loadRegistry(schemasDir: string, options: LoadOptions = {}): Promise<Registry> {
   const root = path.dirname(path.resolve(schemasDir));
   const top = path.basename(path.resolve(schemasDir));
   const meta = compileMeta();
   const issues: SchemaIssue[] = [];
-  const index = new SchemaIndex();
 
   const commons: CommonShape[] = [];
   for (const f of await listJson(path.join(schemasDir, 'common'))) {
@@ -410,7 +312,6 @@ export async function loadRegistry(
     if (schema.$id !== expected)
       issues.push({ file, pointer: '/$id', message: `$id must be ${expected} to match the file path` });
     commons.push({ id: expected, file, typeName: (raw as CommonSchemaFile).title, schema });
-    index.add({ ...schema, $id: expected });
   }
 
   const events: EventModel[] = [];
@@ -452,10 +353,10 @@ export async function loadRegistry(
         deprecated: schema.deprecated ?? false,
         schema: { ...schema, $id: id },
       });
-      index.add({ ...schema, $id: id });
     }
   }
 
+  const index = SchemaIndex.of({ commons, events });
   for (const c of commons) issues.push(...walkRules(c.file, c.schema, '', index, c.id, options.enforcePolicy ?? true));
   for (const e of events) issues.push(...walkRules(e.file, e.schema, '', index, e.id, options.enforcePolicy ?? true));
 
@@ -506,16 +407,13 @@ export async function loadRegistry(
   const partial = { commons, envelope, enrichment, events };
 
   const mappings: EventMapping[] = [];
-  const mappingIssues: SchemaIssue[] = [];
   for (const table of tables) {
-    if (!table.columns.some((c) => c.sources.length > 0)) continue;
-    const mapped = mapEvents(index, partial, table);
-    mappingIssues.push(...mapped.issues);
+    const mapped = mapTable(index, partial, table);
+    if (options.refuseMisfits ?? true) issues.push(...mapped.issues.map((i) => mappingProblem(table, i)));
     mappings.push(...mapped.mappings);
   }
-  if (!options.collectMappingIssues) issues.push(...mappingIssues);
   if (issues.length > 0) throw new RegistryError(issues);
 
   events.sort((a, b) => byCodeUnit(a.name, b.name) || a.model - b.model);
-  return { commons, envelope, enrichment, events, tables, mappings, mappingIssues };
+  return { commons, envelope, enrichment, events, tables, mappings, index };
 }

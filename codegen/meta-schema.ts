@@ -5,6 +5,7 @@
  * typos such as `maxLenght` from silently meaning "no bound".
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { SQL_TYPE_PATTERN } from './sql-types.ts';
 
 export const SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
 export const SCHEMA_BASE_URI = 'https://clickstream.example/schemas/';
@@ -102,10 +103,6 @@ export const CommonSchemaFile = Type.Object(
   { additionalProperties: false },
 );
 export type CommonSchemaFile = Static<typeof CommonSchemaFile>;
-
-/** SQL column types the warehouse supports, written as in PostgreSQL. */
-export const SQL_TYPE_PATTERN =
-  '^(uuid|text|boolean|smallint|integer|bigint|double precision|timestamptz|date|jsonb|varchar\\([1-9][0-9]{0,4}\\)|numeric\\([1-9][0-9]?,[0-9][0-9]?\\))$';
 
 export const WarehouseColumn = Type.Object(
   {

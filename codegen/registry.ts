@@ -1,8 +1,16 @@
 /**
  * The Registry model: everything under `schemas/`, loaded once and validated (see load.ts).
  * Generators and the compatibility checker read only this model, never the files.
+ *
+ * Words, used in one sense each in hand-written code:
+ * - envelope: the fields every wire event carries (`schemas/common/envelope.json`); never the
+ *   request body (that is the batch `{ sent_at, events }`; the public error code
+ *   `invalid_envelope` keeps its name).
+ * - model: one numbered schema of an event (`schemas/events/<name>/<model>.json`). On the wire
+ *   and in generated public names it is spelled `event_version` / `EventVersion`, which stay.
  */
 import type { SchemaNode, WarehouseColumn } from './meta-schema.ts';
+import type { SchemaIndex } from './schema-index.ts';
 import type { SqlType } from './sql-types.ts';
 
 export type JsonSchema = SchemaNode & {
@@ -77,6 +85,11 @@ export interface Registry {
   tables: WarehouseTable[];
   /** Column mappings of every event model into every table that declares sources. */
   mappings: EventMapping[];
+  /**
+   * The commons and events by `$id`, as the loader built it. A registry edited after loading
+   * (a test's copy) needs a fresh one: `SchemaIndex.of(registry)`.
+   */
+  index: SchemaIndex;
 }
 
 export const eventKey = (e: { name: string; model: number }) => `${e.name}@${e.model}`;

@@ -2,7 +2,7 @@
  * Navigation over the registry's schemas by absolute `$id`: resolving `$ref`s, walking a JSON
  * pointer into an event, and reducing a node to the ValueShape that column-fit checks need.
  */
-import type { JsonSchema } from './registry.ts';
+import type { JsonSchema, Registry } from './registry.ts';
 import type { JsonTypeName, ValueShape } from './sql-types.ts';
 
 /** A schema node together with the base URI its relative `$ref`s resolve against. */
@@ -14,8 +14,11 @@ export interface Located {
 export class SchemaIndex {
   readonly #byId = new Map<string, JsonSchema>();
 
-  add(schema: JsonSchema): void {
-    if (schema.$id) this.#byId.set(schema.$id, schema);
+  /** The index of a registry's shared shapes and event models (their own objects), by `$id`. */
+  static of(registry: Pick<Registry, 'commons' | 'events'>): SchemaIndex {
+    const index = new SchemaIndex();
+    for (const s of [...registry.commons, ...registry.events]) index.#byId.set(s.id, s.schema);
+    return index;
   }
 
   has(id: string): boolean {

@@ -1,7 +1,7 @@
 /**
  * The compatibility check: compares the head registry with the base registry (and with every
- * earlier state of it, so that a model stays compatible with all its past versions, not just the
- * last) and returns structured findings. No I/O: callers load the sides.
+ * earlier state of it, so that a model stays compatible with every past state of its file, not
+ * just the last) and returns structured findings. No I/O: callers load the sides.
  */
 import type { EventModel } from '../registry.ts';
 import { eventKey } from '../registry.ts';
@@ -95,15 +95,6 @@ export function checkCompatibility({ head, base, history = [] }: CheckInput): Fi
         add(u.rule, { event: null, model: null, table: table.name, file: u.file, pointer: u.pointer }, u.message),
       );
     }
-  }
-  if (head.mappingIssues.length > 0 && headFit.size === 0) {
-    // The loader saw a misfit this checker did not: never report "no change" in that case.
-    for (const m of head.mappingIssues)
-      add(
-        'UNSUPPORTED_CONSTRUCT',
-        { event: null, model: null, file: m.file, pointer: m.pointer },
-        `the loader reports "${m.message}" but the checker found no matching problem`,
-      );
   }
   for (const state of states) {
     for (const table of head.registry.tables) {

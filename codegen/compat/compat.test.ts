@@ -51,11 +51,8 @@ function side(tree: Tree, label: string): Promise<Side> {
   if (!side) {
     side = (async () => {
       const dir = await writeTree(path.join(temp, String(counter++)), tree);
-      const { mappingIssues, ...registry } = await loadRegistry(dir, {
-        collectMappingIssues: true,
-        enforcePolicy: false,
-      });
-      return makeSide('fixture', registry, mappingIssues);
+      const registry = await loadRegistry(dir, { refuseMisfits: false, enforcePolicy: false });
+      return makeSide('fixture', registry);
     })();
     loaded.set(key, side);
   }

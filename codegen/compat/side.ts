@@ -7,17 +7,14 @@
 import type { ValidateFunction } from 'ajv';
 import type Ajv2020 from 'ajv/dist/2020.js';
 import { createSchemaAjv } from '../ajv.ts';
-import type { SchemaIssue } from '../load.ts';
 import { SCHEMA_BASE_URI } from '../meta-schema.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
-import { SchemaIndex } from '../schema-index.ts';
+import type { SchemaIndex } from '../schema-index.ts';
 
 export interface Side {
   /** Where this state comes from, e.g. `HEAD`, `a1b2c3d` or a folder. */
   label: string;
   registry: Registry;
-  /** Problems the loader found in warehouse mappings (reported as findings, not refused). */
-  mappingIssues: SchemaIssue[];
   index: SchemaIndex;
   fileOf(id: string): string;
   rootOf(id: string): JsonSchema | undefined;
@@ -25,12 +22,10 @@ export interface Side {
   accepts(id: string, pointer: string, value: unknown): { ok: boolean; keyword?: string };
 }
 
-export function makeSide(label: string, registry: Registry, mappingIssues: SchemaIssue[] = []): Side {
-  const index = new SchemaIndex();
+export function makeSide(label: string, registry: Registry): Side {
   const roots = new Map<string, { file: string; schema: JsonSchema }>();
   for (const c of registry.commons) roots.set(c.id, { file: c.file, schema: c.schema });
   for (const e of registry.events) roots.set(e.id, { file: e.file, schema: e.schema });
-  for (const [id, { schema }] of roots) index.add({ ...schema, $id: id });
 
   let ajv: Ajv2020 | undefined;
   const probes = new Map<string, ValidateFunction>();
@@ -51,8 +46,7 @@ export function makeSide(label: string, registry: Registry, mappingIssues: Schem
   return {
     label,
     registry,
-    mappingIssues,
-    index,
+    index: registry.index,
     fileOf: (id) => roots.get(id)?.file ?? id,
     rootOf: (id) => roots.get(id)?.schema,
     accepts(id, pointer, value) {

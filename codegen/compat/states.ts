@@ -14,8 +14,7 @@ export class StateError extends Error {}
 export type BaseStates = { base: Side; history: Side[]; label: string } | { nothingToCompare: string };
 
 export async function loadSide(dir: string, label: string): Promise<Side> {
-  const { mappingIssues, ...registry } = await loadRegistry(dir, { collectMappingIssues: true, enforcePolicy: false });
-  return makeSide(label, registry, mappingIssues);
+  return makeSide(label, await loadRegistry(dir, { refuseMisfits: false, enforcePolicy: false }));
 }
 
 async function mustLoad(dir: string, label: string, what: string): Promise<Side> {

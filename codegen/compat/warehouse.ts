@@ -1,11 +1,11 @@
 /**
  * Warehouse direction: every event (new and still-in-the-lake old ones) must load into its
- * table, and a table change must not break the rows it already holds. The column-fit rule is the
- * loader's own (`whyNotFit`); this module only decides which fit problems a change introduced.
+ * table, and a table change must not break the rows it already holds. Mapping and fit are the
+ * loader's own (`mapTable`); this module only decides which fit problems a change introduced.
  */
-import { resolveEventPointer } from '../load.ts';
+import { mapTable } from '../mapping.ts';
 import type { Column, WarehouseTable } from '../registry.ts';
-import { describeShape, type SqlType, whyNotFit } from '../sql-types.ts';
+import { typeChange } from '../sql-types.ts';
 import { Undecided } from './producer.ts';
 import type { RuleId } from './rules.ts';
 import { joinPointer, pointerOf, type Side } from './side.ts';
@@ -45,103 +45,25 @@ export const TABLE_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Fit of every event model of `side` into `table`: fields whose values the column cannot store,
- * fields that may be missing for a NOT NULL column, and sources no event has.
+ * Fit of every event model of `side` into `table` (the loader's own mapping engine), located at
+ * the field when it lives in a schema file, else at the column's source.
  */
 export function fitIssues(side: Side, table: WarehouseTable): WarehouseIssue[] {
-  const issues: WarehouseIssue[] = [];
-  const used = new Set<string>();
-  for (const event of side.registry.events) {
-    for (const column of table.columns) {
-      if (column.sources.length === 0) continue;
-      const columnAt = joinPointer('', 'columns', column.name);
-      const base = { event: event.name, model: event.model, table: table.name, column: column.name };
-      let found = false;
-      for (const pointer of column.sources) {
-        const hit = resolveEventPointer(side.index, side.registry, event, pointer);
-        if (!hit) continue;
-        used.add(pointer);
-        found = true;
-        const shape = side.index.shape(hit.located);
-        const fieldFile = side.fileOf(hit.located.base);
-        const fieldPointer = pointerOf(side.rootOf(hit.located.base), hit.located.node);
-        const where =
-          fieldPointer === undefined
-            ? { file: table.file, pointer: joinPointer(columnAt, 'source') }
-            : { file: fieldFile, pointer: fieldPointer };
-        const why = whyNotFit(shape, column.type);
-        if (why)
-          issues.push({
-            rule: 'WAREHOUSE_FIELD_DOES_NOT_FIT',
-            ...base,
-            ...where,
-            message: `${event.name} v${event.model} field ${pointer} is ${describeShape(shape)} but column ${table.name}.${column.name} is ${column.type.sql}: ${why}`,
-          });
-        const mayBeAbsent = hit.segmentsRequired.includes(false) || shape.types.has('null');
-        if (mayBeAbsent && !column.nullable && column.default === undefined)
-          issues.push({
-            rule: 'WAREHOUSE_FIELD_MAY_BE_MISSING',
-            ...base,
-            ...where,
-            message: `${event.name} v${event.model} field ${pointer} may be absent or null but column ${table.name}.${column.name} is NOT NULL without a default`,
-          });
-        break;
-      }
-      if (!found && !column.nullable && column.default === undefined)
-        issues.push({
-          rule: 'WAREHOUSE_FIELD_MAY_BE_MISSING',
-          ...base,
-          file: table.file,
-          pointer: joinPointer(columnAt, 'source'),
-          message: `${event.name} v${event.model} has none of ${column.sources.join(', ')} but column ${table.name}.${column.name} is NOT NULL without a default`,
-        });
-    }
-  }
-  if (side.registry.events.length > 0) {
-    for (const column of table.columns) {
-      for (const pointer of column.sources) {
-        if (used.has(pointer)) continue;
-        issues.push({
-          rule: 'WAREHOUSE_SOURCE_UNUSED',
-          event: null,
-          model: null,
-          table: table.name,
-          column: column.name,
-          file: table.file,
-          pointer: joinPointer('', 'columns', column.name, 'source'),
-          message: `column ${table.name}.${column.name} reads ${pointer}, which no event model has`,
-        });
-      }
-    }
-  }
-  return issues;
-}
-
-type Change = 'same' | 'wider' | 'narrower' | 'changed';
-
-const INT_RANK: Partial<Record<SqlType['kind'], number>> = { smallint: 1, integer: 2, bigint: 3 };
-/** Decimal digits an integer type needs in front of the point. */
-const INT_DIGITS: Partial<Record<SqlType['kind'], number>> = { smallint: 5, integer: 10, bigint: 19 };
-
-/** How a column type change affects the values the column can hold. */
-function typeChange(from: SqlType, to: SqlType): Change {
-  if (from.sql === to.sql) return 'same';
-  if (from.kind === 'varchar' && to.kind === 'varchar')
-    return (to.length ?? 0) > (from.length ?? 0) ? 'wider' : 'narrower';
-  if (from.kind === 'varchar' && to.kind === 'text') return 'wider';
-  if (from.kind === 'text' && to.kind === 'varchar') return 'narrower';
-  const fromRank = INT_RANK[from.kind];
-  const toRank = INT_RANK[to.kind];
-  if (fromRank && toRank) return toRank > fromRank ? 'wider' : 'narrower';
-  const intDigits = (t: SqlType) => (t.kind === 'numeric' ? (t.precision ?? 0) - (t.scale ?? 0) : INT_DIGITS[t.kind]);
-  const scale = (t: SqlType) => (t.kind === 'numeric' ? (t.scale ?? 0) : 0);
-  const fromDigits = intDigits(from);
-  const toDigits = intDigits(to);
-  if (fromDigits !== undefined && toDigits !== undefined && to.kind === 'numeric') {
-    return toDigits >= fromDigits && scale(to) >= scale(from) ? 'wider' : 'narrower';
-  }
-  if (from.kind === 'numeric' && toRank) return 'narrower';
-  return 'changed';
+  return mapTable(side.index, side.registry, table).issues.map((i): WarehouseIssue => {
+    const source = { file: table.file, pointer: joinPointer('', 'columns', i.column.name, 'source') };
+    const fieldPointer = i.field && pointerOf(side.rootOf(i.field.base), i.field.node);
+    const where =
+      i.field && fieldPointer !== undefined ? { file: side.fileOf(i.field.base), pointer: fieldPointer } : source;
+    return {
+      rule: i.rule,
+      event: i.event?.name ?? null,
+      model: i.event?.model ?? null,
+      table: table.name,
+      column: i.column.name,
+      ...where,
+      message: i.message,
+    };
+  });
 }
 
 function checkColumnKeys(table: WarehouseTable, column: Column): void {

@@ -13,7 +13,7 @@
  */
 import { banner, byCodeUnit, type GeneratedFile, layout } from '../layout.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
-import { type Located, SchemaIndex } from '../schema-index.ts';
+import type { Located, SchemaIndex } from '../schema-index.ts';
 
 type Scalar = 'string' | 'bigint' | 'double' | 'boolean';
 export type GlueShape =
@@ -121,9 +121,7 @@ export interface AthenaTables {
 }
 
 export function athenaTables(registry: Registry): AthenaTables {
-  const index = new SchemaIndex();
-  for (const s of [...registry.commons, registry.envelope, registry.enrichment, ...registry.events])
-    index.add(s.schema);
+  const { index } = registry;
   const notes: TypeFallback[] = [];
   const events: GlueColumn[] = [];
   const seen = new Set<string>();

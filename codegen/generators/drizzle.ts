@@ -4,55 +4,11 @@
  */
 import { banner, byCodeUnit, camel, type GeneratedFile, layout, pascal } from '../layout.ts';
 import type { Column, Registry, WarehouseTable } from '../registry.ts';
-import type { SqlType } from '../sql-types.ts';
-
-function builder(c: Column): { fn: string; call: string } {
-  const t: SqlType = c.type;
-  const n = `'${c.name}'`;
-  switch (t.kind) {
-    case 'uuid':
-      return { fn: 'uuid', call: `uuid(${n})` };
-    case 'text':
-      return { fn: 'text', call: `text(${n})` };
-    case 'varchar':
-      return { fn: 'varchar', call: `varchar(${n}, { length: ${t.length} })` };
-    case 'boolean':
-      return { fn: 'boolean', call: `boolean(${n})` };
-    case 'smallint':
-      return { fn: 'smallint', call: `smallint(${n})` };
-    case 'integer':
-      return { fn: 'integer', call: `integer(${n})` };
-    case 'bigint':
-      return { fn: 'bigint', call: `bigint(${n}, { mode: 'number' })` };
-    case 'numeric':
-      return { fn: 'numeric', call: `numeric(${n}, { precision: ${t.precision}, scale: ${t.scale} })` };
-    case 'double precision':
-      return { fn: 'doublePrecision', call: `doublePrecision(${n})` };
-    case 'timestamptz':
-      return { fn: 'timestamp', call: `timestamp(${n}, { withTimezone: true, mode: 'string' })` };
-    case 'date':
-      return { fn: 'date', call: `date(${n}, { mode: 'string' })` };
-    case 'jsonb':
-      return { fn: 'jsonb', call: `jsonb(${n})` };
-  }
-}
+import { drizzleBuilder, SQL_TYPES } from '../sql-types.ts';
 
 /** The TypeScript type of a column's value in a row produced by a mapper. */
 export function rowType(c: Column): string {
-  const base = {
-    uuid: 'string',
-    text: 'string',
-    varchar: 'string',
-    boolean: 'boolean',
-    smallint: 'number',
-    integer: 'number',
-    bigint: 'number',
-    numeric: 'number',
-    'double precision': 'number',
-    timestamptz: 'string',
-    date: 'string',
-    jsonb: 'unknown',
-  }[c.type.kind];
+  const base = SQL_TYPES[c.type.kind].ts;
   return c.nullable && base !== 'unknown' ? `${base} | null` : base;
 }
 
@@ -64,7 +20,7 @@ function table(t: WarehouseTable, fns: Set<string>): string {
   fns.add('pgTable');
   const singlePk = t.primaryKey.length === 1 ? t.primaryKey[0] : undefined;
   const cols = t.columns.map((c) => {
-    const b = builder(c);
+    const b = drizzleBuilder(c.type, c.name);
     fns.add(b.fn);
     let call = b.call;
     if (!c.nullable) call += '.notNull()';
