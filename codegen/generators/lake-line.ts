@@ -10,31 +10,14 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 import { createSchemaAjv } from '../ajv.ts';
 import { banner, type GeneratedFile, importPath, layout } from '../layout.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
-
-/** ajv's standalone output `require`s these runtime helpers; the wire validators' runtime exports them. */
-const RUNTIME_REQUIRES: Record<string, string> = {
-  'require("ajv/dist/runtime/ucs2length").default': 'ucs2length',
-  'require("ajv/dist/runtime/equal").default': 'equal',
-};
+import { bindRuntimeRequires, runtimeImport } from './validators.ts';
 
 /** ajv standalone code of `schema` as an ES module importing its helpers from the validators' runtime. */
 function standaloneModule(path: string, schema: JsonSchema, commons: JsonSchema[], source: string): string {
   const ajv = createSchemaAjv({ standalone: true });
   for (const c of commons) ajv.addSchema(c);
-  let code = standaloneCode(ajv, ajv.compile(schema));
-  const used = new Set<string>();
-  for (const [req, name] of Object.entries(RUNTIME_REQUIRES)) {
-    if (code.includes(req)) {
-      code = code.split(req).join(name);
-      used.add(name);
-    }
-  }
-  const leftover = /require\([^)]*\)/.exec(code);
-  if (leftover) throw new Error(`${source}: standalone validator needs an unsupported runtime import ${leftover[0]}`);
-  if (/\bformats[.[]/.test(code)) used.add('formats');
-  const imports = used.size
-    ? `import { ${[...used].sort().join(', ')} } from '${importPath(path, layout.validatorRuntime)}';\n`
-    : '';
+  const { code, used } = bindRuntimeRequires(standaloneCode(ajv, ajv.compile(schema)), source);
+  const imports = runtimeImport(path, used);
   return `${banner([source])}// @ts-nocheck — ajv standalone output; typed through ${layout.lakeLineValidator}.\n${imports}${code.replace(/^"use strict";/, '')}\n`;
 }
 

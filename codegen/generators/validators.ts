@@ -103,6 +103,30 @@ export function equal(a: unknown, b: unknown): boolean {
 const NAME_PLACEHOLDER = '__envelope_event_name__';
 const VERSION_PLACEHOLDER = 987654321;
 
+/**
+ * ajv standalone output with its runtime `require`s replaced by the `_runtime.ts` helpers they
+ * name, and which helpers (and whether `formats`) the code now uses. Shared with the lake-line
+ * generator's enrichment validator.
+ */
+export function bindRuntimeRequires(standalone: string, source?: string): { code: string; used: Set<string> } {
+  let code = standalone;
+  const used = new Set<string>();
+  for (const [req, name] of Object.entries(RUNTIME_REQUIRES)) {
+    if (code.includes(req)) {
+      code = code.split(req).join(name);
+      used.add(name);
+    }
+  }
+  const leftover = /require\([^)]*\)/.exec(code);
+  if (leftover) {
+    throw new Error(
+      `${source ? `${source}: ` : ''}standalone validator needs an unsupported runtime import ${leftover[0]}`,
+    );
+  }
+  if (/\bformats[.[]/.test(code)) used.add('formats');
+  return { code, used };
+}
+
 /** ajv standalone code for `schema`, with its runtime requires bound to `_runtime.ts` imports. */
 function compileStandalone(
   commons: JsonSchema[],
@@ -114,18 +138,9 @@ function compileStandalone(
   const ajv = createSchemaAjv({ standalone: true });
   for (const c of commons) ajv.addSchema(c);
   for (const x of extra) ajv.addSchema(x);
-  let code = standaloneCode(ajv, ajv.compile(schema));
-  const used = new Set<string>();
-  for (const [req, name] of Object.entries(RUNTIME_REQUIRES)) {
-    if (code.includes(req)) {
-      code = code.split(req).join(name);
-      used.add(name);
-    }
-  }
-  const leftover = /require\([^)]*\)/.exec(code);
-  if (leftover) throw new Error(`standalone validator needs an unsupported runtime import ${leftover[0]}`);
-  if (/\bformats[.[]/.test(code)) used.add('formats');
-  code = cheapLengthChecks(code);
+  const bound = bindRuntimeRequires(standaloneCode(ajv, ajv.compile(schema)));
+  const used = bound.used;
+  let code = cheapLengthChecks(bound.code);
   const root = /^export default (validate\d+);$/m.exec(code)?.[1];
   if (!root) throw new Error('ajv standalone output has no default export');
   code = code
@@ -157,7 +172,8 @@ function cheapLengthChecks(code: string): string {
   return out;
 }
 
-function runtimeImport(from: string, used: Set<string>): string {
+/** The import of the `_runtime.ts` helpers `used`, from the generated file `from`. */
+export function runtimeImport(from: string, used: Set<string>): string {
   return used.size
     ? `import { ${[...used].sort().join(', ')} } from '${importPath(from, layout.validatorRuntime)}';\n`
     : '';

@@ -8,11 +8,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl } from '../lake/jsonl.ts';
 import type { RawStore } from '../lake/raw-store.ts';
+import { createLogger } from '../log.ts';
 import { createIngestApp, type IngestAppDeps, parseOrigins } from './app.ts';
 import { GUEST } from './core.ts';
 import { createIdentityResolver } from './identity.ts';
 import { LakeWriter } from './lake-writer.ts';
-import { createLogger } from './log.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { SAMPLE_TIME, sampleBatch, sampleEvent } from './sample-events.ts';
 

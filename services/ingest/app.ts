@@ -12,11 +12,11 @@ import type { Context } from 'hono';
 import { cors } from 'hono/cors';
 import { Hono } from 'hono/tiny';
 import type { Config } from '../config.ts';
+import { errorFields, type Logger } from '../log.ts';
 import { truncateCodePoints } from '../storable.ts';
 import { DEFAULT_LIMITS, type EventError, type IngestLimits, processBody, type RejectedEvent } from './core.ts';
 import { createIdentityResolver, type IdentityResolver } from './identity.ts';
 import type { LakeWriter } from './lake-writer.ts';
-import { errorFields, type Logger } from './log.ts';
 import { countEvents, type EventCounts } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl } from '../lake/jsonl.ts';
-import { createLogger } from './log.ts';
+import { createLogger } from '../log.ts';
 import { SAMPLE_TIME, sampleEvent } from './sample-events.ts';
 import { type IngestServer, startIngestServer } from './server.ts';
 

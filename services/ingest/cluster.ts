@@ -15,8 +15,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import type { Config } from '../config.ts';
+import { createLogger } from '../log.ts';
 import { untilShutdown } from '../shutdown.ts';
-import { createLogger } from './log.ts';
 import { Counters, type EventCounts } from './metrics.ts';
 import { startIngestServer } from './server.ts';
 

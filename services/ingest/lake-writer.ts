@@ -11,6 +11,7 @@
 import { monotonicFactory } from 'ulid';
 import { encodeJsonlLines } from '../lake/jsonl.ts';
 import { type LakeArea, objectKey, type RawStore } from '../lake/raw-store.ts';
+import { floorHour } from '../time.ts';
 
 export interface LakeWriterOptions {
   /** Concurrent group writes; default: the store's putConcurrency, else 4 (S3 round trips overlap). */
@@ -103,7 +104,7 @@ export class LakeWriter {
 
   private append(group: Group, area: LakeArea, lines: string[], receivedAt: Date): void {
     if (lines.length === 0) return;
-    const hour = new Date(Math.floor(receivedAt.getTime() / 3_600_000) * 3_600_000);
+    const hour = floorHour(receivedAt);
     const id = `${area}/${hour.getTime()}`;
     let part = group.parts.get(id);
     if (!part) {

@@ -5,15 +5,15 @@
  */
 import { handle } from 'hono/aws-lambda';
 import { loadConfig } from '../config.ts';
-import { openRawStore } from '../lake/open.ts';
+import { openLake } from '../lake/open.ts';
+import { createLogger } from '../log.ts';
 import { createIngestApp, depsFromConfig } from './app.ts';
 import { LakeWriter } from './lake-writer.ts';
-import { createLogger } from './log.ts';
 import { emfLines } from './metrics.ts';
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
-const store = openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+const store = openLake(config);
 
 export const app = createIngestApp({
   writer: new LakeWriter(store),

@@ -11,11 +11,11 @@ import type { Duplex } from 'node:stream';
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Config } from '../config.ts';
-import { openRawStore } from '../lake/open.ts';
+import { openLake } from '../lake/open.ts';
 import type { RawStore } from '../lake/raw-store.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { createIngestApp, depsFromConfig } from './app.ts';
 import { LakeWriter } from './lake-writer.ts';
-import { createLogger, type Logger } from './log.ts';
 import { Counters, type EventCounts } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 
@@ -50,7 +50,7 @@ export async function startIngestServer({
   sharedCounters,
 }: StartIngestServerOptions): Promise<IngestServer> {
   const log = logger ?? createLogger(config.LOG_LEVEL);
-  const lake = store ?? openRawStore(config.LAKE_URL, { s3Endpoint: config.S3_ENDPOINT, region: config.AWS_REGION });
+  const lake = store ?? openLake(config);
   const writer = new LakeWriter(lake);
   const counters = new Counters();
   const app = createIngestApp({

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
-import { createLogger } from './log.ts';
+import { createLogger } from '../log.ts';
 import { SAMPLE_TIME, sampleBatch } from './sample-events.ts';
 import { type IngestServer, startIngestServer } from './server.ts';
 

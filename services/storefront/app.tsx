@@ -17,8 +17,8 @@ import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import { secureHeaders } from 'hono/secure-headers';
 import { AuthError, type Authenticated, type IdentityProvider } from '../identity/provider.ts';
-import type { Logger } from '../ingest/log.ts';
-import { errorFields } from '../ingest/log.ts';
+import type { Logger } from '../log.ts';
+import { errorFields } from '../log.ts';
 import {
   createSession,
   findSession,
