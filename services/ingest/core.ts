@@ -140,20 +140,16 @@ export function processBody(
     }
   }
 
-  let envelope: unknown;
+  let batch: unknown;
   try {
-    envelope = JSON.parse(text);
+    batch = JSON.parse(text);
   } catch (err) {
     return refuse(400, 'invalid_json', `body is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) {
+  if (typeof batch !== 'object' || batch === null || Array.isArray(batch)) {
     return refuse(400, 'invalid_envelope', 'body must be a JSON object { sent_at, events }');
   }
-  const {
-    sent_at: sentAtRaw,
-    events,
-    dropped,
-  } = envelope as { sent_at?: unknown; events?: unknown; dropped?: unknown };
+  const { sent_at: sentAtRaw, events, dropped } = batch as { sent_at?: unknown; events?: unknown; dropped?: unknown };
   if (
     typeof sentAtRaw !== 'string' ||
     sentAtRaw.length > 40 ||

@@ -104,7 +104,7 @@ const KEEPALIVE_BUDGET = 65_536;
 /** Largest request body: a full one in flight still leaves a little budget for a page hide. */
 const MAX_BODY_BYTES = 60_000;
 /** Room for `{"sent_at":"…","events":[…],"dropped":n}` around the events of a request. */
-const ENVELOPE_BYTES = 100;
+const BATCH_OVERHEAD_BYTES = 100;
 /** A page renews its lease this often (a hidden tab's timers may run only once a minute)… */
 const HEARTBEAT_MS = 5000;
 /** …and its queue is adopted by another page once the lease is this old. */
@@ -163,7 +163,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   /** The auth hook's last answer, for a page hide that cannot wait for an asynchronous hook. */
   let token: string | null | undefined;
   /** What the server accepts (MAX_EVENT_BYTES) and what fits one request with its separator. */
-  const maxBytes = Math.min(maxEventBytes, MAX_BODY_BYTES - ENVELOPE_BYTES - 1);
+  const maxBytes = Math.min(maxEventBytes, MAX_BODY_BYTES - BATCH_OVERHEAD_BYTES - 1);
   /** Each queued event's JSON, serialised once however often the queue is written. */
   const jsonOf = new WeakMap<QueuedEvent, string>();
   const toJson = (e: QueuedEvent) => {
@@ -297,7 +297,7 @@ export function createTracker(config: TrackerConfig, env: TrackerEnv): Tracker {
   /** The oldest ready events whose request body fits `budget` bytes, and that body's size at most. */
   function nextBatch(budget = MAX_BODY_BYTES): [QueuedEvent[], number] {
     const batch: QueuedEvent[] = [];
-    let size = ENVELOPE_BYTES;
+    let size = BATCH_OVERHEAD_BYTES;
     for (const e of ready()) {
       const n = bytes(toJson(e)) + 1;
       if (size + n > Math.min(budget, MAX_BODY_BYTES) || batch.length >= cap) break;
