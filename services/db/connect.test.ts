@@ -116,4 +116,50 @@ describe('the PGlite warehouse shared by the ETL and the dashboard', () => {
       expect(await wh.query('SELECT count(*)::int AS n FROM u')).toEqual([{ n: 0 }]);
     }
   });
+
+  it("never lets a second session end the first one's transaction", async () => {
+    await wh.query('CREATE TABLE v (n int)');
+    let began!: () => void;
+    const aBegan = new Promise<void>((r) => {
+      began = r;
+    });
+    let bReturned!: () => void;
+    const bDone = new Promise<void>((r) => {
+      bReturned = r;
+    });
+    const a = wh.withSession(async (s) => {
+      expect(await s.tryLock(424_242)).toBe(true);
+      await s.query('BEGIN');
+      await s.query('INSERT INTO v VALUES (1)');
+      began();
+      await bDone;
+      await s.query('INSERT INTO v VALUES (2)');
+      await s.query('COMMIT');
+      await s.unlock(424_242);
+    });
+    await aBegan;
+    // The losing ETL run: it finds the lock taken and returns while A's transaction is open.
+    const lost = await wh.withSession((s) => s.tryLock(424_242));
+    expect(lost).toBe(false);
+    bReturned();
+    await a;
+    expect(await wh.query('SELECT n FROM v ORDER BY n')).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('runs two sessions transactions one after the other, each committing its own rows', async () => {
+    await wh.query('CREATE TABLE w (who text, n int)');
+    const run = (who: string) =>
+      wh.withSession(async (s) => {
+        await s.query('BEGIN');
+        await s.query('INSERT INTO w VALUES ($1, 1)', [who]);
+        await new Promise((r) => setTimeout(r, 20));
+        await s.query('INSERT INTO w VALUES ($1, 2)', [who]);
+        await s.query(who === 'a' ? 'COMMIT' : 'ROLLBACK');
+      });
+    await Promise.all([run('a'), run('b')]);
+    expect(await wh.query('SELECT who, n FROM w ORDER BY who, n')).toEqual([
+      { who: 'a', n: 1 },
+      { who: 'a', n: 2 },
+    ]);
+  });
 });

@@ -166,46 +166,54 @@ const TX_ROLLBACK = /^\s*ROLLBACK\s*;?\s*$/i;
 async function openPglite(dir: string, migrationsFolder: string): Promise<Warehouse> {
   const db = await openPgliteDir(dir);
   const heldLocks = new Set<number>();
-  let open: OpenTransaction | undefined;
+  /** How to end each session's open transaction (for close()). */
+  const openSessions = new Set<(commit: boolean) => Promise<void>>();
   const none = { rows: [], rowCount: 0 };
-  const endOpen = async (commit: boolean) => {
-    const ending = open;
-    open = undefined;
-    await ending?.end(commit);
-  };
-  const session: Session = {
-    async query<T>(sql: string, params?: unknown[]) {
-      if (!open && TX_START.test(sql) && !params?.length) {
-        open = await beginExclusive(db);
-        return none;
-      }
-      if (open && TX_COMMIT.test(sql)) {
-        await endOpen(true);
-        return none;
-      }
-      if (open && TX_ROLLBACK.test(sql)) {
-        await endOpen(false);
-        return none;
-      }
-      const res = await (open ? open.tx : db).query<T>(sql, params);
-      return { rows: res.rows, rowCount: res.affectedRows ?? 0 };
-    },
-    async copyIn(copySql: string, data: Uint8Array) {
-      // PGlite has no COPY protocol stream; it reads COPY input from a Blob at /dev/blob.
-      const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
-      await (open ? open.tx : db).query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob });
-    },
-    async tryLock(key: number) {
-      if (heldLocks.has(key)) return false;
-      heldLocks.add(key);
-      return true;
-    },
-    async unlock(key: number) {
-      heldLocks.delete(key);
-    },
-    async backendPid() {
-      return (await (open ? open.tx : db).query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    },
+  // Each session has its own transaction state: one session ending (or failing) must never end
+  // another's transaction. Two sessions' transactions are serialised by PGlite's own exclusive
+  // `transaction()` (beginExclusive waits for the other's COMMIT/ROLLBACK).
+  const newSession = () => {
+    let open: OpenTransaction | undefined;
+    const endOpen = async (commit: boolean) => {
+      const ending = open;
+      open = undefined;
+      await ending?.end(commit);
+    };
+    const session: Session = {
+      async query<T>(sql: string, params?: unknown[]) {
+        if (!open && TX_START.test(sql) && !params?.length) {
+          open = await beginExclusive(db);
+          return none;
+        }
+        if (open && TX_COMMIT.test(sql)) {
+          await endOpen(true);
+          return none;
+        }
+        if (open && TX_ROLLBACK.test(sql)) {
+          await endOpen(false);
+          return none;
+        }
+        const res = await (open ? open.tx : db).query<T>(sql, params);
+        return { rows: res.rows, rowCount: res.affectedRows ?? 0 };
+      },
+      async copyIn(copySql: string, data: Uint8Array) {
+        // PGlite has no COPY protocol stream; it reads COPY input from a Blob at /dev/blob.
+        const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
+        await (open ? open.tx : db).query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob });
+      },
+      async tryLock(key: number) {
+        if (heldLocks.has(key)) return false;
+        heldLocks.add(key);
+        return true;
+      },
+      async unlock(key: number) {
+        heldLocks.delete(key);
+      },
+      async backendPid() {
+        return (await (open ? open.tx : db).query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      },
+    };
+    return { session, endOpen };
   };
   return {
     kind: 'pglite',
@@ -214,20 +222,20 @@ async function openPglite(dir: string, migrationsFolder: string): Promise<Wareho
       return (await db.query<T>(sql, params)).rows;
     },
     async withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+      const { session, endOpen } = newSession();
+      openSessions.add(endOpen);
       try {
         return await fn(session);
-      } catch (err) {
-        // The one connection is shared: leave no failed transaction behind for the next user.
-        await endOpen(false).catch(() => {});
-        throw err;
       } finally {
-        // A session that returned inside a transaction would hold everyone else off forever.
+        // The one connection is shared: leave no failed transaction behind for the next user, and
+        // a session that returned inside a transaction would hold everyone else off forever.
         await endOpen(false).catch(() => {});
+        openSessions.delete(endOpen);
       }
     },
     migrate: () => migratePgliteDb(db, { migrationsFolder }),
     close: async () => {
-      await endOpen(false).catch(() => {});
+      await Promise.all([...openSessions].map((end) => end(false).catch(() => {})));
       await db.close();
     },
   };
