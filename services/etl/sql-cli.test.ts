@@ -80,6 +80,24 @@ describe.each(['postgres', 'pglite'] as const)('clickstream sql on %s', (kind) =
     expect(await run(['SELECT nope FROM clickstream_events'])).toBe(1);
     expect(err.at(-1)).toMatch(/column "nope" does not exist \[SQLSTATE 42703\]/);
   });
+
+  it('refuses several statements in one query, running none of them', async () => {
+    expect(await run(['SELECT 1; DROP TABLE etl_runs'])).toBe(1);
+    expect(err.at(-1)).toMatch(/^clickstream sql: .*multiple commands.*\[SQLSTATE 42601\]: give one statement$/);
+    out = [];
+    expect(
+      await run(["SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'etl_runs'", '--json']),
+    ).toBe(0);
+    expect(out).toEqual(['{"n":1}']);
+  });
+
+  it('--read-only refuses writes and still answers reads', async () => {
+    expect(await run(['DELETE FROM clickstream_events', '--read-only'])).toBe(1);
+    expect(err.at(-1)).toMatch(/read-only transaction \[SQLSTATE 25006\]/);
+    out = [];
+    expect(await run(['SELECT count(*)::int AS n FROM clickstream_events', '--read-only', '--json'])).toBe(0);
+    expect(out).toEqual(['{"n":3}']);
+  });
 });
 
 it('usage: help exits 0, bad arguments exit 2 with one line', async () => {

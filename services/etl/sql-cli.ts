@@ -12,8 +12,9 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { untilShutdown } from '../shutdown.ts';
 
 const USAGE = `usage:
-  clickstream sql "<query>" [--json | --csv]
-      run one SQL statement on the warehouse; a table (default), JSON lines or CSV on stdout
+  clickstream sql "<query>" [--json | --csv] [--read-only]
+      run one SQL statement on the warehouse; a table (default), JSON lines or CSV on stdout;
+      --read-only runs it in a read-only transaction (writes fail)
   clickstream sql --serve [--port 5433] [--host 127.0.0.1]
       serve the embedded PGlite warehouse over the PostgreSQL wire protocol until Ctrl-C:
       psql -h 127.0.0.1 -p 5433 -U postgres postgres
@@ -34,6 +35,7 @@ export async function run(args: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' },
         csv: { type: 'boolean' },
+        'read-only': { type: 'boolean' },
         serve: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
@@ -42,13 +44,19 @@ export async function run(args: string[]): Promise<number> {
       strict: true,
     });
     if (values.serve) {
-      if (positionals.length || values.json || values.csv) throw new UsageError('--serve takes no query and no format');
+      if (positionals.length || values.json || values.csv || values['read-only']) {
+        throw new UsageError('--serve takes no query, no format and no --read-only');
+      }
       return await serve(parsePort(values.port), values.host ?? '127.0.0.1');
     }
     if (values.port || values.host) throw new UsageError('--port and --host belong to --serve');
     if (positionals.length !== 1) throw new UsageError('give one query, quoted: clickstream sql "SELECT …"');
     if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
-    return await query(positionals[0] as string, values.json ? 'json' : values.csv ? 'csv' : 'table');
+    return await query(
+      positionals[0] as string,
+      values.json ? 'json' : values.csv ? 'csv' : 'table',
+      values['read-only'] === true,
+    );
   } catch (err) {
     if (isUsageError(err)) {
       console.error(`clickstream sql: ${err.message} (see clickstream sql --help)`);
@@ -112,7 +120,7 @@ export function formatRows(rows: Record<string, unknown>[], format: Format): str
   ];
 }
 
-async function query(sql: string, format: Format): Promise<number> {
+async function query(sql: string, format: Format, readOnly: boolean): Promise<number> {
   const config = loadConfig();
   const { openWarehouse } = await import('./warehouse.ts');
   const pgliteDir = path.resolve(config.DATA_DIR, 'dwh');
@@ -121,10 +129,22 @@ async function query(sql: string, format: Format): Promise<number> {
   try {
     let rows: Record<string, unknown>[];
     try {
-      rows = await warehouse.query<Record<string, unknown>>(sql);
+      rows = readOnly
+        ? await warehouse.withSession(async (s) => {
+            await s.query('BEGIN');
+            try {
+              await s.query('SET TRANSACTION READ ONLY');
+              return (await s.query<Record<string, unknown>>(sql, [])).rows;
+            } finally {
+              await s.query('ROLLBACK');
+            }
+          })
+        : await warehouse.query<Record<string, unknown>>(sql);
     } catch (err) {
       const e = err as { message: string; code?: string; position?: string };
-      console.error(`clickstream sql: ${e.message}${e.code ? ` [SQLSTATE ${e.code}]` : ''}`);
+      // Both warehouses use the extended protocol, which takes one statement per query.
+      const hint = e.code === '42601' && /multiple commands/.test(e.message) ? ': give one statement' : '';
+      console.error(`clickstream sql: ${e.message}${e.code ? ` [SQLSTATE ${e.code}]` : ''}${hint}`);
       return 1;
     }
     for (const out of formatRows(rows, format)) console.log(out);

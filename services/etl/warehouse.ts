@@ -78,7 +78,9 @@ function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse 
     kind: 'postgres',
     location: redactUrl(databaseUrl),
     async query<T>(sql: string, params?: unknown[]) {
-      return (await pool.query(sql, params)).rows as T[];
+      // The extended protocol, as on PGlite: one statement per call, several are refused.
+      const config = { text: sql, values: params ?? [], queryMode: 'extended' } as pg.QueryConfig;
+      return (await pool.query(config)).rows as T[];
     },
     async withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
       const client = await pool.connect();
