@@ -3,7 +3,9 @@
  * PGlite in <DATA_DIR>/dwh) — a table, JSON lines or CSV on stdout — and `clickstream sql --serve`,
  * which serves the embedded PGlite over the PostgreSQL wire protocol (@electric-sql/pglite-socket)
  * so psql and BI tools can open it. PGlite allows one process per data folder: while it is served,
- * other commands reach it through the served port (DATABASE_URL=postgres://postgres@127.0.0.1:5433/postgres).
+ * `clickstream sql` and the dashboard reach it through the served port
+ * (DATABASE_URL=postgres://postgres@127.0.0.1:5433/postgres); the ETL, privacy and migrate commands
+ * refuse it (warehouse.ts): all its connections share one backend, so advisory locks exclude nothing.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,9 +17,11 @@ const USAGE = `usage:
   clickstream sql "<query>" [--json | --csv] [--read-only]
       run one SQL statement on the warehouse; a table (default), JSON lines or CSV on stdout;
       --read-only runs it in a read-only transaction (writes fail)
-  clickstream sql --serve [--port 5433] [--host 127.0.0.1]
+  clickstream sql --serve [--port 5433] [--host 127.0.0.1] [--allow-remote]
       serve the embedded PGlite warehouse over the PostgreSQL wire protocol until Ctrl-C:
       psql -h 127.0.0.1 -p 5433 -U postgres postgres
+      no authentication, every client is superuser: a --host other than loopback needs
+      --allow-remote. Reading only: etl, privacy and db migrate refuse a served PGlite (stop it first)
 
 Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset (--serve: PGlite only;
 with DATABASE_URL set, connect to that server directly). Tables: README.md, "Operating".`;
@@ -39,6 +43,7 @@ export async function run(args: string[]): Promise<number> {
         serve: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
+        'allow-remote': { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
@@ -47,9 +52,18 @@ export async function run(args: string[]): Promise<number> {
       if (positionals.length || values.json || values.csv || values['read-only']) {
         throw new UsageError('--serve takes no query, no format and no --read-only');
       }
-      return await serve(parsePort(values.port), values.host ?? '127.0.0.1');
+      const host = values.host ?? '127.0.0.1';
+      if (!isLoopback(host) && !values['allow-remote']) {
+        throw new UsageError(
+          `--host ${host} is not a loopback address: the served warehouse has no authentication and every client is its superuser; ` +
+            'pass --allow-remote to serve it there anyway',
+        );
+      }
+      return await serve(parsePort(values.port), host);
     }
-    if (values.port || values.host) throw new UsageError('--port and --host belong to --serve');
+    if (values.port || values.host || values['allow-remote']) {
+      throw new UsageError('--port, --host and --allow-remote belong to --serve');
+    }
     if (positionals.length !== 1) throw new UsageError('give one query, quoted: clickstream sql "SELECT …"');
     if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
     return await query(
@@ -68,6 +82,12 @@ export async function run(args: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/** 127.0.0.0/8, ::1 or localhost: reachable from this machine only. */
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
 }
 
 function parsePort(value: string | undefined): number {
@@ -213,7 +233,8 @@ async function serve(port: number, host: string): Promise<number> {
   const url = new URL(served.url);
   console.error(
     `serving the warehouse on ${served.url}\n  psql -h ${url.hostname} -p ${url.port} -U postgres postgres\n` +
-      `  other commands: DATABASE_URL=${served.url}\nCtrl-C stops.`,
+      `  clickstream sql, the dashboard: DATABASE_URL=${served.url}\n` +
+      '  (etl, privacy and db migrate refuse it: stop serving to run them)\nCtrl-C stops.',
   );
   const reason = await untilShutdown();
   console.error(`${reason}: stopping`);

@@ -15,6 +15,7 @@
 import { fileURLToPath } from 'node:url';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
+import { ConfigError } from '../config.ts';
 import {
   createPgPool,
   migratePgliteDb,
@@ -72,8 +73,34 @@ export async function openWarehouse(opts: OpenWarehouseOptions): Promise<Warehou
   return openPglite(opts.pgliteDir, migrationsFolder);
 }
 
+/**
+ * A served PGlite (`clickstream sql --serve`) speaks the PostgreSQL protocol, but all its
+ * connections share one backend: an advisory lock excludes nobody there, so the commands that
+ * rely on one (ETL runs, privacy erasures, migrations) refuse it.
+ */
+function refuseServedPglite(pool: pg.Pool, databaseUrl: string): () => Promise<void> {
+  let checked: Promise<void> | undefined;
+  return () =>
+    (checked ??= pool.query<{ v: string }>('SELECT version() AS v').then(
+      (res) => {
+        if (/PGlite/i.test(res.rows[0]?.v ?? '')) {
+          throw new ConfigError(
+            `DATABASE_URL=${redactUrl(databaseUrl)} is a PGlite served by \`clickstream sql --serve\`, not PostgreSQL: ` +
+              'its connections share one backend, so the ETL, privacy and migrate commands cannot lock it; ' +
+              'stop `sql --serve` and run them without DATABASE_URL (on the embedded warehouse itself)',
+          );
+        }
+      },
+      (err: unknown) => {
+        checked = undefined;
+        throw err;
+      },
+    ));
+}
+
 function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse {
   const pool = createPgPool(databaseUrl);
+  const notServedPglite = refuseServedPglite(pool, databaseUrl);
   return {
     kind: 'postgres',
     location: redactUrl(databaseUrl),
@@ -86,7 +113,7 @@ function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse 
       const client = await pool.connect();
       let broken = false;
       try {
-        return await fn(pgSession(client));
+        return await fn(pgSession(client, notServedPglite));
       } catch (err) {
         broken = true;
         throw err;
@@ -95,12 +122,15 @@ function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse 
         client.release(broken);
       }
     },
-    migrate: () => migratePostgres(pool, LOCK_KEYS.migrate, { migrationsFolder }),
+    migrate: async () => {
+      await notServedPglite();
+      await migratePostgres(pool, LOCK_KEYS.migrate, { migrationsFolder });
+    },
     close: () => pool.end(),
   };
 }
 
-function pgSession(client: pg.PoolClient): Session {
+function pgSession(client: pg.PoolClient, lockable: () => Promise<void>): Session {
   return {
     async query<T>(sql: string, params?: unknown[]) {
       const res = await client.query(sql, params);
@@ -110,6 +140,7 @@ function pgSession(client: pg.PoolClient): Session {
       await copyFromStdin(client, copySql, data);
     },
     async tryLock(key: number) {
+      await lockable();
       const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
       return res.rows[0]?.ok === true;
     },
