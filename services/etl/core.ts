@@ -32,7 +32,7 @@ import {
   reportLateObjects,
 } from './plan.ts';
 import { loadQuarantineObjects } from './quarantine.ts';
-import { applyRetention, type RetentionResult } from './retention.ts';
+import { applyRetention, type RetentionPolicy, type RetentionResult } from './retention.ts';
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.ts';
 import { refreshRollups, refreshRollupsAfterDelete } from './rollups.ts';
 import { INSERT_SKIPPED_SQL, type SkippedKey, SkippedKeys } from './skipped.ts';
@@ -73,8 +73,11 @@ export interface EtlOptions {
   onProgress?: (p: EtlProgress) => void;
   now?: () => Date;
   log?: (entry: Record<string, unknown>) => void;
-  /** Days to keep (0 = forever), applied after the loads (retention.ts). */
-  retention?: { lakeDays: number; warehouseDays: number };
+  /**
+   * Days to keep (0 = forever), applied after the loads of a `schedule` or `manual` run only —
+   * never a backfill or rebuild (retention.ts). Callers pass `retentionFrom(config)`.
+   */
+  retention?: RetentionPolicy;
 }
 
 export interface EtlResult {
@@ -259,7 +262,8 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
         await loader.flush();
         await loadQuarantineObjects(session, store, window, runId, retry);
         await refreshDirtyDays(session, days);
-        if (opts.retention && (opts.retention.lakeDays > 0 || opts.retention.warehouseDays > 0)) {
+        const regular = opts.trigger === 'schedule' || opts.trigger === 'manual';
+        if (regular && opts.retention && (opts.retention.lakeDays > 0 || opts.retention.warehouseDays > 0)) {
           result.retention = await applyRetention({ session, store }, opts.retention, startedAt);
         }
         // Finished: a later rebuild of the same range starts over instead of resuming.

@@ -21,6 +21,7 @@ import type { RawStore } from '../lake/raw-store.ts';
 import { alertOnFailure } from './alert.ts';
 import { type EtlResult, type ReceiveWindow, runEtl, summary, type Trigger } from './core.ts';
 import { objectLimitsFrom } from './object-lines.ts';
+import { retentionFrom } from './retention.ts';
 import { openWarehouse, type Warehouse } from './warehouse.ts';
 
 const Iso = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}' });
@@ -145,7 +146,7 @@ export function createHandler(deps: HandlerDeps) {
         trigger: plan.trigger,
         window: plan.window,
         lookbackHours: config.ETL_LOOKBACK_HOURS,
-        retention: { lakeDays: config.LAKE_RETENTION_DAYS, warehouseDays: config.WAREHOUSE_RETENTION_DAYS },
+        retention: retentionFrom(config),
         objectLimits: objectLimitsFrom(config),
         log,
       },

@@ -182,6 +182,45 @@ describe('simulate into the stack', () => {
   }, 90_000);
 });
 
+describe("the stack's ETL ticks", () => {
+  it('apply LAKE_RETENTION_DAYS and WAREHOUSE_RETENTION_DAYS, as etl run does', async () => {
+    const config = loadConfig(
+      env(path.join(work, 'retention'), { LAKE_RETENTION_DAYS: '1', WAREHOUSE_RETENTION_DAYS: '1' }),
+    );
+    const stack = await startStack({
+      config,
+      ports: { ingest: 0, storefront: 0, dashboard: 0 },
+      now: clock,
+      logLevel: 'error',
+    });
+    try {
+      // Sessions over the last three days: the events of the first two are past the retention.
+      const summary = await simulate({
+        target: stack.urls.ingest,
+        sessions: 30,
+        days: 3,
+        rate: 0,
+        seed: 5,
+        now: clock,
+        issueToken: (await localTokenIssuer(config, clock))!,
+        shopOrigin: stack.urls.storefront,
+      });
+      expect(summary.accepted).toBe(summary.events_sent);
+      const run = await stack.runEtlNow();
+      expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', rowsInserted: summary.accepted });
+      expect(run.retention?.lakeObjectsDeleted).toBe(0);
+      expect(run.retention?.warehouseRowsDeleted).toBeGreaterThan(0);
+      const [left] = await stack.warehouse.query<{ n: number; oldest: Date }>(
+        'SELECT count(*)::int AS n, min(event_timestamp) AS oldest FROM clickstream_events',
+      );
+      expect(left!.n).toBe(summary.accepted - run.retention!.warehouseRowsDeleted);
+      expect(left!.oldest.getTime()).toBeGreaterThanOrEqual(T0 - 86_400_000);
+    } finally {
+      await stack.close();
+    }
+  }, 90_000);
+});
+
 describe('the stack on real servers', () => {
   it('uses DATABASE_URL, OLTP_DATABASE_URL and an S3 LAKE_URL instead of the embedded parts, and loads on its ETL timer', async () => {
     const [dwh, oltp, s3] = await Promise.all([

@@ -22,6 +22,7 @@ import { PgliteBusyError } from '../db/connect.ts';
 import { openConfiguredWarehouse } from '../etl/cli.ts';
 import { type EtlResult, runEtl } from '../etl/core.ts';
 import { objectLimitsFrom } from '../etl/object-lines.ts';
+import { retentionFrom } from '../etl/retention.ts';
 import type { Warehouse } from '../etl/warehouse.ts';
 import { createLogger, type Logger, type LogLevel } from '../ingest/log.ts';
 import { type IngestServer, startIngestServer } from '../ingest/server.ts';
@@ -217,6 +218,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           {
             trigger,
             lookbackHours: config.ETL_LOOKBACK_HOURS,
+            retention: retentionFrom(config),
             objectLimits: objectLimitsFrom(config),
             now: opts.now,
             log: (entry) => {
