@@ -329,26 +329,33 @@ describe('clickstream start as a process', () => {
 
     // Load: four senders posting batches of 20 until the server stops answering.
     const acknowledged = new Set<string>();
+    /** `accepted` of every 200 answer: each must be the whole batch (checked after the load). */
+    const acceptedCounts: number[] = [];
+    const failedBeforeSigint: string[] = [];
     let stop = false;
     let sigintSent = false;
     const sender = async () => {
       while (!stop) {
         const at = new Date();
         const events = Array.from({ length: 20 }, () => sampleEvent('page_view', {}, at));
+        let body: { accepted: number } | undefined;
         try {
           const res = await fetch(`http://127.0.0.1:${port}/clickstream`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ sent_at: at.toISOString(), events }),
           });
-          if (res.status === 200) {
-            const body = (await res.json()) as { accepted: number };
-            expect(body.accepted).toBe(20);
-            for (const e of events) acknowledged.add(e.event_id as string);
-          } else await res.body?.cancel();
-        } catch {
-          // Refused or reset: the server is stopping.
+          if (res.status === 200) body = (await res.json()) as { accepted: number };
+          else await res.body?.cancel();
+        } catch (err) {
+          // Refused or reset: the server is stopping — only after the SIGINT.
           if (sigintSent) stop = true;
+          else failedBeforeSigint.push(String(err));
+          if (!sigintSent && failedBeforeSigint.length > 10) stop = true;
+        }
+        if (body) {
+          acceptedCounts.push(body.accepted);
+          for (const e of events) acknowledged.add(e.event_id as string);
         }
       }
     };
@@ -360,6 +367,9 @@ describe('clickstream start as a process', () => {
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
     stop = true;
     await Promise.all(senders);
+    expect(failedBeforeSigint).toEqual([]);
+    expect(acceptedCounts.length).toBeGreaterThan(20);
+    expect(acceptedCounts.filter((n) => n !== 20)).toEqual([]);
     expect(code, stderr).toBe(0);
     expect(performance.now() - sigintAt).toBeLessThan(20_000);
     expect(stderr).toContain('SIGINT: stopping');
