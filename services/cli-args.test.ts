@@ -25,6 +25,17 @@ it('help, ranges and unexpected arguments', () => {
     end: new Date('2026-11-21T06:00:00Z'),
   });
   expect(() => parseRange({ from: '2026-11-21', to: '2026-11-20' })).toThrow('--from must be before --to');
+  expect(parseRange({ from: '2026-11-20T01:00:00+01:00', to: '2026-11-20T06:30-0530' })).toEqual({
+    start: new Date('2026-11-20T00:00:00Z'),
+    end: new Date('2026-11-20T12:00:00Z'),
+  });
+  // Without Z or an offset a date-time would be read in the machine's time zone.
+  for (const v of ['2026-11-20T10:00:00', '2026-11-20T10:00', '2026-11-20 10:00:00']) {
+    expect(() => parseRange({ from: v, to: '2026-11-22' })).toThrow(
+      `--from ${JSON.stringify(v)} has a time but no time zone: end it with Z (UTC) or an offset like +01:00`,
+    );
+  }
+  expect(() => parseRange({ from: '2026-11-20', to: '2026-11-21T00:00:00.000' })).toThrow(/^--to .* no time zone/);
   expect(() => parseRange({ to: '2026-11-20' })).toThrow('--from is required');
   expect(unexpectedArguments('ingest', ['serve', '--x'])).toBe(
     'clickstream ingest: unexpected argument(s) "serve" "--x" (see clickstream ingest --help)',

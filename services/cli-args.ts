@@ -21,11 +21,20 @@ export function isUsageError(err: unknown): err is Error {
   return err instanceof UsageError || Boolean((err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS'));
 }
 
+/**
+ * An ISO 8601 date (UTC midnight) or date-time with `Z` or an offset: a date-time without one
+ * would be read in the machine's time zone, so it is refused.
+ */
 export function parseInstant(flag: string, value: string | undefined): Date {
   if (value === undefined) throw new UsageError(`${flag} is required`);
   const ms = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms)) {
     throw new UsageError(`${flag} must be an ISO 8601 date or date-time, got ${JSON.stringify(value)}`);
+  }
+  if (value.length > 10 && !/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value)) {
+    throw new UsageError(
+      `${flag} ${JSON.stringify(value)} has a time but no time zone: end it with Z (UTC) or an offset like +01:00`,
+    );
   }
   return new Date(ms);
 }

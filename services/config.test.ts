@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.ts';
+import { CONFIG_VARIABLES, ConfigError, etlIntervalMs, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
   it('defaults to the embedded local stack', () => {
@@ -40,5 +40,25 @@ describe('loadConfig', () => {
     const readme = readFileSync(path.resolve(import.meta.dirname, '..', 'README.md'), 'utf8');
     const missing = Object.keys(CONFIG_VARIABLES).filter((name) => !readme.includes(`\`${name}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('etlIntervalMs', () => {
+  it('reads seconds, minutes and hours, up to the longest a timer can wait', () => {
+    expect([etlIntervalMs('90'), etlIntervalMs('30s'), etlIntervalMs('1m'), etlIntervalMs('596h')]).toEqual([
+      90_000,
+      30_000,
+      60_000,
+      596 * 3_600_000,
+    ]);
+    expect(etlIntervalMs('2147483s')).toBe(2_147_483_000);
+    // Past 2^31−1 ms setTimeout fires after 1 ms: a tick every millisecond instead of every month.
+    for (const v of ['597h', '2147484s', '35792m', '99999999999h']) {
+      expect(() => etlIntervalMs(v)).toThrow(ConfigError);
+      expect(() => etlIntervalMs(v)).toThrow(
+        `ETL_INTERVAL="${v}": at most 596h (about 24.8 days), the longest a timer can wait`,
+      );
+    }
+    expect(() => etlIntervalMs('0')).toThrow(ConfigError);
   });
 });

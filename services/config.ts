@@ -211,10 +211,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return config;
 }
 
+/** The longest a Node timer waits (2^31−1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** ETL_INTERVAL in milliseconds (`90` and `90s` are seconds, `1m` minutes, `2h` hours). */
 export function etlIntervalMs(value: string): number {
   const m = /^([1-9][0-9]*)(s|m|h)?$/.exec(value);
   if (!m)
     throw new ConfigError(`ETL_INTERVAL=${JSON.stringify(value)}: expected seconds or a duration like 30s, 1m, 2h`);
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+  if (ms > MAX_TIMER_MS) {
+    throw new ConfigError(
+      `ETL_INTERVAL=${JSON.stringify(value)}: at most ${Math.floor(MAX_TIMER_MS / 3_600_000)}h (about 24.8 days), the longest a timer can wait`,
+    );
+  }
+  return ms;
 }

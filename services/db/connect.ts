@@ -4,7 +4,9 @@
  * folder. The warehouse (services/etl/warehouse.ts) and the shop's OLTP database
  * (services/storefront/db/open.ts) both open and migrate through these functions.
  */
-import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -46,9 +48,11 @@ export class PgliteBusyError extends Error {
   constructor(
     readonly dir: string,
     readonly pid: number,
+    /** Set when the holder is on another machine (a shared folder), where its pid cannot be checked. */
+    readonly host?: string,
   ) {
     super(
-      `${dir} is in use by process ${pid}${pid === process.pid ? ' (this one)' : ''}: PGlite allows one process per data folder. ` +
+      `${dir} is in use by process ${pid}${host ? ` on host ${host}` : pid === process.pid ? ' (this one)' : ''}: PGlite allows one process per data folder. ` +
         'Stop that process, use the running stack (`npm start` serves every part), or set DATABASE_URL / ' +
         `OLTP_DATABASE_URL to a PostgreSQL server. If process ${pid} is not a clickstream command, delete ${path.join(dir, PGLITE_LOCK_FILE)}.`,
     );
@@ -65,32 +69,104 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Folders this process holds (a lock file with our own pid that is not in here is stale). */
+const heldDirs = new Set<string>();
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  nonce: string;
+}
+
+/** `pid host nonce` (a lock written before hosts and nonces were stored holds the pid only). */
+function parseLock(text: string): LockOwner | undefined {
+  const [pidText, host = hostname(), nonce = ''] = text.trim().split(/\s+/);
+  const pid = Number.parseInt(pidText ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? { pid, host, nonce } : undefined;
+}
+
+const readOrEmpty = (file: string) =>
+  readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+
 /**
- * Takes `<dir>/.clickstream.lock` (created with O_EXCL, holding our pid). A lock left by a process
- * that is gone (killed, crashed) is taken over; one held by a live process is a PgliteBusyError —
- * two PGlite instances on one folder would corrupt it, and PGlite itself neither detects nor waits.
+ * Takes `<dir>/.clickstream.lock`, holding `pid host nonce`: written to a unique temporary file
+ * and `link()`ed to the lock name, which fails if the lock exists, so the lock never appears half
+ * written. A lock whose process is gone (killed, crashed; or our own pid after a container
+ * restart, when this process does not hold the folder) is taken over; one held by a live process —
+ * or by a process on another host, which cannot be checked — is a PgliteBusyError: two PGlite
+ * instances on one folder would corrupt it, and PGlite itself neither detects nor waits.
+ *
+ * Taking over is serialised by `<lock>.takeover`, a hard link to the stale lock made with
+ * `link()` (exclusive): only its maker removes the stale lock, and only after checking that the
+ * link is to the very lock it found stale (nonces make every lock's content unique), so two
+ * processes taking over at once can never both win nor remove the other's new lock.
+ * Exported for its tests.
  */
-async function lockPgliteDir(dir: string): Promise<() => Promise<void>> {
+export async function lockPgliteDir(dir: string): Promise<() => Promise<void>> {
+  const key = path.resolve(dir);
   const file = path.join(dir, PGLITE_LOCK_FILE);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      return () => unlink(file).catch(() => {});
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
-    }
-    const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-    // A lock file being written right now is empty for a moment: treat it as held, once.
-    if (Number.isInteger(pid) && pid > 0 ? alive(pid) : attempt === 0) {
-      if (!(Number.isInteger(pid) && pid > 0)) {
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
+  const guard = `${file}.takeover`;
+  const nonce = randomBytes(12).toString('hex');
+  const mine = `${process.pid} ${hostname()} ${nonce}\n`;
+  const tmp = `${file}.${nonce}.tmp`;
+  await writeFile(tmp, mine, { flag: 'wx' });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 300) throw new Error(`could not take ${file}: it keeps changing`);
+      try {
+        await link(tmp, file);
+        heldDirs.add(key);
+        return async () => {
+          // Only our own lock: never one that somebody took over.
+          if ((await readOrEmpty(file).catch(() => undefined)) === mine) await unlink(file).catch(() => {});
+          heldDirs.delete(key);
+        };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      throw new PgliteBusyError(dir, pid);
+      const seen = await readOrEmpty(file);
+      if (seen === undefined) continue;
+      const owner = parseLock(seen);
+      if (owner && owner.host !== hostname()) throw new PgliteBusyError(dir, owner.pid, owner.host);
+      if (owner && (owner.pid === process.pid ? heldDirs.has(key) : alive(owner.pid))) {
+        throw new PgliteBusyError(dir, owner.pid);
+      }
+      // Stale (or unreadable garbage, which no lock of ours ever is): take it over.
+      // A guard unchanged for about a second is one left by a process that died taking over.
+      await takeOver(file, guard, seen, attempt > 100);
+      await new Promise((r) => setTimeout(r, attempt < 5 ? 0 : 10));
     }
-    // Stale: its process is gone. Removed, then created again with O_EXCL, so of two processes
-    // taking it over at once only one wins.
-    await unlink(file).catch(() => {});
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+}
+
+/** Removes the lock `file` if it still is `stale`, as the one holder of `guard`; see lockPgliteDir. */
+async function takeOver(file: string, guard: string, stale: string, impatient: boolean): Promise<void> {
+  try {
+    await link(file, guard);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // the lock is gone already
+    if (code !== 'EEXIST') throw err;
+    // Another process is taking over — unless the guard is a leftover of one that died mid-way:
+    // a guard is always a link to the current lock, so one unlike the lock is left over.
+    const left = await readOrEmpty(guard);
+    if (left === undefined || (left === stale && !impatient)) return;
+    const aside = `${guard}.${randomBytes(6).toString('hex')}`;
+    await rename(guard, aside).catch(() => {});
+    if ((await readOrEmpty(aside)) !== left) await link(aside, guard).catch(() => {});
+    await unlink(aside).catch(() => {});
+    return;
+  }
+  try {
+    // Ours is the guard: nobody else removes the lock now. Is it still the stale one we read?
+    if ((await readOrEmpty(guard)) === stale) await unlink(file);
+  } finally {
+    await unlink(guard).catch(() => {});
   }
 }
 

@@ -17,6 +17,7 @@ import { progressBar as createProgressBar } from '../progress.ts';
 import { alertOnFailure } from './alert.ts';
 import { type EtlOptions, type EtlProgress, type ReceiveWindow, runEtl, summary } from './core.ts';
 import { objectLimitsFrom } from './object-lines.ts';
+import { retentionFrom } from './retention.ts';
 import { openConfiguredWarehouse } from './warehouse.ts';
 
 const USAGE = `usage:
@@ -132,11 +133,8 @@ async function etlCommand(command: 'run' | 'backfill' | 'rebuild', args: string[
       trigger: command === 'run' ? 'manual' : command,
       window,
       lookbackHours: config.ETL_LOOKBACK_HOURS,
-      // Retention belongs to the regular runs, not to a backfill or rebuild of an old range.
-      retention:
-        command === 'run'
-          ? { lakeDays: config.LAKE_RETENTION_DAYS, warehouseDays: config.WAREHOUSE_RETENTION_DAYS }
-          : undefined,
+      // runEtl applies it to the regular runs only, not to a backfill or rebuild of an old range.
+      retention: retentionFrom(config),
       objectLimits: objectLimitsFrom(config),
       batchBytes,
       batchObjects,

@@ -24,7 +24,7 @@ import type { ObjectLimits } from './object-lines.ts';
 import { lateObject, notYetIn, objectsOfDay, planWindow, type ReceiveWindow, reportLateObjects } from './plan.ts';
 import { loadQuarantineObjects } from './quarantine.ts';
 import { refreshDirtyDays } from './refresh-days.ts';
-import { applyRetention, type RetentionResult } from './retention.ts';
+import { applyRetention, type RetentionPolicy, type RetentionResult } from './retention.ts';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.ts';
 import { abandonDeadRuns, finishRun, forgetRebuild, startRun } from './run-ledger.ts';
 import { type SkippedKey, SkippedKeys } from './skipped.ts';
@@ -65,8 +65,11 @@ export interface EtlOptions {
   onProgress?: (p: EtlProgress) => void;
   now?: () => Date;
   log?: (entry: Record<string, unknown>) => void;
-  /** Days to keep (0 = forever), applied after the loads (retention.ts). */
-  retention?: { lakeDays: number; warehouseDays: number };
+  /**
+   * Days to keep (0 = forever), applied after the loads of a `schedule` or `manual` run only —
+   * never a backfill or rebuild (retention.ts). Callers pass `retentionFrom(config)`.
+   */
+  retention?: RetentionPolicy;
 }
 
 export interface EtlResult {
@@ -194,7 +197,8 @@ export async function runEtl(deps: { warehouse: Warehouse; store: RawStore }, op
         await loader.flush();
         await loadQuarantineObjects(session, store, window, runId, retry);
         await refreshDirtyDays(session, days);
-        if (opts.retention && (opts.retention.lakeDays > 0 || opts.retention.warehouseDays > 0)) {
+        const regular = opts.trigger === 'schedule' || opts.trigger === 'manual';
+        if (regular && opts.retention && (opts.retention.lakeDays > 0 || opts.retention.warehouseDays > 0)) {
           result.retention = await applyRetention({ session, store }, opts.retention, startedAt);
         }
         if (rebuild) await forgetRebuild(session, window);

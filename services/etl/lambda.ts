@@ -27,6 +27,7 @@ import { type EtlResult, type ReceiveWindow, runEtl, summary, type Trigger } fro
 import { databaseUrlFromSecret } from './database-url.ts';
 import { objectLimitsFrom } from './object-lines.ts';
 import { ensureReadonlyRole, readerFromSecret } from './readonly-role.ts';
+import { retentionFrom } from './retention.ts';
 import { openWarehouse, type Warehouse, warehouseOptions } from './warehouse.ts';
 
 const Iso = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}' });
@@ -148,7 +149,7 @@ export function createHandler(deps: HandlerDeps) {
         trigger: plan.trigger,
         window: plan.window,
         lookbackHours: config.ETL_LOOKBACK_HOURS,
-        retention: { lakeDays: config.LAKE_RETENTION_DAYS, warehouseDays: config.WAREHOUSE_RETENTION_DAYS },
+        retention: retentionFrom(config),
         objectLimits: objectLimitsFrom(config),
         log,
       },

@@ -198,7 +198,13 @@ describe.each(setups)('privacy on $name', (setup) => {
     const recent = [...sampleEvents(50, { start: new Date('2026-11-20T10:00:00Z'), spanHours: 1, seed: 7 })];
     await writeSampleLake(store, [...old, ...recent], 50);
     const window = { start: new Date('2026-11-01T00:00:00Z'), end: new Date('2026-11-21T00:00:00Z') };
-    await runEtl({ warehouse: wh, store }, { ...etl('2026-11-21T00:00:00Z'), trigger: 'backfill', window });
+    // A backfill of an old range never applies retention, even when given it.
+    const backfill = await runEtl(
+      { warehouse: wh, store },
+      { ...etl('2026-11-21T00:00:00Z'), trigger: 'backfill', window, retention: { lakeDays: 10, warehouseDays: 12 } },
+    );
+    expect(backfill).toMatchObject({ status: 'succeeded', rowsInserted: 100 });
+    expect(backfill.retention).toBeUndefined();
     const kept = await runEtl(
       { warehouse: wh, store },
       { ...etl('2026-11-21T01:00:00Z'), retention: { lakeDays: 0, warehouseDays: 0 } },

@@ -1,11 +1,15 @@
 /**
- * Retention, enforced by every `etl run` (LAKE_RETENTION_DAYS / WAREHOUSE_RETENTION_DAYS; 0 keeps
- * forever): lake objects of the hours before the lake cutoff are deleted (events/, quarantine/,
+ * Retention, enforced by every regular ETL run — trigger `schedule` or `manual`: `etl run`, the
+ * Lambda's schedule, `npm start`'s ticks; never a backfill or rebuild of an old range
+ * (LAKE_RETENTION_DAYS / WAREHOUSE_RETENTION_DAYS; 0 keeps forever). Every caller passes
+ * `retentionFrom(config)`; runEtl decides by the trigger: lake objects of the hours before the lake cutoff are deleted (events/, quarantine/,
  * replayed/, and their ledger rows); warehouse rows holding per-user data (facts, sessions,
  * session_details, client_hours, quarantined_events) older than the warehouse cutoff are deleted.
  * Aggregated rollups hold no per-user data and are kept, so the dashboard's history outlives the
  * raw rows. Runs under the ETL lock, after the loads.
  */
+
+import type { Config } from '../config.ts';
 import { hourOfKey, type RawStore } from '../lake/raw-store.ts';
 import { DAY_MS, hourStartMs } from '../time.ts';
 import type { Session } from './warehouse.ts';
@@ -13,6 +17,18 @@ import type { Session } from './warehouse.ts';
 export interface RetentionResult {
   lakeObjectsDeleted: number;
   warehouseRowsDeleted: number;
+}
+
+export interface RetentionPolicy {
+  lakeDays: number;
+  warehouseDays: number;
+}
+
+/** The configured retention, as every caller of runEtl passes it. */
+export function retentionFrom(
+  config: Pick<Config, 'LAKE_RETENTION_DAYS' | 'WAREHOUSE_RETENTION_DAYS'>,
+): RetentionPolicy {
+  return { lakeDays: config.LAKE_RETENTION_DAYS, warehouseDays: config.WAREHOUSE_RETENTION_DAYS };
 }
 
 /** Deletes what is older than the retention periods (days; 0 = keep forever). */

@@ -8,6 +8,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
+import { run as etlCli } from './cli.ts';
+import { run as privacyCli } from './privacy-cli.ts';
 import { formatRows, run, serveWarehouse } from './sql-cli.ts';
 import { openWarehouse } from './warehouse.ts';
 
@@ -80,6 +82,24 @@ describe.each(['postgres', 'pglite'] as const)('clickstream sql on %s', (kind) =
     expect(await run(['SELECT nope FROM clickstream_events'])).toBe(1);
     expect(err.at(-1)).toMatch(/column "nope" does not exist \[SQLSTATE 42703\]/);
   });
+
+  it('refuses several statements in one query, running none of them', async () => {
+    expect(await run(['SELECT 1; DROP TABLE etl_runs'])).toBe(1);
+    expect(err.at(-1)).toMatch(/^clickstream sql: .*multiple commands.*\[SQLSTATE 42601\]: give one statement$/);
+    out = [];
+    expect(
+      await run(["SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'etl_runs'", '--json']),
+    ).toBe(0);
+    expect(out).toEqual(['{"n":1}']);
+  });
+
+  it('--read-only refuses writes and still answers reads', async () => {
+    expect(await run(['DELETE FROM clickstream_events', '--read-only'])).toBe(1);
+    expect(err.at(-1)).toMatch(/read-only transaction \[SQLSTATE 25006\]/);
+    out = [];
+    expect(await run(['SELECT count(*)::int AS n FROM clickstream_events', '--read-only', '--json'])).toBe(0);
+    expect(out).toEqual(['{"n":3}']);
+  });
 });
 
 it('usage: help exits 0, bad arguments exit 2 with one line', async () => {
@@ -130,6 +150,36 @@ describe('clickstream sql --serve', () => {
       await expect(serveWarehouse({ dir: path.join(dir, 'other'), port, host: '127.0.0.1' })).rejects.toThrow(
         `port ${port} on 127.0.0.1 is in use: choose another with --port <n>`,
       );
+    } finally {
+      await served.close();
+    }
+  });
+  it('refuses a non-loopback --host unless --allow-remote', async () => {
+    vi.stubEnv('DATA_DIR', dir);
+    vi.stubEnv('DATABASE_URL', '');
+    expect(await run(['--serve', '--host', '0.0.0.0', '--port', '0'])).toBe(2);
+    expect(err).toEqual([
+      'clickstream sql: --host 0.0.0.0 is not a loopback address: the served warehouse has no authentication and ' +
+        'every client is its superuser; pass --allow-remote to serve it there anyway (see clickstream sql --help)',
+    ]);
+    expect(await run(['--allow-remote', 'SELECT 1'])).toBe(2);
+  });
+
+  it('ETL, privacy and migrate commands refuse a served PGlite, in one line', async () => {
+    const served = await serveWarehouse({ dir: path.join(dir, 'served'), port: 0, host: '127.0.0.1' });
+    try {
+      vi.stubEnv('DATA_DIR', path.join(dir, 'elsewhere'));
+      vi.stubEnv('DATABASE_URL', served.url);
+      const refusal = `DATABASE_URL=${served.url} is a PGlite served by \`clickstream sql --serve\`, not PostgreSQL`;
+      expect(await etlCli(['db', 'migrate'])).toBe(1);
+      expect(await etlCli(['run'])).toBe(1);
+      expect(await privacyCli(['erase', '--client', 'c1'])).toBe(1);
+      expect(err.filter((l) => l.startsWith(refusal))).toHaveLength(3);
+      expect(err.every((l) => !l.includes('\n'))).toBe(true);
+      // Reading it is what the served port is for.
+      out = [];
+      expect(await run(['SELECT count(*)::int AS n FROM etl_runs', '--json'])).toBe(0);
+      expect(out).toEqual(['{"n":0}']);
     } finally {
       await served.close();
     }

@@ -3,7 +3,9 @@
  * PGlite in <DATA_DIR>/dwh) — a table, JSON lines or CSV on stdout — and `clickstream sql --serve`,
  * which serves the embedded PGlite over the PostgreSQL wire protocol (@electric-sql/pglite-socket)
  * so psql and BI tools can open it. PGlite allows one process per data folder: while it is served,
- * other commands reach it through the served port (DATABASE_URL=postgres://postgres@127.0.0.1:5433/postgres).
+ * `clickstream sql` and the dashboard reach it through the served port
+ * (DATABASE_URL=postgres://postgres@127.0.0.1:5433/postgres); the ETL, privacy and migrate commands
+ * refuse it (warehouse.ts): all its connections share one backend, so advisory locks exclude nothing.
  */
 import { parseArgs } from 'node:util';
 import { isUsageError, UsageError, wantsHelp } from '../cli-args.ts';
@@ -11,11 +13,14 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { untilShutdown } from '../shutdown.ts';
 
 const USAGE = `usage:
-  clickstream sql "<query>" [--json | --csv]
-      run one SQL statement on the warehouse; a table (default), JSON lines or CSV on stdout
-  clickstream sql --serve [--port 5433] [--host 127.0.0.1]
+  clickstream sql "<query>" [--json | --csv] [--read-only]
+      run one SQL statement on the warehouse; a table (default), JSON lines or CSV on stdout;
+      --read-only runs it in a read-only transaction (writes fail)
+  clickstream sql --serve [--port 5433] [--host 127.0.0.1] [--allow-remote]
       serve the embedded PGlite warehouse over the PostgreSQL wire protocol until Ctrl-C:
       psql -h 127.0.0.1 -p 5433 -U postgres postgres
+      no authentication, every client is superuser: a --host other than loopback needs
+      --allow-remote. Reading only: etl, privacy and db migrate refuse a served PGlite (stop it first)
 
 Warehouse: DATABASE_URL, or embedded PGlite in <DATA_DIR>/dwh when unset (--serve: PGlite only;
 with DATABASE_URL set, connect to that server directly). Tables: README.md, "Operating".`;
@@ -33,21 +38,38 @@ export async function run(args: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' },
         csv: { type: 'boolean' },
+        'read-only': { type: 'boolean' },
         serve: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
+        'allow-remote': { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
     });
     if (values.serve) {
-      if (positionals.length || values.json || values.csv) throw new UsageError('--serve takes no query and no format');
-      return await serve(parsePort(values.port), values.host ?? '127.0.0.1');
+      if (positionals.length || values.json || values.csv || values['read-only']) {
+        throw new UsageError('--serve takes no query, no format and no --read-only');
+      }
+      const host = values.host ?? '127.0.0.1';
+      if (!isLoopback(host) && !values['allow-remote']) {
+        throw new UsageError(
+          `--host ${host} is not a loopback address: the served warehouse has no authentication and every client is its superuser; ` +
+            'pass --allow-remote to serve it there anyway',
+        );
+      }
+      return await serve(parsePort(values.port), host);
     }
-    if (values.port || values.host) throw new UsageError('--port and --host belong to --serve');
+    if (values.port || values.host || values['allow-remote']) {
+      throw new UsageError('--port, --host and --allow-remote belong to --serve');
+    }
     if (positionals.length !== 1) throw new UsageError('give one query, quoted: clickstream sql "SELECT …"');
     if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
-    return await query(positionals[0] as string, values.json ? 'json' : values.csv ? 'csv' : 'table');
+    return await query(
+      positionals[0] as string,
+      values.json ? 'json' : values.csv ? 'csv' : 'table',
+      values['read-only'] === true,
+    );
   } catch (err) {
     if (isUsageError(err)) {
       console.error(`clickstream sql: ${err.message} (see clickstream sql --help)`);
@@ -59,6 +81,12 @@ export async function run(args: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/** 127.0.0.0/8, ::1 or localhost: reachable from this machine only. */
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
 }
 
 function parsePort(value: string | undefined): number {
@@ -111,7 +139,7 @@ export function formatRows(rows: Record<string, unknown>[], format: Format): str
   ];
 }
 
-async function query(sql: string, format: Format): Promise<number> {
+async function query(sql: string, format: Format, readOnly: boolean): Promise<number> {
   const config = loadConfig();
   const { openWarehouse, warehouseOptions } = await import('./warehouse.ts');
   const opts = warehouseOptions(config);
@@ -120,10 +148,22 @@ async function query(sql: string, format: Format): Promise<number> {
   try {
     let rows: Record<string, unknown>[];
     try {
-      rows = await warehouse.query<Record<string, unknown>>(sql);
+      rows = readOnly
+        ? await warehouse.withSession(async (s) => {
+            await s.query('BEGIN');
+            try {
+              await s.query('SET TRANSACTION READ ONLY');
+              return (await s.query<Record<string, unknown>>(sql, [])).rows;
+            } finally {
+              await s.query('ROLLBACK');
+            }
+          })
+        : await warehouse.query<Record<string, unknown>>(sql);
     } catch (err) {
       const e = err as { message: string; code?: string; position?: string };
-      console.error(`clickstream sql: ${e.message}${e.code ? ` [SQLSTATE ${e.code}]` : ''}`);
+      // Both warehouses use the extended protocol, which takes one statement per query.
+      const hint = e.code === '42601' && /multiple commands/.test(e.message) ? ': give one statement' : '';
+      console.error(`clickstream sql: ${e.message}${e.code ? ` [SQLSTATE ${e.code}]` : ''}${hint}`);
       return 1;
     }
     for (const out of formatRows(rows, format)) console.log(out);
@@ -193,7 +233,8 @@ async function serve(port: number, host: string): Promise<number> {
   const url = new URL(served.url);
   console.error(
     `serving the warehouse on ${served.url}\n  psql -h ${url.hostname} -p ${url.port} -U postgres postgres\n` +
-      `  other commands: DATABASE_URL=${served.url}\nCtrl-C stops.`,
+      `  clickstream sql, the dashboard: DATABASE_URL=${served.url}\n` +
+      '  (etl, privacy and db migrate refuse it: stop serving to run them)\nCtrl-C stops.',
   );
   const reason = await untilShutdown();
   console.error(`${reason}: stopping`);

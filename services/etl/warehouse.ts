@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
-import type { Config } from '../config.ts';
+import { type Config, ConfigError } from '../config.ts';
 import {
   createPgPool,
   migratePgliteDb,
@@ -101,19 +101,47 @@ export async function openWarehouse(opts: OpenWarehouseOptions): Promise<Warehou
   return openPglite(opts.pgliteDir, migrationsFolder);
 }
 
+/**
+ * A served PGlite (`clickstream sql --serve`) speaks the PostgreSQL protocol, but all its
+ * connections share one backend: an advisory lock excludes nobody there, so the commands that
+ * rely on one (ETL runs, privacy erasures, migrations) refuse it.
+ */
+function refuseServedPglite(pool: pg.Pool, databaseUrl: string): () => Promise<void> {
+  let checked: Promise<void> | undefined;
+  return () =>
+    (checked ??= pool.query<{ v: string }>('SELECT version() AS v').then(
+      (res) => {
+        if (/PGlite/i.test(res.rows[0]?.v ?? '')) {
+          throw new ConfigError(
+            `DATABASE_URL=${redactUrl(databaseUrl)} is a PGlite served by \`clickstream sql --serve\`, not PostgreSQL: ` +
+              'its connections share one backend, so the ETL, privacy and migrate commands cannot lock it; ' +
+              'stop `sql --serve` and run them without DATABASE_URL (on the embedded warehouse itself)',
+          );
+        }
+      },
+      (err: unknown) => {
+        checked = undefined;
+        throw err;
+      },
+    ));
+}
+
 function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse {
   const pool = createPgPool(databaseUrl);
+  const notServedPglite = refuseServedPglite(pool, databaseUrl);
   return {
     kind: 'postgres',
     location: redactUrl(databaseUrl),
     async query<T>(sql: string, params?: unknown[]) {
-      return (await pool.query(sql, params)).rows as T[];
+      // The extended protocol, as on PGlite: one statement per call, several are refused.
+      const config = { text: sql, values: params ?? [], queryMode: 'extended' } as pg.QueryConfig;
+      return (await pool.query(config)).rows as T[];
     },
     async withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
       try {
-        return await fn(pgSession(client));
+        return await fn(pgSession(client, notServedPglite));
       } catch (err) {
         broken = true;
         throw err;
@@ -122,12 +150,15 @@ function openPostgres(databaseUrl: string, migrationsFolder: string): Warehouse 
         client.release(broken);
       }
     },
-    migrate: () => migratePostgres(pool, LOCK_KEYS.migrate, { migrationsFolder }),
+    migrate: async () => {
+      await notServedPglite();
+      await migratePostgres(pool, LOCK_KEYS.migrate, { migrationsFolder });
+    },
     close: () => pool.end(),
   };
 }
 
-function pgSession(client: pg.PoolClient): Session {
+function pgSession(client: pg.PoolClient, lockable: () => Promise<void>): Session {
   return {
     async query<T>(sql: string, params?: unknown[]) {
       const res = await client.query(sql, params);
@@ -137,6 +168,7 @@ function pgSession(client: pg.PoolClient): Session {
       await copyFromStdin(client, copySql, data);
     },
     async tryLock(key: number) {
+      await lockable();
       const res = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
       return res.rows[0]?.ok === true;
     },
@@ -195,46 +227,54 @@ const TX_ROLLBACK = /^\s*ROLLBACK\s*;?\s*$/i;
 async function openPglite(dir: string, migrationsFolder: string): Promise<Warehouse> {
   const db = await openPgliteDir(dir);
   const heldLocks = new Set<number>();
-  let open: OpenTransaction | undefined;
+  /** How to end each session's open transaction (for close()). */
+  const openSessions = new Set<(commit: boolean) => Promise<void>>();
   const none = { rows: [], rowCount: 0 };
-  const endOpen = async (commit: boolean) => {
-    const ending = open;
-    open = undefined;
-    await ending?.end(commit);
-  };
-  const session: Session = {
-    async query<T>(sql: string, params?: unknown[]) {
-      if (!open && TX_START.test(sql) && !params?.length) {
-        open = await beginExclusive(db);
-        return none;
-      }
-      if (open && TX_COMMIT.test(sql)) {
-        await endOpen(true);
-        return none;
-      }
-      if (open && TX_ROLLBACK.test(sql)) {
-        await endOpen(false);
-        return none;
-      }
-      const res = await (open ? open.tx : db).query<T>(sql, params);
-      return { rows: res.rows, rowCount: res.affectedRows ?? 0 };
-    },
-    async copyIn(copySql: string, data: Uint8Array) {
-      // PGlite has no COPY protocol stream; it reads COPY input from a Blob at /dev/blob.
-      const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
-      await (open ? open.tx : db).query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob });
-    },
-    async tryLock(key: number) {
-      if (heldLocks.has(key)) return false;
-      heldLocks.add(key);
-      return true;
-    },
-    async unlock(key: number) {
-      heldLocks.delete(key);
-    },
-    async backendPid() {
-      return (await (open ? open.tx : db).query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    },
+  // Each session has its own transaction state: one session ending (or failing) must never end
+  // another's transaction. Two sessions' transactions are serialised by PGlite's own exclusive
+  // `transaction()` (beginExclusive waits for the other's COMMIT/ROLLBACK).
+  const newSession = () => {
+    let open: OpenTransaction | undefined;
+    const endOpen = async (commit: boolean) => {
+      const ending = open;
+      open = undefined;
+      await ending?.end(commit);
+    };
+    const session: Session = {
+      async query<T>(sql: string, params?: unknown[]) {
+        if (!open && TX_START.test(sql) && !params?.length) {
+          open = await beginExclusive(db);
+          return none;
+        }
+        if (open && TX_COMMIT.test(sql)) {
+          await endOpen(true);
+          return none;
+        }
+        if (open && TX_ROLLBACK.test(sql)) {
+          await endOpen(false);
+          return none;
+        }
+        const res = await (open ? open.tx : db).query<T>(sql, params);
+        return { rows: res.rows, rowCount: res.affectedRows ?? 0 };
+      },
+      async copyIn(copySql: string, data: Uint8Array) {
+        // PGlite has no COPY protocol stream; it reads COPY input from a Blob at /dev/blob.
+        const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
+        await (open ? open.tx : db).query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob });
+      },
+      async tryLock(key: number) {
+        if (heldLocks.has(key)) return false;
+        heldLocks.add(key);
+        return true;
+      },
+      async unlock(key: number) {
+        heldLocks.delete(key);
+      },
+      async backendPid() {
+        return (await (open ? open.tx : db).query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      },
+    };
+    return { session, endOpen };
   };
   return {
     kind: 'pglite',
@@ -243,20 +283,20 @@ async function openPglite(dir: string, migrationsFolder: string): Promise<Wareho
       return (await db.query<T>(sql, params)).rows;
     },
     async withSession<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+      const { session, endOpen } = newSession();
+      openSessions.add(endOpen);
       try {
         return await fn(session);
-      } catch (err) {
-        // The one connection is shared: leave no failed transaction behind for the next user.
-        await endOpen(false).catch(() => {});
-        throw err;
       } finally {
-        // A session that returned inside a transaction would hold everyone else off forever.
+        // The one connection is shared: leave no failed transaction behind for the next user, and
+        // a session that returned inside a transaction would hold everyone else off forever.
         await endOpen(false).catch(() => {});
+        openSessions.delete(endOpen);
       }
     },
     migrate: () => migratePgliteDb(db, { migrationsFolder }),
     close: async () => {
-      await endOpen(false).catch(() => {});
+      await Promise.all([...openSessions].map((end) => end(false).catch(() => {})));
       await db.close();
     },
   };

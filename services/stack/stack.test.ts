@@ -182,6 +182,45 @@ describe('simulate into the stack', () => {
   }, 90_000);
 });
 
+describe("the stack's ETL ticks", () => {
+  it('apply LAKE_RETENTION_DAYS and WAREHOUSE_RETENTION_DAYS, as etl run does', async () => {
+    const config = loadConfig(
+      env(path.join(work, 'retention'), { LAKE_RETENTION_DAYS: '1', WAREHOUSE_RETENTION_DAYS: '1' }),
+    );
+    const stack = await startStack({
+      config,
+      ports: { ingest: 0, storefront: 0, dashboard: 0 },
+      now: clock,
+      logLevel: 'error',
+    });
+    try {
+      // Sessions over the last three days: the events of the first two are past the retention.
+      const summary = await simulate({
+        target: stack.urls.ingest,
+        sessions: 30,
+        days: 3,
+        rate: 0,
+        seed: 5,
+        now: clock,
+        issueToken: (await localTokenIssuer(config, clock))!,
+        shopOrigin: stack.urls.storefront,
+      });
+      expect(summary.accepted).toBe(summary.events_sent);
+      const run = await stack.runEtlNow();
+      expect(run).toMatchObject({ status: 'succeeded', trigger: 'manual', rowsInserted: summary.accepted });
+      expect(run.retention?.lakeObjectsDeleted).toBe(0);
+      expect(run.retention?.warehouseRowsDeleted).toBeGreaterThan(0);
+      const [left] = await stack.warehouse.query<{ n: number; oldest: Date }>(
+        'SELECT count(*)::int AS n, min(event_timestamp) AS oldest FROM clickstream_events',
+      );
+      expect(left!.n).toBe(summary.accepted - run.retention!.warehouseRowsDeleted);
+      expect(left!.oldest.getTime()).toBeGreaterThanOrEqual(T0 - 86_400_000);
+    } finally {
+      await stack.close();
+    }
+  }, 90_000);
+});
+
 describe('the stack on real servers', () => {
   it('uses DATABASE_URL, OLTP_DATABASE_URL and an S3 LAKE_URL instead of the embedded parts, and loads on its ETL timer', async () => {
     const [dwh, oltp, s3] = await Promise.all([
@@ -290,26 +329,33 @@ describe('clickstream start as a process', () => {
 
     // Load: four senders posting batches of 20 until the server stops answering.
     const acknowledged = new Set<string>();
+    /** `accepted` of every 200 answer: each must be the whole batch (checked after the load). */
+    const acceptedCounts: number[] = [];
+    const failedBeforeSigint: string[] = [];
     let stop = false;
     let sigintSent = false;
     const sender = async () => {
       while (!stop) {
         const at = new Date();
         const events = Array.from({ length: 20 }, () => sampleEvent('page_view', {}, at));
+        let body: { accepted: number } | undefined;
         try {
           const res = await fetch(`http://127.0.0.1:${port}/clickstream`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ sent_at: at.toISOString(), events }),
           });
-          if (res.status === 200) {
-            const body = (await res.json()) as { accepted: number };
-            expect(body.accepted).toBe(20);
-            for (const e of events) acknowledged.add(e.event_id as string);
-          } else await res.body?.cancel();
-        } catch {
-          // Refused or reset: the server is stopping.
+          if (res.status === 200) body = (await res.json()) as { accepted: number };
+          else await res.body?.cancel();
+        } catch (err) {
+          // Refused or reset: the server is stopping — only after the SIGINT.
           if (sigintSent) stop = true;
+          else failedBeforeSigint.push(String(err));
+          if (!sigintSent && failedBeforeSigint.length > 10) stop = true;
+        }
+        if (body) {
+          acceptedCounts.push(body.accepted);
+          for (const e of events) acknowledged.add(e.event_id as string);
         }
       }
     };
@@ -321,6 +367,9 @@ describe('clickstream start as a process', () => {
     const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
     stop = true;
     await Promise.all(senders);
+    expect(failedBeforeSigint).toEqual([]);
+    expect(acceptedCounts.length).toBeGreaterThan(20);
+    expect(acceptedCounts.filter((n) => n !== 20)).toEqual([]);
     expect(code, stderr).toBe(0);
     expect(performance.now() - sigintAt).toBeLessThan(20_000);
     expect(stderr).toContain('SIGINT: stopping');

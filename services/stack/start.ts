@@ -21,6 +21,7 @@ import { type DashboardServer, startDashboardServer } from '../dashboard/server.
 import { PgliteBusyError } from '../db/connect.ts';
 import { type EtlResult, runEtl } from '../etl/core.ts';
 import { objectLimitsFrom } from '../etl/object-lines.ts';
+import { retentionFrom } from '../etl/retention.ts';
 import type { Warehouse } from '../etl/warehouse.ts';
 import { openConfiguredWarehouse } from '../etl/warehouse.ts';
 import { type IngestServer, startIngestServer } from '../ingest/server.ts';
@@ -215,6 +216,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           {
             trigger,
             lookbackHours: config.ETL_LOOKBACK_HOURS,
+            retention: retentionFrom(config),
             objectLimits: objectLimitsFrom(config),
             now: opts.now,
             log: etlSink,
