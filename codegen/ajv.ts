@@ -7,6 +7,7 @@ import { _, type Format, type Options } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
 import { fastDateTimeFormat, isCanonicalUuid, isSchemeUri } from './formats.ts';
+import type { FormatName } from './vocabulary/string.ts';
 
 /**
  * Formats the registry may use, and which implementation validates each: one of ajv-formats' two,
@@ -23,7 +24,7 @@ export const FORMAT_MODES = {
   date: 'full',
   uri: 'fast',
   email: 'full',
-} as const satisfies Record<string, 'full' | 'fast' | 'storable' | 'full+fast'>;
+} as const satisfies Record<FormatName, 'full' | 'fast' | 'storable' | 'full+fast'>;
 
 /**
  * Formats narrowed to the form the warehouse column stores, so that what the generated validators

@@ -19,6 +19,8 @@ import {
 import type { CommonShape, EventMapping, EventModel, JsonSchema, Registry, WarehouseTable } from './registry.ts';
 import { SchemaIndex } from './schema-index.ts';
 import { parseSqlType } from './sql-types.ts';
+import type { KeywordIssue } from './vocabulary/family.ts';
+import { STRING } from './vocabulary/string.ts';
 
 export interface SchemaIssue {
   file: string;
@@ -100,9 +102,6 @@ async function listDirs(dir: string): Promise<string[]> {
 
 const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
-/** Formats whose values have a bounded length, so a string with one needs no maxLength. */
-const BOUNDED_FORMATS = new Set(['uuid', 'date-time', 'date']);
-
 /**
  * Every value has bounds: strings a maxLength (or an enum/const/bounded format), numbers both a
  * lower and an upper bound, arrays a maxItems. Unbounded input is how one event fills a column,
@@ -112,12 +111,8 @@ function boundIssues(file: string, node: JsonSchema, pointer: string): SchemaIss
   if (node.$ref !== undefined || node.enum !== undefined || node.const !== undefined) return [];
   const types = node.type === undefined ? [] : Array.isArray(node.type) ? node.type : [node.type];
   const issues: SchemaIssue[] = [];
-  if (types.includes('string') && node.maxLength === undefined && !BOUNDED_FORMATS.has(node.format ?? ''))
-    issues.push({
-      file,
-      pointer,
-      message: 'a string needs maxLength (or an enum, const or a uuid/date-time/date format)',
-    });
+  for (const i of STRING.boundIssues(node, types))
+    issues.push({ file, pointer: pointer + (i.at ?? ''), message: i.message });
   if (
     (types.includes('number') || types.includes('integer')) &&
     ((node.minimum === undefined && node.exclusiveMinimum === undefined) ||
@@ -185,21 +180,11 @@ function walkRules(
       issues.push(...walkRules(file, sub as JsonSchema, `${pointer}/${kw}/${i}`, index, base, enforcePolicy));
     });
   }
-  if (node.minLength !== undefined && node.maxLength !== undefined && node.minLength > node.maxLength)
-    issues.push({ file, pointer, message: `minLength ${node.minLength} is greater than maxLength ${node.maxLength}` });
+  const located = (i: KeywordIssue): SchemaIssue => ({ file, pointer: pointer + (i.at ?? ''), message: i.message });
+  issues.push(...STRING.boundConflicts(node).map(located));
   if (node.minimum !== undefined && node.maximum !== undefined && node.minimum > node.maximum)
     issues.push({ file, pointer, message: `minimum ${node.minimum} is greater than maximum ${node.maximum}` });
-  if (node.pattern !== undefined) {
-    try {
-      new RegExp(node.pattern, 'u');
-    } catch (e) {
-      issues.push({
-        file,
-        pointer: `${pointer}/pattern`,
-        message: `invalid regular expression: ${(e as Error).message}`,
-      });
-    }
-  }
+  issues.push(...STRING.syntaxIssues(node).map(located));
   return issues;
 }
 

@@ -6,6 +6,8 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { SQL_TYPE_PATTERN } from './sql-types.ts';
+import { NonNegativeInt } from './vocabulary/family.ts';
+import { STRING_KEYWORDS } from './vocabulary/string.ts';
 
 export const SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
 export const SCHEMA_BASE_URI = 'https://clickstream.example/schemas/';
@@ -14,7 +16,6 @@ const JsonType = Type.Union(
   ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'].map((t) => Type.Literal(t)),
 );
 const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
-const NonNegativeInt = Type.Integer({ minimum: 0 });
 
 /** Keywords allowed on any schema node inside a registry file (events and common shapes). */
 export const SchemaNode = Type.Recursive(
@@ -31,10 +32,7 @@ export const SchemaNode = Type.Recursive(
         'x-pii': Type.Optional(Type.Boolean()),
         enum: Type.Optional(Type.Array(Scalar, { minItems: 1, uniqueItems: true })),
         const: Type.Optional(Scalar),
-        format: Type.Optional(Type.Union(['uuid', 'date-time', 'date', 'uri', 'email'].map((f) => Type.Literal(f)))),
-        pattern: Type.Optional(Type.String({ minLength: 1 })),
-        minLength: Type.Optional(NonNegativeInt),
-        maxLength: Type.Optional(NonNegativeInt),
+        ...STRING_KEYWORDS,
         minimum: Type.Optional(Type.Number()),
         maximum: Type.Optional(Type.Number()),
         exclusiveMinimum: Type.Optional(Type.Number()),

@@ -5,8 +5,9 @@
  */
 import type { EventModel } from '../registry.ts';
 import { eventKey } from '../registry.ts';
+import { lakeIssues } from './lake.ts';
 import { type Issue, type Loc, ProducerComparison, Undecided } from './producer.ts';
-import { type Finding, isUndecided, RULES, type RuleId } from './rules.ts';
+import { type Finding, isUndecided, RULES, type Rule, type RuleId } from './rules.ts';
 import type { Side } from './side.ts';
 import { fitIssues, tableIssues, type WarehouseIssue } from './warehouse.ts';
 
@@ -78,6 +79,13 @@ export function checkCompatibility({ head, base, history = [] }: CheckInput): Fi
         { ...where, pointer: '/deprecated' },
         `${now.name} v${now.model} is deprecated now`,
       );
+  }
+
+  // Lake: every line stored under any earlier state must still validate and map (replay).
+  for (const state of states) {
+    const suffix = state === base ? '' : ` (compared with ${state.label})`;
+    for (const i of lakeIssues(state, head))
+      add(i.rule, { event: i.event, model: i.model, file: i.file, pointer: i.pointer }, i.message + suffix);
   }
 
   // Warehouse: the head's events must fit the head's tables; old events must too.
@@ -161,6 +169,8 @@ class FixContext {
   }
 
   fix(rule: RuleId, f: { event: string | null; model: number | null; table?: string; file: string }): string {
+    const own = (RULES[rule] as Rule).fix;
+    if (own) return own(f);
     const next =
       f.event === null
         ? undefined

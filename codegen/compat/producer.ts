@@ -7,6 +7,7 @@
  * (`enum`, `const`) are decided exactly by validating each value against the new schema with ajv.
  */
 import type { JsonSchema } from '../registry.ts';
+import { STRING } from '../vocabulary/string.ts';
 import type { RuleId } from './rules.ts';
 import { joinPointer, type Side } from './side.ts';
 
@@ -47,6 +48,7 @@ const ANNOTATIONS = new Set([
   '$schema',
   '$id',
   'x-owner',
+  ...STRING.annotations,
 ]);
 /** Keywords this checker compares. Anything else is unclassified and fails the check closed. */
 const ASSERTIONS = new Set([
@@ -54,10 +56,7 @@ const ASSERTIONS = new Set([
   'type',
   'enum',
   'const',
-  'format',
-  'pattern',
-  'minLength',
-  'maxLength',
+  ...STRING.assertions,
   'minimum',
   'maximum',
   'exclusiveMinimum',
@@ -423,20 +422,7 @@ export class ProducerComparison {
     }
     const shared = new Set([...oTypes].filter((t) => covers(nTypes, t)));
 
-    if (shared.has('string')) {
-      if (nn.maxLength !== undefined && (on.maxLength === undefined || nn.maxLength < on.maxLength))
-        push('EVENT_MAX_LENGTH_DECREASED', at('maxLength'), `maxLength ${on.maxLength ?? 'none'} → ${nn.maxLength}`);
-      if (nn.minLength !== undefined && nn.minLength > (on.minLength ?? 0))
-        push('EVENT_MIN_LENGTH_INCREASED', at('minLength'), `minLength ${on.minLength ?? 'none'} → ${nn.minLength}`);
-      if (nn.pattern !== undefined && nn.pattern !== on.pattern)
-        push(
-          'EVENT_PATTERN_CHANGED',
-          at('pattern'),
-          `pattern ${on.pattern === undefined ? 'added' : `${show(on.pattern)} →`} ${show(nn.pattern)}`,
-        );
-      if (nn.format !== undefined && nn.format !== on.format)
-        push('EVENT_FORMAT_CHANGED', at('format'), `format ${on.format ?? 'none'} → ${nn.format}`);
-    }
+    if (shared.has('string')) STRING.compare(on, nn, at, push);
 
     if (shared.has('number') || shared.has('integer')) {
       const lo = bound(on, 'min');
@@ -577,10 +563,7 @@ const VALUE_RULES: Record<string, RuleId> = {
   enum: 'EVENT_ENUM_VALUE_REMOVED',
   const: 'EVENT_ENUM_VALUE_REMOVED',
   type: 'EVENT_TYPE_NARROWED',
-  maxLength: 'EVENT_MAX_LENGTH_DECREASED',
-  minLength: 'EVENT_MIN_LENGTH_INCREASED',
-  pattern: 'EVENT_PATTERN_CHANGED',
-  format: 'EVENT_FORMAT_CHANGED',
+  ...STRING.valueRules,
   minimum: 'EVENT_MINIMUM_INCREASED',
   maximum: 'EVENT_MAXIMUM_DECREASED',
   exclusiveMinimum: 'EVENT_EXCLUSIVE_MINIMUM_INCREASED',

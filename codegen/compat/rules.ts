@@ -4,21 +4,25 @@
  *
  * Direction P (producers): an old tracker's event must still be accepted by the new model.
  * Direction C (consumers): every event must still load into the warehouse table.
+ * Direction L (lake): every line already in the raw lake must still validate and map (replay).
  * Direction X: the checker itself could not decide — always fails closed (exit 2).
  * Direction A: the allowlist itself (an entry that no longer matches anything).
  */
 export type Severity = 'error' | 'warning' | 'info';
-export type Direction = 'P' | 'C' | 'X' | 'A';
+export type Direction = 'P' | 'C' | 'L' | 'X' | 'A';
 
 export interface Rule {
   severity: Severity;
   direction: Direction;
   /** One line: what the rule protects. */
   summary: string;
+  /** The "Fix:" hint, when the rule carries its own (else codegen/compat/check.ts builds it). */
+  fix?: (where: { file: string }) => string;
 }
 
 const P = (summary: string, severity: Severity = 'error'): Rule => ({ severity, direction: 'P', summary });
 const C = (summary: string, severity: Severity = 'error'): Rule => ({ severity, direction: 'C', summary });
+const L = (summary: string, fix: Rule['fix']): Rule => ({ severity: 'error', direction: 'L', summary, fix });
 
 export const RULES = {
   EVENT_MODEL_REMOVED: P('an event model was deleted without first being marked "deprecated": true'),
@@ -69,6 +73,31 @@ export const RULES = {
   WAREHOUSE_TIME_COLUMN_CHANGED: C('the time (partitioning) column changed', 'warning'),
   WAREHOUSE_UNIQUE_INDEX_ADDED: C('a unique index was added, made unique or narrowed to fewer columns'),
   WAREHOUSE_INDEX_CHANGED: C('a non-unique index was added, dropped or redefined', 'info'),
+  LAKE_ENRICHMENT_REQUIRED_ADDED: L(
+    'an enrichment field became required (new, or optional before); stored lines do not have it',
+    ({ file }) =>
+      `leave the field out of "required" in ${file}: lines already in the lake were enriched without it (ingest can still add it to every new line)`,
+  ),
+  LAKE_ENRICHMENT_FIELD_REMOVED: L(
+    'an enrichment field was removed; stored lines carry it and the line shape rejects unknown fields',
+    ({ file }) =>
+      `keep the field in ${file} as an optional field (ingest may stop adding it): lines already in the lake carry it`,
+  ),
+  LAKE_ENRICHMENT_TYPE_CHANGED: L(
+    'an enrichment field type changed or narrowed; stored values of the old type are rejected',
+    ({ file }) =>
+      `keep the old type in ${file} (a list of both, e.g. ["string", "null"], is fine); for a value of another type add a field under a new name`,
+  ),
+  LAKE_ENRICHMENT_NARROWED: L(
+    'an enrichment field accepts fewer values (bound, enum, const, pattern, format, union); stored values are rejected',
+    ({ file }) =>
+      `revert the tighter keyword in ${file}: the schema must accept every value ingest ever stored (enforce the stricter value for new lines in ingest's code)`,
+  ),
+  LAKE_MODEL_REMOVED: L(
+    'an event model file was deleted (deprecated or not); its stored lines no longer validate or map',
+    ({ file }) =>
+      `restore ${file} (keep it "deprecated": true): its lines stay in the lake and every backfill or rebuild validates and maps them with it; delete it only with a plan for those lines (rewrite them to a newer model) and allowlist the removal with that plan as reason`,
+  ),
   UNCLASSIFIED_KEYWORD: {
     severity: 'error',
     direction: 'X',
@@ -92,7 +121,7 @@ export interface Finding {
   rule: RuleId;
   severity: Severity;
   direction: Direction;
-  /** Event name, or null for the envelope and for warehouse-table changes. */
+  /** Event name, or null for the envelope, the enrichment and warehouse-table changes. */
   event: string | null;
   model: number | null;
   /** Warehouse table, for direction C. */

@@ -5,6 +5,8 @@
 import { banner, type GeneratedFile, layout } from '../layout.ts';
 import type { EventModel, JsonSchema, Registry } from '../registry.ts';
 import { SchemaIndex } from '../schema-index.ts';
+import type { CatalogueBound } from '../vocabulary/family.ts';
+import { STRING } from '../vocabulary/string.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -21,17 +23,17 @@ function typeOf(node: JsonSchema, base: string, registry: Registry): string {
   return t;
 }
 
+/** The bounds cell: each keyword family's entries, ordered by rank across families. */
 function bounds(node: JsonSchema): string {
-  const b: string[] = [];
-  if (node.format) b.push(`format ${node.format}`);
-  if (node.minLength !== undefined) b.push(`minLength ${node.minLength}`);
-  if (node.maxLength !== undefined) b.push(`maxLength ${node.maxLength}`);
-  if (node.minimum !== undefined) b.push(`≥ ${node.minimum}`);
-  if (node.maximum !== undefined) b.push(`≤ ${node.maximum}`);
-  if (node.minItems !== undefined) b.push(`minItems ${node.minItems}`);
-  if (node.maxItems !== undefined) b.push(`maxItems ${node.maxItems}`);
-  if (node.pattern) b.push(`pattern \`${node.pattern}\``);
-  return b.join(', ');
+  const b: CatalogueBound[] = STRING.catalogue(node);
+  if (node.minimum !== undefined) b.push({ rank: 40, text: `≥ ${node.minimum}` });
+  if (node.maximum !== undefined) b.push({ rank: 50, text: `≤ ${node.maximum}` });
+  if (node.minItems !== undefined) b.push({ rank: 60, text: `minItems ${node.minItems}` });
+  if (node.maxItems !== undefined) b.push({ rank: 70, text: `maxItems ${node.maxItems}` });
+  return b
+    .sort((x, y) => x.rank - y.rank)
+    .map((x) => x.text)
+    .join(', ');
 }
 
 function propertyTable(schema: JsonSchema, base: string, registry: Registry): string {
