@@ -11,6 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../services/config.ts';
 import { buildApp } from './app.ts';
+import { oltpMigrationsHash } from './flows/oltp-setup.ts';
 import { CDK_CONTEXT } from './test-app.ts';
 
 // Inside the repository so the bundles resolve the `@aws-sdk/*` the Lambda runtime would provide.
@@ -18,7 +19,7 @@ const OUTDIR = path.join(import.meta.dirname, 'cdk.out', `bundle-test-${process.
 const FIXTURES = path.join(import.meta.dirname, '../services/ingest/fixtures/apigw-v2');
 
 type Env = Record<string, string>;
-let functions: Record<'ingest' | 'etl', { bundle: string; env: Env }>;
+let functions: Record<'ingest' | 'etl' | 'oltpSetup', { bundle: string; env: Env }>;
 
 /** Stand-ins for the values CloudFormation resolves at deploy time, by variable. */
 const DEPLOY_TIME: Env = {
@@ -29,6 +30,9 @@ const DEPLOY_TIME: Env = {
   CORS_ORIGINS: 'https://shop.example,https://main.d1a2b3c4d5e6f7.amplifyapp.com',
   COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI',
   COGNITO_CLIENT_ID: '3n4b5urk1ft4fl3mg5e62d9ado',
+  OLTP_CLUSTER_ARN: 'arn:aws:rds:eu-west-1:123456789012:cluster:clickstream-oltp',
+  OLTP_ADMIN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:oltp-AbCdEf',
+  SHOP_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-AbCdEf',
 };
 
 function concreteEnv(variables: Record<string, unknown>): Env {
@@ -59,7 +63,11 @@ beforeAll(() => {
       env: concreteEnv(fn.Properties.Environment.Variables),
     };
   };
-  functions = { ingest: pick('IngestFunction'), etl: pick('EtlFunction') };
+  functions = {
+    ingest: pick('IngestFunction'),
+    etl: pick('EtlFunction'),
+    oltpSetup: pick('StorefrontOltpSetupFunction'),
+  };
 }, 60_000);
 
 const savedEnv = { ...process.env };
@@ -99,5 +107,13 @@ describe('deployed Lambda bundles', () => {
   it('the ETL bundle loads and exports the rotating handler', async () => {
     const etl = await import(pathToFileURL(functions.etl.bundle).href);
     expect(typeof etl.handler).toBe('function');
+  });
+
+  it('the OLTP setup bundle loads, and ships migrations/oltp/ where its migrator reads them', async () => {
+    const setup = await import(pathToFileURL(functions.oltpSetup.bundle).href);
+    expect(typeof setup.handler).toBe('function');
+    const shipped = path.join(path.dirname(functions.oltpSetup.bundle), 'migrations-oltp');
+    expect(oltpMigrationsHash(shipped)).toBe(oltpMigrationsHash());
+    expect(readFileSync(path.join(shipped, 'meta', '_journal.json'), 'utf8')).toContain('"entries"');
   });
 });
