@@ -83,10 +83,10 @@ export async function openOltp(opts: OpenOltpOptions): Promise<Oltp> {
       kind: 'data-api',
       location: `${resourceArn}/${database}`,
       db: db as unknown as OltpDb,
-      // No session-level advisory lock over the Data API: two instances starting at once may both
-      // try a pending migration; drizzle applies it in one transaction, so the loser fails and a
-      // second attempt finds it applied.
-      migrate: () => migrateDataApi(db, migrations).catch(() => migrateDataApi(db, migrations)),
+      // No session-level advisory lock over the Data API, and none needed: on AWS only the
+      // deploy-time step migrates (one CloudFormation update at a time; infra/lambda/oltp-setup.ts),
+      // the shop never does. A failure is reported as it is, never retried into a second error.
+      migrate: () => migrateDataApi(db, migrations),
       close: async () => client.destroy(),
     };
   }
