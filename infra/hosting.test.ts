@@ -118,6 +118,8 @@ describe('dashboard host', () => {
     expect(script).toContain('Environment=HOST=127.0.0.1');
     expect(script).toContain(`Environment=DASHBOARD_PORT=${DASHBOARD_PORT}`);
     expect(script).toMatch(/Environment=DATABASE_SECRET_ARN=<\w*EtlReaderSecret\w*>/);
+    // The warehouse certificate is verified (verify-full) against the RDS CAs the bundle ships.
+    expect(script).toContain('Environment=DATABASE_CA_FILE=/opt/clickstream-dashboard/rds-ca.pem');
     expect(script).not.toMatch(/PASSWORD|DATABASE_URL/);
     expect(script).toContain('systemctl enable --now clickstream-dashboard.service');
   });
