@@ -95,6 +95,15 @@ describe('the OLTP setup custom resource', () => {
     expect(JSON.parse(requests[1]!.body)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'oltp-setup' });
   });
 
+  it('answers FAILED at its deadline instead of letting Lambda time out without an answer', async () => {
+    const hanging = createSetupHandler(() => new Promise(() => {}), { deadlineMs: 50 });
+    await hanging(event('Create'));
+    expect(JSON.parse(requests[0]!.body)).toMatchObject({
+      Status: 'FAILED',
+      Reason: 'oltp setup: not done after 0.05 s',
+    });
+  });
+
   it('runs and returns its result when invoked by hand (no ResponseURL), and fails when the response is refused', async () => {
     const handler = createSetupHandler(async () => ({ role: 'shop_app' }));
     expect(await handler({})).toEqual({ role: 'shop_app' });

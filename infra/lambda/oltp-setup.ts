@@ -68,16 +68,25 @@ const PHYSICAL_ID = 'oltp-setup';
  * and the tables go with the cluster), and the outcome is PUT to the ResponseURL — a failure as
  * FAILED with its message, so the deploy stops and rolls back instead of waiting an hour.
  */
-export function createSetupHandler(run: () => Promise<OltpSetupResult>) {
+export function createSetupHandler(run: () => Promise<OltpSetupResult>, opts: { deadlineMs?: number } = {}) {
+  // Answer FAILED before Lambda's 5-minute timeout would cut the function off without an answer
+  // (CloudFormation would then wait an hour).
+  const deadlineMs = opts.deadlineMs ?? 270_000;
   return async (event: Partial<CustomResourceEvent>): Promise<OltpSetupResult | undefined> => {
     if (!event.ResponseURL) return run();
     let response: Record<string, unknown>;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`not done after ${deadlineMs / 1000} s`)), deadlineMs);
+    });
     try {
-      const data = event.RequestType === 'Delete' ? undefined : await run();
+      const data = event.RequestType === 'Delete' ? undefined : await Promise.race([run(), deadline]);
       response = { Status: 'SUCCESS', Data: data };
     } catch (err) {
       console.error(JSON.stringify({ level: 'error', msg: 'oltp setup failed', error: (err as Error).message }));
       response = { Status: 'FAILED', Reason: `oltp setup: ${(err as Error).message}`.slice(0, 1000) };
+    } finally {
+      clearTimeout(timer);
     }
     const body = JSON.stringify({
       ...response,
