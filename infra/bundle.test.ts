@@ -4,6 +4,8 @@
  * assertions cannot: a bundle that fails to load, or env values the services' config rejects.
  */
 import { readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
@@ -11,6 +13,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../services/config.ts';
 import { buildApp } from './app.ts';
+import { oltpMigrationsHash } from './flows/oltp-setup.ts';
 import { CDK_CONTEXT } from './test-app.ts';
 
 // Inside the repository so the bundles resolve the `@aws-sdk/*` the Lambda runtime would provide.
@@ -18,7 +21,9 @@ const OUTDIR = path.join(import.meta.dirname, 'cdk.out', `bundle-test-${process.
 const FIXTURES = path.join(import.meta.dirname, '../services/ingest/fixtures/apigw-v2');
 
 type Env = Record<string, string>;
-let functions: Record<'ingest' | 'etl', { bundle: string; env: Env }>;
+// biome-ignore lint/suspicious/noExplicitAny: recorded AWS API request bodies are untyped JSON.
+type Json = any;
+let functions: Record<'ingest' | 'etl' | 'oltpSetup', { bundle: string; env: Env }>;
 
 /** Stand-ins for the values CloudFormation resolves at deploy time, by variable. */
 const DEPLOY_TIME: Env = {
@@ -29,6 +34,9 @@ const DEPLOY_TIME: Env = {
   CORS_ORIGINS: 'https://shop.example,https://main.d1a2b3c4d5e6f7.amplifyapp.com',
   COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI',
   COGNITO_CLIENT_ID: '3n4b5urk1ft4fl3mg5e62d9ado',
+  OLTP_CLUSTER_ARN: 'arn:aws:rds:eu-west-1:123456789012:cluster:clickstream-oltp',
+  OLTP_ADMIN_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:oltp-AbCdEf',
+  SHOP_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-AbCdEf',
 };
 
 function concreteEnv(variables: Record<string, unknown>): Env {
@@ -59,7 +67,11 @@ beforeAll(() => {
       env: concreteEnv(fn.Properties.Environment.Variables),
     };
   };
-  functions = { ingest: pick('IngestFunction'), etl: pick('EtlFunction') };
+  functions = {
+    ingest: pick('IngestFunction'),
+    etl: pick('EtlFunction'),
+    oltpSetup: pick('StorefrontOltpSetupFunction'),
+  };
 }, 60_000);
 
 const savedEnv = { ...process.env };
@@ -99,5 +111,82 @@ describe('deployed Lambda bundles', () => {
   it('the ETL bundle loads and exports the rotating handler', async () => {
     const etl = await import(pathToFileURL(functions.etl.bundle).href);
     expect(typeof etl.handler).toBe('function');
+  });
+
+  it('the OLTP setup bundle loads, and ships migrations/oltp/ where its migrator reads them', async () => {
+    const setup = await import(pathToFileURL(functions.oltpSetup.bundle).href);
+    expect(typeof setup.handler).toBe('function');
+    const shipped = path.join(path.dirname(functions.oltpSetup.bundle), 'migrations-oltp');
+    expect(oltpMigrationsHash(shipped)).toBe(oltpMigrationsHash());
+    expect(readFileSync(path.join(shipped, 'meta', '_journal.json'), 'utf8')).toContain('"entries"');
+  });
+
+  it('the OLTP setup bundle, invoked by hand, migrates from its shipped folder as admin and sends a verifier, never the password', async () => {
+    // Local stand-ins for Secrets Manager and the Data API (neither runs offline), reached through
+    // the SDK's AWS_ENDPOINT_URL; they answer what the step asks with what Aurora would.
+    const password = 'ShopAppPassword0123456789abcdefghijklmn';
+    const calls: { target: string; body: Json }[] = [];
+    const server = createServer(async (req, res) => {
+      let text = '';
+      for await (const chunk of req) text += chunk;
+      const body = JSON.parse(text || '{}');
+      const target = String(req.headers['x-amz-target'] ?? req.url);
+      calls.push({ target, body });
+      res.setHeader('content-type', 'application/json');
+      const sql = String(body.sql ?? '');
+      let out: Json = { records: [], columnMetadata: [], numberOfRecordsUpdated: 0 };
+      if (target === 'secretsmanager.GetSecretValue')
+        out = { ARN: body.SecretId, SecretString: JSON.stringify({ username: 'shop_app', password }) };
+      else if (target === '/BeginTransaction') out = { transactionId: 'tx-1' };
+      else if (target === '/CommitTransaction') out = { transactionStatus: 'Transaction Committed' };
+      else if (body.formatRecordsAs === 'JSON') {
+        const rows = sql.startsWith('SELECT format(')
+          ? [{ sql: 'SELECT 1' }]
+          : sql.includes('shobj_description')
+            ? [{ comment: null }]
+            : sql.includes('current_database')
+              ? [{ database: 'shop' }]
+              : sql.includes('FROM pg_roles')
+                ? []
+                : [{ '?column?': 1 }];
+        out = { formattedRecords: JSON.stringify(rows) };
+      }
+      res.end(JSON.stringify(out));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      Object.assign(process.env, functions.oltpSetup.env, {
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+      });
+      const { handler } = await import(pathToFileURL(functions.oltpSetup.bundle).href);
+      expect(await handler({})).toEqual({ role: 'shop_app' });
+
+      expect(calls[0]).toEqual({
+        target: 'secretsmanager.GetSecretValue',
+        body: { SecretId: DEPLOY_TIME.SHOP_SECRET_ARN },
+      });
+      const dataApi = calls.slice(1);
+      for (const c of dataApi) {
+        expect(c.body.secretArn).toBe(DEPLOY_TIME.OLTP_ADMIN_SECRET_ARN);
+        expect(c.body.resourceArn).toBe(DEPLOY_TIME.OLTP_CLUSTER_ARN);
+      }
+      const executed = dataApi.filter((c) => c.target === '/Execute');
+      // The shipped migration, applied inside one transaction, before any role statement.
+      const createShop = executed.findIndex((c) => c.body.sql.trim() === 'CREATE SCHEMA "shop";');
+      expect(createShop).toBeGreaterThan(0);
+      expect(executed[createShop]!.body.transactionId).toBe('tx-1');
+      const firstRole = executed.findIndex((c) => String(c.body.sql).includes('FROM pg_roles'));
+      expect(firstRole).toBeGreaterThan(createShop);
+      const alter = executed.find((c) => String(c.body.sql).includes("format('ALTER ROLE %I PASSWORD %L'"));
+      expect(alter?.body.parameters.map((p: Json) => p.value.stringValue)).toEqual([
+        'shop_app',
+        expect.stringMatching(/^SCRAM-SHA-256\$4096:[^$]+\$[^:]+:.+$/),
+      ]);
+      expect(JSON.stringify(calls.slice(1))).not.toContain(password);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

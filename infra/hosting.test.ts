@@ -6,6 +6,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_PORT, NODE_BINARY, NODE_PACKAGE } from './flows/dashboard.ts';
+import { oltpMigrationsHash } from './flows/oltp-setup.ts';
 import { buildTestApp } from './test-app.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation JSON is untyped; the assertions give it shape.
@@ -117,6 +118,8 @@ describe('dashboard host', () => {
     expect(script).toContain('Environment=HOST=127.0.0.1');
     expect(script).toContain(`Environment=DASHBOARD_PORT=${DASHBOARD_PORT}`);
     expect(script).toMatch(/Environment=DATABASE_SECRET_ARN=<\w*EtlReaderSecret\w*>/);
+    // The warehouse certificate is verified (verify-full) against the RDS CAs the bundle ships.
+    expect(script).toContain('Environment=DATABASE_CA_FILE=/opt/clickstream-dashboard/rds-ca.pem');
     expect(script).not.toMatch(/PASSWORD|DATABASE_URL/);
     expect(script).toContain('systemctl enable --now clickstream-dashboard.service');
   });
@@ -172,12 +175,32 @@ describe('storefront on Amplify Hosting', () => {
       ),
       MEDIA_BASE_URL: `https://<${logicalIdOf('AWS::CloudFront::Distribution', 'WebCdn')}.DomainName>`,
       OLTP_DATA_API_RESOURCE_ARN: expect.stringContaining(`:rds:<AWS::Region>:<AWS::AccountId>:cluster:<${cluster}>`),
-      OLTP_DATA_API_SECRET_ARN: expect.stringMatching(/^<WebOltpSecretAttachment\w+>$/),
+      OLTP_DATA_API_SECRET_ARN: `<${logicalIdOf('AWS::SecretsManager::Secret', 'StorefrontOltpSetupShopSecret')}>`,
       OLTP_DATA_API_DATABASE: 'shop',
     });
   });
 
-  it("lets the compute role use the Data API on the OLTP cluster and read that cluster's secret — nothing else", () => {
+  const dataApiStatement = (resource: Json) => ({
+    Effect: 'Allow',
+    Action: [
+      'rds-data:BatchExecuteStatement',
+      'rds-data:BeginTransaction',
+      'rds-data:CommitTransaction',
+      'rds-data:ExecuteStatement',
+      'rds-data:RollbackTransaction',
+    ],
+    Resource: resource,
+  });
+  const clusterArn = (resource: Json) =>
+    expect(render(resource)).toBe(
+      `arn:<AWS::Partition>:rds:<AWS::Region>:<AWS::AccountId>:cluster:<${logicalIdOf('AWS::RDS::DBCluster', 'WebOltp')}>`,
+    );
+  const shopSecret = () => ({ Ref: logicalIdOf('AWS::SecretsManager::Secret', 'StorefrontOltpSetupShopSecret') });
+  const adminSecret = () => ({
+    Ref: logicalIdOf('AWS::SecretsManager::SecretTargetAttachment', 'WebOltpSecretAttachment'),
+  });
+
+  it("lets the compute role use the Data API on the OLTP cluster as shop_app — never the admin's secret", () => {
     const roleId = logicalIdOf('AWS::IAM::Role', 'StorefrontComputeRole');
     const role = resources[roleId]!.Properties;
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
@@ -185,20 +208,60 @@ describe('storefront on Amplify Hosting', () => {
     ]);
     expect(role.ManagedPolicyArns).toBeUndefined();
     const statements = statementsOf(roleId);
-    expect(statements).toHaveLength(2);
-    expect([...statements[0].Action].sort()).toEqual([
-      'rds-data:BatchExecuteStatement',
-      'rds-data:BeginTransaction',
-      'rds-data:CommitTransaction',
-      'rds-data:ExecuteStatement',
-      'rds-data:RollbackTransaction',
+    expect(statements).toEqual([
+      dataApiStatement(expect.anything()),
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: shopSecret() },
     ]);
-    expect(render(statements[0].Resource)).toContain(`:cluster:<${logicalIdOf('AWS::RDS::DBCluster', 'WebOltp')}>`);
-    expect(statements[1]).toEqual({
-      Effect: 'Allow',
-      Action: 'secretsmanager:GetSecretValue',
-      Resource: { Ref: logicalIdOf('AWS::SecretsManager::SecretTargetAttachment', 'WebOltpSecretAttachment') },
+    clusterArn(statements[0].Resource);
+  });
+
+  it("generates shop_app's own secret", () => {
+    const tpl = resources[shopSecret().Ref]!.Properties.GenerateSecretString;
+    expect(tpl).toMatchObject({ GenerateStringKey: 'password', PasswordLength: 40, ExcludePunctuation: true });
+    expect(JSON.parse(render(tpl.SecretStringTemplate))).toEqual({ username: 'shop_app' });
+  });
+
+  it('migrates and keeps shop_app at deploy: a custom resource on a function outside the VPC holding the admin secret', () => {
+    const fnId = logicalIdOf('AWS::Lambda::Function', 'StorefrontOltpSetupFunction');
+    const fn = resources[fnId]!.Properties;
+    expect(fn.VpcConfig).toBeUndefined();
+    expect(fn.Timeout).toBe(300);
+    const env = fn.Environment.Variables;
+    clusterArn(env.OLTP_CLUSTER_ARN);
+    expect(env).toMatchObject({
+      OLTP_ADMIN_SECRET_ARN: adminSecret(),
+      SHOP_SECRET_ARN: shopSecret(),
+      OLTP_DATABASE: 'shop',
     });
+    const roleId = fn.Role['Fn::GetAtt'][0];
+    expect(roleId).toBe(logicalIdOf('AWS::IAM::Role', 'StorefrontOltpSetupFunctionRole'));
+    expect(resources[roleId]!.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = statementsOf(roleId);
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalIdOf('AWS::Logs::LogGroup', 'StorefrontOltpSetupFunctionLogs'), 'Arn'] },
+      },
+      dataApiStatement(expect.anything()),
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [shopSecret(), adminSecret()] },
+    ]);
+    clusterArn(statements[1].Resource);
+
+    const [[crId, cr], ...more] = ofType('Custom::OltpSetup') as [string, Resource & { DependsOn?: string[] }][];
+    expect(more).toEqual([]);
+    expect(cr.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+    expect(cr.Properties.shopSecret).toEqual(shopSecret());
+    expect(cr.Properties.migrations).toBe(oltpMigrationsHash());
+    expect(cr.Properties.migrations).toMatch(/^[0-9a-f]{64}$/);
+    // After the cluster and its writer instance: the Data API answers only then.
+    expect(cr.DependsOn).toEqual(
+      expect.arrayContaining([
+        logicalIdOf('AWS::RDS::DBCluster', 'WebOltp'),
+        logicalIdOf('AWS::RDS::DBInstance', 'WebOltpWriter'),
+      ]),
+    );
+    expect(crId).toContain('StorefrontOltpSetup');
   });
 
   it("keeps the compute's logs (Amplify's log group, created with a retention)", () => {

@@ -64,6 +64,7 @@ describe('cdk-nag AwsSolutions', () => {
         'Clickstream/Ingest/FunctionRole AwsSolutions-IAM5[Resource::<lake>/quarantine/*]',
         'Clickstream/Network/Bastion AwsSolutions-EC29',
         'Clickstream/Network/Bastion AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+        'Clickstream/Storefront/OltpSetup/ShopSecret AwsSolutions-SMG4',
         'Clickstream/Web/Cdn AwsSolutions-CFR1',
         'Clickstream/Web/Cdn AwsSolutions-CFR2',
         'Clickstream/Web/Cdn AwsSolutions-CFR4',

@@ -347,7 +347,7 @@ describe('data at rest and in transit', () => {
 
   it('sets a retention on every log group', () => {
     const groups = ofType('AWS::Logs::LogGroup');
-    expect(groups.length).toBe(5); // flow logs, API access logs, two functions, Amplify compute
+    expect(groups.length).toBe(6); // flow logs, API access logs, three functions, Amplify compute
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 

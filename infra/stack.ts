@@ -96,7 +96,12 @@ export class ClickstreamStack extends Stack {
     out('WarehouseSecretArn', this.etl.warehouse.secret!.secretArn, 'Warehouse credentials');
     out('OltpEndpoint', this.web.oltp.clusterEndpoint.hostname, 'Shop OLTP Aurora writer endpoint (bastion tunnel)');
     out('OltpClusterArn', this.web.oltp.clusterArn, 'Shop OLTP cluster (RDS Data API resource ARN)');
-    out('OltpSecretArn', this.web.oltp.secret!.secretArn, 'Shop OLTP credentials');
+    out('OltpSecretArn', this.web.oltp.secret!.secretArn, 'Shop OLTP admin credentials (operators, the deploy step)');
+    out(
+      'OltpSetupFunction',
+      this.storefront.oltpSetup.function.functionName,
+      'Deploy-time OLTP step (migrations, shop_app login); invoke with {} to re-apply',
+    );
     out('MediaDistributionDomain', this.web.distribution.distributionDomainName, 'CloudFront domain for media');
     out('MediaBucket', this.web.mediaBucket.bucketName, 'Media origin bucket');
     out('EtlFunctionName', this.etl.function.functionName, 'Invoke for manual loads/backfills');

@@ -150,7 +150,7 @@ export const CONFIG_VARIABLES = {
   OLTP_DATA_API_SECRET_ARN: {
     schema: Type.String({ pattern: '^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\\d{12}:secret:' }),
     default: '',
-    doc: 'Secrets Manager secret the Data API signs in with (the cluster credentials).',
+    doc: 'Secrets Manager secret the Data API signs in with: on AWS the DML-only `shop_app` login (the deploy migrates as admin); the admin secret for `clickstream oltp migrate`.',
   },
   OLTP_DATA_API_DATABASE: {
     schema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),

@@ -1,7 +1,8 @@
 /**
  * Builds the dashboard host's bundle directory: `dashboard.mjs` (entry.ts and everything it
  * imports — AWS SDK, pg, hono — in one ESM file, nothing to install on the host), `start.mjs`
- * (the launcher systemd runs) and the event catalogue the dashboard serves at /catalog. The
+ * (the launcher systemd runs), the event catalogue the dashboard serves at /catalog and the RDS CA
+ * certificates the warehouse connection is verified against (ca.ts). The
  * dashboard normally builds its browser assets with esbuild at start; here they are built once now
  * and compiled in, so the host needs no esbuild and no source.
  *
@@ -10,14 +11,20 @@
  *
  *   npx tsx infra/dashboard-host/build.ts <outdir>     (what the CDK asset runs at synth)
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { dashboardAssets } from '../../services/dashboard/assets.ts';
+import { RDS_CA_FILE, rdsCaBundle } from './ca.ts';
 
 export const BUNDLE_DIR = 'services/dashboard';
-export const BUNDLE_FILES = [`${BUNDLE_DIR}/dashboard.mjs`, `${BUNDLE_DIR}/start.mjs`, 'generated/catalog/EVENTS.md'];
+export const BUNDLE_FILES = [
+  `${BUNDLE_DIR}/dashboard.mjs`,
+  `${BUNDLE_DIR}/start.mjs`,
+  'generated/catalog/EVENTS.md',
+  RDS_CA_FILE,
+];
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /** Replaces services/dashboard/assets.ts with its output, computed at build time. */
@@ -54,6 +61,7 @@ export async function buildDashboardBundle(outdir: string): Promise<{ dir: strin
   await copyFile(path.join(import.meta.dirname, 'start.mjs'), path.join(outdir, BUNDLE_DIR, 'start.mjs'));
   const catalog = 'generated/catalog/EVENTS.md';
   await copyFile(path.join(REPO_ROOT, catalog), path.join(outdir, catalog));
+  await writeFile(path.join(outdir, RDS_CA_FILE), rdsCaBundle());
   const bytes = Object.values(result.metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
   return { dir: outdir, bytes };
 }

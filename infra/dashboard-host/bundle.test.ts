@@ -5,7 +5,7 @@
  * seed's /sbw_dashboard path answer.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarehouse } from '../../services/etl/warehouse.ts';
 import { createTempDatabase, type TempDatabase } from '../../services/testing/postgres.ts';
 import { BUNDLE_DIR, BUNDLE_FILES, buildDashboardBundle } from './build.ts';
+import { RDS_CA_FILE, rdsCaBundle } from './ca.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -76,10 +77,11 @@ describe('dashboard host bundle', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('holds only the launcher, the bundle and the catalogue', async () => {
+  it('holds only the launcher, the bundle, the catalogue and the RDS CA certificates', async () => {
     expect(await filesUnder(dir).then((f) => f.filter((p) => !p.startsWith('data/')))).toEqual(
       [...BUNDLE_FILES].sort(),
     );
+    expect(await readFile(path.join(dir, RDS_CA_FILE), 'utf8')).toBe(rdsCaBundle());
   });
 
   it('serves the page, its compiled-in assets, the catalogue and the seed path', async () => {

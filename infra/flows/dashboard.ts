@@ -10,7 +10,8 @@
  * instead of a Node binary frozen into the asset (a 50 MB upload per deploy that nothing patches).
  * The dashboard itself is a CDK S3 asset (infra/dashboard-host/build.ts: one esbuild bundle with
  * its browser assets compiled in) that user data copies with `aws s3 cp`, also through the gateway
- * endpoint; the warehouse password is read at start from Secrets Manager (interface endpoint).
+ * endpoint; the warehouse password is read at start from Secrets Manager (interface endpoint), and
+ * the connection verifies the warehouse's certificate against the RDS CAs shipped in the bundle.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -22,6 +23,7 @@ import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { RDS_CA_FILE } from '../dashboard-host/ca.ts';
 import { REPO_ROOT } from '../defaults.ts';
 import type { AlertTopic } from './alerts.ts';
 import { ISOLATED_SUBNETS } from './network.ts';
@@ -58,6 +60,7 @@ Environment=DASHBOARD_PORT=${DASHBOARD_PORT}
 Environment=DATA_DIR=/var/lib/${SERVICE_NAME}
 Environment=AWS_REGION=${p.region}
 Environment=DATABASE_SECRET_ARN=${p.secretArn}
+Environment=DATABASE_CA_FILE=${INSTALL_DIR}/${RDS_CA_FILE}
 ExecStart=${NODE_BINARY} ${INSTALL_DIR}/services/dashboard/start.mjs serve
 Restart=always
 RestartSec=5

@@ -2,7 +2,8 @@
  * StorefrontFlow — component (4): the demo shop on Amplify Hosting compute (`WEB_COMPUTE`), deployed
  * without a repository connection: `npm run build:storefront` makes the deployment bundle and
  * `aws amplify create-deployment` / `start-deployment` upload it (docs/infra.md). The compute role
- * is all the shop's AWS access: the RDS Data API on the OLTP cluster and that cluster's secret.
+ * is all the shop's AWS access: the RDS Data API on the OLTP cluster and the secret of its own
+ * DML-only login `shop_app` (never the admin's: OltpSetup migrates and keeps that login at deploy).
  *
  * Amplify does not pass branch variables to the compute runtime; they are set here anyway as the
  * one place the deploy command reads the shop's settings from (build:storefront bakes them).
@@ -15,17 +16,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { logGroupProps } from '../defaults.ts';
+import { DATA_API_ACTIONS, OLTP_DATABASE, OltpSetup } from './oltp-setup.ts';
 
 export const SHOP_BRANCH = 'main';
-/** The Data API calls Drizzle's aws-data-api/pg driver makes (statements and transactions). */
-export const DATA_API_ACTIONS = [
-  'rds-data:ExecuteStatement',
-  'rds-data:BatchExecuteStatement',
-  'rds-data:BeginTransaction',
-  'rds-data:CommitTransaction',
-  'rds-data:RollbackTransaction',
-];
-
 export interface StorefrontFlowProps {
   userPool: cognito.IUserPool;
   userPoolClient: cognito.IUserPoolClient;
@@ -40,16 +33,19 @@ export class StorefrontFlow extends Construct {
   readonly app: amplify.CfnApp;
   readonly branch: amplify.CfnBranch;
   readonly computeRole: iam.Role;
+  readonly oltpSetup: OltpSetup;
   /** `https://main.<app id>.amplifyapp.com` — the origin the tracker posts from. */
   readonly origin: string;
 
   constructor(scope: Construct, id: string, props: StorefrontFlowProps) {
     super(scope, id);
-    const secret = props.oltp.secret!;
+    // The cluster's admin secret stays with the deploy step; the shop gets shop_app's.
+    this.oltpSetup = new OltpSetup(this, 'OltpSetup', { oltp: props.oltp });
+    const secret = this.oltpSetup.shopSecret;
 
     this.computeRole = new iam.Role(this, 'ComputeRole', {
       assumedBy: new iam.ServicePrincipal('amplify.amazonaws.com'),
-      description: 'Storefront on Amplify compute: the RDS Data API on the OLTP cluster and its secret, nothing else',
+      description: 'Storefront on Amplify compute: the RDS Data API on the OLTP cluster as shop_app, nothing else',
     });
     this.computeRole.addToPolicy(
       new iam.PolicyStatement({ actions: DATA_API_ACTIONS, resources: [props.oltp.clusterArn] }),
@@ -78,7 +74,7 @@ export class StorefrontFlow extends Construct {
       MEDIA_BASE_URL: props.mediaBaseUrl,
       OLTP_DATA_API_RESOURCE_ARN: props.oltp.clusterArn,
       OLTP_DATA_API_SECRET_ARN: secret.secretArn,
-      OLTP_DATA_API_DATABASE: 'shop',
+      OLTP_DATA_API_DATABASE: OLTP_DATABASE,
     };
     this.branch = new amplify.CfnBranch(this, 'Branch', {
       appId: this.app.attrAppId,

@@ -11,13 +11,10 @@ export class DatabaseSecretError extends Error {
 const REQUIRED = ['username', 'password', 'host', 'port'] as const;
 
 /**
- * `verify-full` (default): TLS with certificate and host name checks, the RDS CA from
- * NODE_EXTRA_CA_CERTS (the Lambda runtime ships it). `no-verify`: TLS without checking the
- * certificate, for a host that has no copy of the RDS CA (see infra/flows/dashboard.ts).
+ * `sslmode=verify-full`: TLS with certificate and host-name checks. The RDS CA comes from
+ * NODE_EXTRA_CA_CERTS on Lambda (the runtime ships it) or `sslrootcert` (the dashboard host).
  */
-export type SslMode = 'verify-full' | 'no-verify';
-
-export function databaseUrlFromSecret(secretString: string | undefined, sslmode: SslMode = 'verify-full'): string {
+export function databaseUrlFromSecret(secretString: string | undefined): string {
   if (!secretString) throw new DatabaseSecretError('database secret has no SecretString');
   let secret: Record<string, unknown>;
   try {
@@ -37,5 +34,5 @@ export function databaseUrlFromSecret(secretString: string | undefined, sslmode:
   }
   const enc = (v: unknown) => encodeURIComponent(String(v));
   const dbname = secret.dbname ? `/${enc(secret.dbname)}` : '';
-  return `postgres://${enc(secret.username)}:${enc(secret.password)}@${String(secret.host)}:${port}${dbname}?sslmode=${sslmode}`;
+  return `postgres://${enc(secret.username)}:${enc(secret.password)}@${String(secret.host)}:${port}${dbname}?sslmode=verify-full`;
 }

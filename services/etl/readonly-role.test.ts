@@ -5,8 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RolePasswordError } from '../db/role-password.ts';
 import { createTempDatabase, TEST_PG_URL, type TempDatabase } from '../testing/postgres.ts';
-import { ensureReadonlyRole, ReadonlyRoleError, readerFromSecret } from './readonly-role.ts';
+import { verifierMatches } from '../testing/scram.ts';
+import { ensureReadonlyRole, readerFromSecret } from './readonly-role.ts';
 import { openWarehouse, type Warehouse } from './warehouse.ts';
 
 describe('the dashboard reader role', () => {
@@ -51,6 +53,12 @@ describe('the dashboard reader role', () => {
       [role],
     );
     expect(attrs).toEqual({ rolcanlogin: true, rolsuper: false, rolconfig: ['default_transaction_read_only=on'] });
+    // Local PostgreSQL trusts every login: the password is checked as the SCRAM verifier it stores.
+    const [{ rolpassword }] = await owner.query<{ rolpassword: string }>(
+      'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+      [role],
+    );
+    expect(verifierMatches(rolpassword, password)).toBe(true);
 
     await owner.query('CREATE TABLE later_table (id int)');
     await owner.query('INSERT INTO later_table VALUES (1)');
@@ -72,7 +80,7 @@ describe('the dashboard reader role', () => {
       password: 'p'.repeat(32),
       database: 'clickstream',
     });
-    expect(() => readerFromSecret('nope', 'db')).toThrow(ReadonlyRoleError);
+    expect(() => readerFromSecret('nope', 'db')).toThrow(RolePasswordError);
     expect(() => readerFromSecret(JSON.stringify({ username: 'Bad-Name', password: 'p'.repeat(32) }), 'db')).toThrow(
       /lower-case SQL identifier/,
     );

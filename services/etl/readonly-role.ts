@@ -9,6 +9,7 @@
  * migrations create (default privileges of the admin that runs migrations) — and its sessions are
  * read-only by default as a second fence.
  */
+import { applyRolePassword, exec, loginFromSecret, type Queryable } from '../db/role-password.ts';
 
 export interface ReadonlyRole {
   role: string;
@@ -16,37 +17,9 @@ export interface ReadonlyRole {
   database: string;
 }
 
-interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-}
-
-export class ReadonlyRoleError extends Error {
-  override name = 'ReadonlyRoleError';
-}
-
-/** `{ username, password }` of the reader's secret; anything else is a clear error. */
+/** `{ username, password }` of the reader's secret; anything else is a clear RolePasswordError. */
 export function readerFromSecret(secretString: string | undefined, database: string): ReadonlyRole {
-  let secret: { username?: unknown; password?: unknown };
-  try {
-    secret = JSON.parse(secretString ?? '');
-  } catch {
-    throw new ReadonlyRoleError('reader secret is not JSON');
-  }
-  const { username, password } = secret;
-  if (typeof username !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(username))
-    throw new ReadonlyRoleError(
-      `reader secret: username must be a lower-case SQL identifier, got ${JSON.stringify(username)}`,
-    );
-  if (typeof password !== 'string' || password.length < 16)
-    throw new ReadonlyRoleError('reader secret: password missing or shorter than 16 characters');
-  return { role: username, password, database };
-}
-
-/** Statements are built by the server's own format(%I, %L): no quoting done here. */
-async function exec(db: Queryable, template: string, ...args: string[]): Promise<void> {
-  const placeholders = args.map((_, i) => `$${i + 1}::text`).join(', ');
-  const [row] = await db.query<{ sql: string }>(`SELECT format('${template}', ${placeholders}) AS sql`, args);
-  await db.query((row as { sql: string }).sql);
+  return { ...loginFromSecret(secretString, 'reader secret'), database };
 }
 
 export async function ensureReadonlyRole(db: Queryable, reader: ReadonlyRole): Promise<void> {
@@ -59,12 +32,9 @@ export async function ensureReadonlyRole(db: Queryable, reader: ReadonlyRole): P
       if ((err as { code?: string }).code !== '42710') throw err;
     }
   }
-  await exec(
-    db,
-    'ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L',
-    reader.role,
-    reader.password,
-  );
+  await exec(db, 'ALTER ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', reader.role);
+  // A SCRAM verifier, sent only when the secret holds a password the role does not have yet.
+  await applyRolePassword(db, reader.role, reader.password);
   await exec(db, 'ALTER ROLE %I SET default_transaction_read_only = on', reader.role);
   await exec(db, 'GRANT CONNECT ON DATABASE %I TO %I', reader.database, reader.role);
   await exec(db, 'GRANT USAGE ON SCHEMA public TO %I', reader.role);

@@ -14,7 +14,8 @@ const STOREFRONT_USAGE = `usage:
   clickstream storefront serve          start the demo shop on HOST:STOREFRONT_PORT (default 127.0.0.1:3000)
   clickstream storefront media <dir>    write the catalogue's product images into <dir> (to upload to the media bucket)
 
-serve migrates and seeds the OLTP database first (OLTP_DATABASE_URL, or PGlite in <DATA_DIR>/oltp),
+serve migrates and seeds the OLTP database first (OLTP_DATABASE_URL, or PGlite in <DATA_DIR>/oltp;
+over the RDS Data API it only seeds: the deploy migrates as admin and the shop's login is DML-only),
 signs shoppers in with Cognito (COGNITO_USER_POOL_ID + COGNITO_CLIENT_ID) or the local identity
 provider (keys in <DATA_DIR>/identity), and points the tracker at INGEST_URL. The ingest must list
 the shop's origin in CORS_ORIGINS; the start-up log prints the ingest settings that match.`;

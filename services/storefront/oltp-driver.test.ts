@@ -58,8 +58,16 @@ describe('the Data API driver', () => {
 
   beforeAll(async () => {
     server = createServer(async (req, res) => {
-      requests.push({ path: req.url ?? '', body: await read(req) });
+      const body = await read(req);
+      requests.push({ path: req.url ?? '', body });
       res.setHeader('content-type', 'application/json');
+      if (String(body.sql ?? '').startsWith('CREATE SCHEMA')) {
+        // What the Data API answers a refused statement with (HTTP 400, BadRequestException).
+        res.statusCode = 400;
+        res.setHeader('x-amzn-errortype', 'BadRequestException');
+        res.end(JSON.stringify({ message: 'ERROR: permission denied for database shop' }));
+        return;
+      }
       res.end(
         JSON.stringify({
           columnMetadata: [{ name: 'n', label: 'n', typeName: 'int4' }],
@@ -93,6 +101,26 @@ describe('the Data API driver', () => {
       parameters: [{ name: '1', value: { longValue: 42 } }],
     });
     expect(JSON.stringify(result)).toContain('42');
+    await oltp.close();
+  });
+
+  it('reports a failed migration once, with its own error, and does not retry it', async () => {
+    requests.length = 0;
+    const client = new RDSDataClient({
+      endpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    });
+    const oltp = await openOltp({ dataApi: { resourceArn: CLUSTER, secretArn: SECRET, database: 'shop', client } });
+    const failure = await oltp.migrate().then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    expect(`${failure?.message} ${(failure?.cause as Error | undefined)?.message}`).toMatch(
+      /permission denied for database shop/,
+    );
+    expect(requests.filter((r) => String(r.body.sql).startsWith('CREATE SCHEMA'))).toHaveLength(1);
     await oltp.close();
   });
 });

@@ -68,9 +68,13 @@ export function openConfiguredOltp(config: OltpConfig): Promise<Oltp> {
   return openOltp(oltpOptions(config));
 }
 
-/** Applies the OLTP migrations and inserts the seed catalogue where it is missing. */
-export async function prepareOltp(oltp: Oltp, now: () => Date): Promise<{ productsInserted: number }> {
-  await oltp.migrate();
+/** Applies the OLTP migrations (unless `migrate: false`) and inserts the seed catalogue where it is missing. */
+export async function prepareOltp(
+  oltp: Oltp,
+  now: () => Date,
+  opts: { migrate?: boolean } = {},
+): Promise<{ productsInserted: number }> {
+  if (opts.migrate ?? true) await oltp.migrate();
   return seedCatalogue(oltp.db, now);
 }
 
@@ -101,7 +105,9 @@ export async function openStorefront({
   const log = logger ?? createLogger(config.LOG_LEVEL, undefined, { service: 'storefront' });
   const oltp = given ?? (await openConfiguredOltp(config));
   try {
-    const seeded = await prepareOltp(oltp, now);
+    // On AWS (the Data API) the shop signs in as shop_app, which may not create anything: the
+    // deploy's OLTP step has migrated as admin already (infra/lambda/oltp-setup.ts).
+    const seeded = await prepareOltp(oltp, now, { migrate: oltp.kind !== 'data-api' });
     if (seeded.productsInserted) log.info('seeded catalogue', { products: seeded.productsInserted });
 
     let identity: IdentityProvider;

@@ -69,9 +69,12 @@ export interface OpenOltpOptions {
   dataApi?: DataApiTarget;
   /** PGlite data folder (`<DATA_DIR>/oltp`), or `memory://` for a throwaway database. */
   pgliteDir?: string;
+  /** Where migrations/oltp/ is (default: the repository's); a bundle that ships it elsewhere says so. */
+  migrationsFolder?: string;
 }
 
 export async function openOltp(opts: OpenOltpOptions): Promise<Oltp> {
+  const migrations = { ...OLTP_MIGRATIONS, ...(opts.migrationsFolder && { migrationsFolder: opts.migrationsFolder }) };
   if (opts.dataApi) {
     const { resourceArn, secretArn, database, region } = opts.dataApi;
     const client = opts.dataApi.client ?? new RDSDataClient({ region });
@@ -80,10 +83,10 @@ export async function openOltp(opts: OpenOltpOptions): Promise<Oltp> {
       kind: 'data-api',
       location: `${resourceArn}/${database}`,
       db: db as unknown as OltpDb,
-      // No session-level advisory lock over the Data API: two instances starting at once may both
-      // try a pending migration; drizzle applies it in one transaction, so the loser fails and a
-      // second attempt finds it applied.
-      migrate: () => migrateDataApi(db, OLTP_MIGRATIONS).catch(() => migrateDataApi(db, OLTP_MIGRATIONS)),
+      // No session-level advisory lock over the Data API, and none needed: on AWS only the
+      // deploy-time step migrates (one CloudFormation update at a time; infra/lambda/oltp-setup.ts),
+      // the shop never does. A failure is reported as it is, never retried into a second error.
+      migrate: () => migrateDataApi(db, migrations),
       close: async () => client.destroy(),
     };
   }
@@ -94,7 +97,7 @@ export async function openOltp(opts: OpenOltpOptions): Promise<Oltp> {
       kind: 'postgres',
       location: redactUrl(opts.databaseUrl),
       db: drizzlePg(pool, { schema }) as unknown as OltpDb,
-      migrate: () => migratePostgres(pool, MIGRATE_LOCK_KEY, OLTP_MIGRATIONS),
+      migrate: () => migratePostgres(pool, MIGRATE_LOCK_KEY, migrations),
       close: () => pool.end(),
     };
   }
@@ -104,7 +107,7 @@ export async function openOltp(opts: OpenOltpOptions): Promise<Oltp> {
     kind: 'pglite',
     location: pgliteLocation(opts.pgliteDir),
     db: drizzlePglite(client, { schema }) as unknown as OltpDb,
-    migrate: () => migratePgliteDb(client, OLTP_MIGRATIONS),
+    migrate: () => migratePgliteDb(client, migrations),
     close: () => client.close(),
   };
 }
