@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ulid } from 'ulid';
 import { encodeJsonlLines } from '../lake/jsonl.ts';
 import { hourOfKey, objectKey, type RawStore } from '../lake/raw-store.ts';
+import { prng } from '../random.ts';
 
 const EVENTS_DIR = fileURLToPath(new URL('../../schemas/events/', import.meta.url));
 
@@ -35,18 +36,6 @@ function loadTemplates(): Record<string, unknown>[] {
   }
   if (!out.length) throw new Error(`no valid event fixtures under ${EVENTS_DIR}`);
   return out;
-}
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function uuidV4(rand: () => number): string {

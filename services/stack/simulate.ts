@@ -17,6 +17,7 @@ import { trackedEventModels } from '../../generated/tracker/api.ts';
 import type { EventName } from '../../generated/types/events.ts';
 import type { Config } from '../config.ts';
 import { createTokenIssuer, identityKeyFiles, signingKeyFromPem, type TokenIssuer } from '../identity/tokens.ts';
+import { prng } from '../random.ts';
 import { SEED_BRANDS, seedProducts } from '../storefront/seed.ts';
 import { localIssuerOf } from '../storefront/server.ts';
 
@@ -78,18 +79,6 @@ export interface SimulateSummary {
   last_event_at: string;
   duration_ms: number;
   events_per_second: number;
-}
-
-/** Mulberry32: a small seeded PRNG (uniform in [0, 1)). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A UUID v4 from the PRNG (what the tracker's crypto.randomUUID gives, reproducibly). */

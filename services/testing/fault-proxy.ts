@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { prng } from '../random.ts';
 
 export interface FaultProxyOptions {
   /** Upstream base URL, e.g. s3rver's `http://127.0.0.1:port`. */
@@ -34,17 +35,6 @@ export interface FaultProxy {
   /** Stops injecting faults (requests pass through). */
   heal(): void;
   close(): Promise<void>;
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SLOW_DOWN = `<?xml version="1.0" encoding="UTF-8"?>

@@ -1,0 +1,16 @@
+/**
+ * Seeded pseudo-random numbers for generated traffic (simulate, sample lakes, the fault proxy):
+ * the same seed gives the same sequence on every machine, so a run can be repeated.
+ */
+
+/** Mulberry32: a small seeded PRNG, uniform in [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
