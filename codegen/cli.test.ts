@@ -194,6 +194,28 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
     expect(await snapshot()).toEqual(committed);
   });
 
+  it('a migration generated on a machine whose clock is behind still sorts after the last one', async () => {
+    // drizzle's migrator skips a migration whose journal `when` is not after the newest applied one.
+    const journalFile = path.join(root, 'migrations/meta/_journal.json');
+    const journal = JSON.parse(await readFile(journalFile, 'utf8'));
+    const ahead = Date.UTC(2200, 0, 1); // the previous author's clock, far ahead of this one
+    journal.entries.at(-1).when = ahead;
+    await writeFile(journalFile, JSON.stringify(journal, null, 2));
+    const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
+    const table = JSON.parse(await readFile(file, 'utf8'));
+    table.columns.cli_test_clock = {
+      type: 'varchar(64)',
+      nullable: true,
+      description: 'A column added with a clock behind.',
+      source: '/properties/order/coupon',
+    };
+    await writeFile(file, JSON.stringify(table, null, 2));
+    expect((await codegen('--migration-name', 'add_cli_test_clock')).code).toBe(0);
+    const after = JSON.parse(await readFile(journalFile, 'utf8'));
+    expect(after.entries.at(-1)).toMatchObject({ tag: expect.stringMatching(/_add_cli_test_clock$/), when: ahead + 1 });
+    expect((await codegen('--check')).code).toBe(0);
+  });
+
   it('--help prints the usage (exit 0); an unknown option is one line (exit 2)', async () => {
     expect(await codegen('--help')).toMatchObject({ code: 0, out: expect.stringContaining('--discard-migration') });
     const bad = await codegen('--bogus');

@@ -45,7 +45,26 @@ async function readOrNull(file: string): Promise<string | null> {
 }
 
 interface Journal {
-  entries: { tag: string }[];
+  entries: { tag: string; when?: number }[];
+}
+
+/**
+ * drizzle's migrator applies a migration only when its journal `when` (drizzle-kit stamps
+ * Date.now()) is later than the newest one the database has applied, so a migration generated on a
+ * machine whose clock is behind the author of the previous one would be skipped without a word.
+ * New entries are stamped at least one millisecond after the entry before them.
+ */
+function keepJournalOrdered(journal: Journal, firstNew: number): boolean {
+  let changed = false;
+  for (let i = Math.max(1, firstNew); i < journal.entries.length; i++) {
+    const prev = journal.entries[i - 1]?.when ?? 0;
+    const entry = journal.entries[i] as { when?: number };
+    if ((entry.when ?? 0) <= prev) {
+      entry.when = prev + 1;
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 /**
@@ -71,6 +90,9 @@ async function drizzleGenerate(
   // drizzle-kit reports some failures (e.g. no schema file found) on stdout with exit code 0.
   if (/\bError\b/.test(stdout + stderr)) throw new Error(`drizzle-kit generate failed:\n${stdout}${stderr}`);
   const after = JSON.parse((await readOrNull(journalPath)) ?? '{"entries":[]}') as Journal;
+  if (keepJournalOrdered(after, before.entries.length)) {
+    await writeFile(journalPath, JSON.stringify(after, null, 2));
+  }
   return after.entries.slice(before.entries.length).map((e) => e.tag);
 }
 
