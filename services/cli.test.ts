@@ -1,7 +1,7 @@
 /**
  * Every `clickstream` command and subcommand answers --help (and -h) with its usage and exit 0,
  * spawned through bin/clickstream.js as a user runs it; an unknown command or option is one line
- * and exit 2. Same for the npm scripts' CLIs (codegen, new-event, schemas:check).
+ * and exit 2. Same for the npm scripts' CLIs (codegen, new-event, schemas:check, oltp:generate).
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -80,7 +80,12 @@ describe('clickstream --help', { timeout: 120_000 }, () => {
 
   it('the npm scripts answer --help with exit 0 and refuse unknown options in one line', async () => {
     const tsx = path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    for (const script of ['codegen/cli.ts', 'codegen/new-event.ts', 'codegen/compat/cli.ts']) {
+    for (const script of [
+      'codegen/cli.ts',
+      'codegen/new-event.ts',
+      'codegen/compat/cli.ts',
+      'codegen/oltp-generate.ts',
+    ]) {
       const help = await spawnNode([tsx, script, '--help']);
       expect({ script, code: help.code, usage: /usage/i.test(help.stderr + help.stdout) }).toEqual({
         script,
