@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../cli.ts';
+import { SAMPLE_TIME } from '../ingest/sample-events.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];
@@ -80,7 +81,9 @@ describe('clickstream dashboard serve', () => {
       const env = { DATA_DIR: dataDir, PORT: String(await freePort()), DASHBOARD_PORT: String(await freePort()) };
       const ingest = start(['ingest', 'serve'], env, '"msg":"listening"');
       await ingest.up;
-      const now = new Date().toISOString();
+      // The browser's clock is pinned; ingest (a child on the machine clock) shifts the event by the
+      // skew between sent_at and its receive time, so it lands in the dashboard's default range.
+      const now = SAMPLE_TIME.toISOString();
       const eventId = randomUUID();
       const res = await fetch(`http://127.0.0.1:${env.PORT}/clickstream`, {
         method: 'POST',

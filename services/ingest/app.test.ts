@@ -234,8 +234,13 @@ describe('identity from a verified JWT', () => {
   let jwksDir: string;
   let resolveIdentity: IngestAppDeps['resolveIdentity'];
 
+  // Tokens are issued and checked on a clock pinned in 2100: ahead of any real day the suite runs
+  // on, so the verifier's own expiry check (which reads the real clock) never fires for them.
+  const ISSUED_AT = Math.floor(Date.UTC(2100, 0, 1) / 1000);
+  const receiveClock = () => new Date(ISSUED_AT * 1000);
+
   function token(claims: Record<string, unknown>, key: KeyObject = privateKey): string {
-    const now = Math.floor(Date.now() / 1000);
+    const now = ISSUED_AT;
     const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const data = `${enc({ alg: 'RS256', kid: 'test-key', typ: 'JWT' })}.${enc({
       iss: ISSUER,
@@ -255,12 +260,15 @@ describe('identity from a verified JWT', () => {
     const jwksFile = path.join(jwksDir, 'jwks.json');
     const jwk = { ...pair.publicKey.export({ format: 'jwk' }), kid: 'test-key', alg: 'RS256', use: 'sig' };
     await writeFile(jwksFile, JSON.stringify({ keys: [jwk] }));
-    resolveIdentity = await createIdentityResolver({
-      COGNITO_USER_POOL_ID: '',
-      COGNITO_CLIENT_ID: AUDIENCE,
-      JWT_ISSUER: ISSUER,
-      JWKS_URI: pathToFileURL(jwksFile).href,
-    });
+    resolveIdentity = await createIdentityResolver(
+      {
+        COGNITO_USER_POOL_ID: '',
+        COGNITO_CLIENT_ID: AUDIENCE,
+        JWT_ISSUER: ISSUER,
+        JWKS_URI: pathToFileURL(jwksFile).href,
+      },
+      { now: receiveClock },
+    );
   });
   afterAll(() => rm(jwksDir, { recursive: true, force: true }));
 
@@ -297,7 +305,7 @@ describe('identity from a verified JWT', () => {
     ['unmarked (no token_use)', () => token({ sub: 'u', token_use: undefined }), 'not_an_id_token'],
     ['unexpiring (no exp)', () => token({ sub: 'u', exp: undefined }), 'no_expiry'],
     ['undated (no iat)', () => token({ sub: 'u', iat: undefined }), 'no_issued_at'],
-    ['issued-in-the-future', () => token({ sub: 'u', iat: Math.floor(Date.now() / 1000) + 3600 }), 'issued_in_future'],
+    ['issued-in-the-future', () => token({ sub: 'u', iat: ISSUED_AT + 3600 }), 'issued_in_future'],
     ['audience-less', () => token({ sub: 'u', aud: undefined }), 'wrong_audience'],
     ['issuer-less', () => token({ sub: 'u', iss: undefined }), 'wrong_issuer'],
     ['subject-less', () => token({}), 'no_subject'],
