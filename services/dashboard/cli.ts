@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { portInUseMessage, unexpectedArguments, wantsHelp } from '../cli-args.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger, entrySink } from '../log.ts';
+import { untilShutdown } from '../shutdown.ts';
 import { startDashboardServer } from './server.ts';
 
 const USAGE = `usage: clickstream dashboard serve
@@ -37,19 +38,7 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
   console.error(JSON.stringify({ msg: 'dashboard listening', url: server.url }));
-  const reason = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-    // As in ingest serve: `npx` does not forward SIGTERM; stop when the parent is gone.
-    const parent = process.ppid;
-    setInterval(() => {
-      try {
-        process.kill(parent, 0);
-      } catch {
-        resolve('parent exited');
-      }
-    }, 500).unref();
-  });
+  const reason = await untilShutdown();
   console.error(`${reason}: stopping`);
   await server.close();
   return 0;

@@ -10,7 +10,7 @@ import { raw } from 'hono/html';
 import type { Child, FC } from 'hono/jsx';
 import type { Table } from './panels.ts';
 import { EVENT_NAMES, type Filters, filterQuery, LOGIN_STATES, REFRESH_SECONDS } from './params.ts';
-import { FUNNEL_WINDOW_LABELS } from './queries.ts';
+import { type DataQualityRow, FUNNEL_WINDOW_LABELS } from './queries.ts';
 
 export interface RenderedPanel {
   id: string;
@@ -352,19 +352,7 @@ function panelBody(p: RenderedPanel, f: Filters): Child {
       );
     }
     case 'data-quality': {
-      const rows = d.rows as {
-        event_name: string | null;
-        event_version: number | null;
-        deprecated: boolean | null;
-        catalog: string | null;
-        accepted: number;
-        accepted_per_day: number[];
-        rejected_at_ingest: number;
-        quarantined_at_load: number;
-        top_errors: { rule: string; path: string; count: number }[];
-        deprecated_share: number | null;
-        last_seen: string | null;
-      }[];
+      const rows = d.rows as DataQualityRow[];
       return (
         <table>
           <thead>

@@ -541,6 +541,20 @@ export async function rawEvents(db: Db, f: Filters, o: RawEventOptions, cursor?:
 
 // ---------------------------------------------------------------- data quality
 
+/** One event model's row of the data-quality panel. */
+export type DataQualityRow = {
+  event_name: string | null;
+  event_version: number | null;
+  deprecated: boolean | null;
+  catalog: string | null;
+  accepted: number;
+  accepted_per_day: number[];
+  rejected_at_ingest: number;
+  quarantined_at_load: number;
+  top_errors: { rule: string; path: string; count: number }[];
+  last_seen: string | null;
+  deprecated_share: number | null;
+};
 export async function dataQuality(db: Db, f: Filters) {
   const ps = new Params();
   const accepted = await db.query<{ event_name: string; event_version: number; bucket: Date; n: string }>(
@@ -578,20 +592,8 @@ export async function dataQuality(db: Db, f: Filters) {
     return i;
   };
   const key = (name: string | null, version: number | null) => `${name ?? ''}\u0000${version ?? ''}`;
-  type Row = {
-    event_name: string | null;
-    event_version: number | null;
-    deprecated: boolean | null;
-    catalog: string | null;
-    accepted: number;
-    accepted_per_day: number[];
-    rejected_at_ingest: number;
-    quarantined_at_load: number;
-    top_errors: { rule: string; path: string; count: number }[];
-    last_seen: string | null;
-    deprecated_share: number | null;
-  };
-  const rows = new Map<string, Row>();
+
+  const rows = new Map<string, DataQualityRow>();
   const row = (name: string | null, version: number | null) => {
     const k = key(name, version);
     let r = rows.get(k);
@@ -634,7 +636,7 @@ export async function dataQuality(db: Db, f: Filters) {
     byRule.set(`${q.rule} ${q.path}`, e);
   }
   for (const [k, byRule] of errors) {
-    (rows.get(k) as Row).top_errors = [...byRule.values()]
+    (rows.get(k) as DataQualityRow).top_errors = [...byRule.values()]
       .sort((a, b) => b.count - a.count || (a.rule < b.rule ? -1 : 1) || (a.path < b.path ? -1 : 1))
       .slice(0, 3);
   }
