@@ -16,12 +16,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { eq } from 'drizzle-orm';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { orders, users } from '../storefront/db/schema.ts';
 import { seedProducts } from '../storefront/seed.ts';
 import { launchChromium } from '../testing/chromium.ts';
+import { go, newShopper } from '../testing/shopper.ts';
 import { type Stack, startStack } from './start.ts';
 
 const T0 = Date.parse('2100-01-01T12:00:00Z');
@@ -73,22 +74,6 @@ async function lakeHas(name: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
 }
 
-async function go(page: Page, selector: string, url: RegExp | string): Promise<void> {
-  await Promise.all([page.waitForURL(url), page.click(selector)]);
-  await page.waitForLoadState('networkidle');
-}
-
-async function newShopper(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-US' });
-  await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
-  const page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(m.text());
-  });
-  return { context, page };
-}
-
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'stack-browser-'));
   [stack, browser] = await Promise.all([
@@ -116,7 +101,7 @@ describe('npm start end to end in Chromium', () => {
     const shop = stack.urls.storefront;
 
     // ---- a guest browses, adds to the cart and leaves ----
-    const guest = await newShopper();
+    const guest = await newShopper(browser, pageErrors, { locale: 'en-US' });
     await guest.page.goto(`${shop}/`);
     await guest.page.click('form[data-consent] button[value=accept]');
     await expect.poll(() => guest.page.isVisible('form[data-consent]')).toBe(false);
@@ -131,7 +116,7 @@ describe('npm start end to end in Chromium', () => {
 
     // ---- a user signs up, logs in and buys two products ----
     const lamp = byName('Alpenglow Beam 400');
-    const buyer = await newShopper();
+    const buyer = await newShopper(browser, pageErrors, { locale: 'en-US' });
     const { page } = buyer;
     await page.goto(`${shop}/signup`);
     await page.click('form[data-consent] button[value=accept]');

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { eq } from 'drizzle-orm';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { runEtl } from '../etl/core.ts';
@@ -27,6 +27,7 @@ import { openRawStore } from '../lake/open.ts';
 import { createLogger } from '../log.ts';
 import { launchChromium } from '../testing/chromium.ts';
 import { freePort } from '../testing/ports.ts';
+import { go, newShopper } from '../testing/shopper.ts';
 import { orders, users } from './db/schema.ts';
 import { seedProducts } from './seed.ts';
 import { type StorefrontServer, startStorefrontServer } from './server.ts';
@@ -132,24 +133,6 @@ function describeEvent(e: LakeEvent): string {
  * abort the tracker's first keepalive request of that page (seen here: the home page's two events
  * lost when the hero link was clicked right after the consent banner's send).
  */
-async function go(page: Page, selector: string, url: RegExp | string): Promise<void> {
-  await Promise.all([page.waitForURL(url), page.click(selector)]);
-  await page.waitForLoadState('networkidle');
-}
-
-async function newShopper(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  // Share links open the social networks in a new tab: no request may leave the machine.
-  await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
-  const page = await context.newPage();
-  // A script error or a CSP violation in the shop's pages fails the test.
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(m.text());
-  });
-  return { context, page };
-}
-
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(tmpdir(), 'storefront-browser-'));
   lakeDir = path.join(workDir, 'lake');
@@ -197,7 +180,7 @@ const byName = (name: string) => seed.find((p) => p.name === name)!;
 describe('storefront in Chromium with the real ingest', () => {
   it('records a guest’s and a buyer’s journeys, in order, with the buyer’s identity and order — in the lake and the warehouse', async () => {
     // ---- a guest browses, searches, adds to the cart and leaves ----
-    const guest = await newShopper();
+    const guest = await newShopper(browser, pageErrors);
     await guest.page.goto(`${shop.url}/`);
     await guest.page.click('form[data-consent] button[value=accept]');
     await expect.poll(() => guest.page.isVisible('form[data-consent]')).toBe(false);
@@ -238,7 +221,7 @@ describe('storefront in Chromium with the real ingest', () => {
     // ---- a user signs up, logs in, buys two products and logs out ----
     const tent = byName('Riverstone Solo Tent 1P');
     const lamp = byName('Alpenglow Beam 400');
-    const buyer = await newShopper();
+    const buyer = await newShopper(browser, pageErrors);
     const { page } = buyer;
     await page.goto(`${shop.url}/signup`);
     await page.click('form[data-consent] button[value=accept]');
