@@ -18,13 +18,12 @@ export const objectKeywords = <Node extends TSchema>(node: Node) => ({
   additionalProperties: Type.Optional(Type.Boolean()),
   minProperties: Type.Optional(NonNegativeInt),
   maxProperties: Type.Optional(NonNegativeInt),
-  dependentRequired: Type.Optional(Type.Record(PROPERTY_NAME, Type.Array(Type.String(), { uniqueItems: true }))),
 });
 
 export const OBJECT = {
   meta: objectKeywords,
   annotations: [],
-  assertions: ['properties', 'required', 'additionalProperties', 'minProperties', 'maxProperties', 'dependentRequired'],
+  assertions: ['properties', 'required', 'additionalProperties', 'minProperties', 'maxProperties'],
 
   shapeIssues(node): KeywordIssue[] {
     const issues: KeywordIssue[] = [];
@@ -93,15 +92,6 @@ export const OBJECT = {
         at('minProperties'),
         `minProperties ${on.minProperties ?? 'none'} → ${nn.minProperties}`,
       );
-    for (const [name, deps] of Object.entries(nn.dependentRequired ?? {}))
-      deps.forEach((dep, i) => {
-        if (oldRequired.has(dep) || on.dependentRequired?.[name]?.includes(dep)) return;
-        push(
-          'EVENT_REQUIRED_ADDED',
-          `${at('dependentRequired')}/${name}/${i}`,
-          `"${dep}" is required now when "${name}" is sent; old events may lack it`,
-        );
-      });
     for (const name of kept) ctx.sub(['properties', name], ['properties', name]);
     // Under an open object any value was accepted for an unlisted property.
     if (!oldClosed)
@@ -109,5 +99,5 @@ export const OBJECT = {
         if (!Object.hasOwn(oldProps, name)) ctx.sub(undefined, ['properties', name]);
   },
 
-  valueRules: { dependentRequired: 'EVENT_REQUIRED_ADDED' },
+  valueRules: {},
 } satisfies KeywordFamily<keyof ReturnType<typeof objectKeywords>>;
