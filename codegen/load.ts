@@ -127,7 +127,7 @@ function boundIssues(file: string, node: JsonSchema, pointer: string): SchemaIss
   return familyIssues(file, pointer, (f) => f.boundIssues?.(node, types));
 }
 
-/** Structural rules the meta-schema cannot express: descriptions, closed objects, `$ref` use. */
+/** Rules the meta-schema cannot express, on every node: placeholders and `$ref` use here, then each family's bound, shape, consistency and syntax rules. */
 function walkRules(
   file: string,
   node: JsonSchema,
