@@ -5,6 +5,8 @@
  * accepted (for the keywords it knows); when it cannot tell — an unknown keyword, a `$ref` into
  * the middle of a file — it throws Undecided so the check fails closed. Finite old value sets
  * (`enum`, `const`) are decided exactly by validating each value against the new schema with ajv.
+ * This module walks the structure (`$ref`, unions, `allOf`, finite values); each keyword family
+ * (codegen/vocabulary/) compares its own keywords of a node pair and walks back in through `ctx.sub`.
  */
 import { joinPointer } from '../../services/json-pointer.ts';
 import type { JsonSchema } from '../registry.ts';
