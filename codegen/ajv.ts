@@ -7,6 +7,7 @@ import { _, type Format, type Options } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { fastFormats, fullFormats } from 'ajv-formats/dist/formats.js';
 import { fastDateTimeFormat, isCanonicalUuid, isSchemeUri } from './formats.ts';
+import { CUSTOM_KEYWORDS } from './vocabulary/annotations.ts';
 import type { FormatName } from './vocabulary/string.ts';
 
 /**
@@ -54,9 +55,6 @@ export function formatFor(name: keyof typeof FORMAT_MODES): Format {
   return fullFormats[name] as Format;
 }
 
-/** Annotation keywords of ours that ajv must accept (strict mode rejects unknown keywords). */
-export const ANNOTATION_KEYWORDS = ['x-owner', 'x-pii'] as const;
-
 export function createSchemaAjv(options: { standalone?: boolean } = {}): Ajv2020 {
   const opts: Options = {
     strict: true,
@@ -70,7 +68,7 @@ export function createSchemaAjv(options: { standalone?: boolean } = {}): Ajv2020
   }
   const ajv = new Ajv2020(opts);
   for (const name of Object.keys(FORMAT_MODES) as (keyof typeof FORMAT_MODES)[]) ajv.addFormat(name, formatFor(name));
-  for (const keyword of ANNOTATION_KEYWORDS) ajv.addKeyword(keyword);
+  for (const keyword of CUSTOM_KEYWORDS) ajv.addKeyword(keyword);
   return ajv;
 }
 

@@ -5,6 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
+import { joinPointer } from '../services/json-pointer.ts';
 import { createMetaAjv, createSchemaAjv } from './ajv.ts';
 import { byCodeUnit } from './layout.ts';
 import { type MappingIssue, mapTable } from './mapping.ts';
@@ -19,8 +20,10 @@ import {
 import type { CommonShape, EventMapping, EventModel, JsonSchema, Registry, WarehouseTable } from './registry.ts';
 import { SchemaIndex } from './schema-index.ts';
 import { parseSqlType } from './sql-types.ts';
-import type { KeywordIssue } from './vocabulary/family.ts';
-import { STRING } from './vocabulary/string.ts';
+import { REF_SIBLINGS } from './vocabulary/annotations.ts';
+import { SUBSCHEMA_LISTS } from './vocabulary/combinators.ts';
+import type { KeywordFamily, KeywordIssue } from './vocabulary/family.ts';
+import { FAMILIES } from './vocabulary/index.ts';
 
 export interface SchemaIssue {
   file: string;
@@ -44,7 +47,7 @@ export const PLACEHOLDER_MARK = 'PLACEHOLDER (new-event):';
 export const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const MODEL = /^[1-9][0-9]{0,3}$/;
 /** Keywords that may stand next to `$ref` (annotations only: we do not merge constraints). */
-const REF_SIBLINGS = new Set(['$ref', 'description', 'title', 'deprecated', 'examples']);
+const REF_KEYWORDS = new Set(['$ref', ...REF_SIBLINGS]);
 
 type Meta = { event: ValidateFunction; common: ValidateFunction; table: ValidateFunction };
 
@@ -100,31 +103,31 @@ async function listDirs(dir: string): Promise<string[]> {
   }
 }
 
-const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+/** Every family's issues of one kind on `node`, located at the node. */
+function familyIssues(
+  file: string,
+  pointer: string,
+  of: (family: KeywordFamily<string>) => KeywordIssue[] | undefined,
+): SchemaIssue[] {
+  return FAMILIES.flatMap((f) => of(f) ?? []).map((i) => ({
+    file,
+    pointer: pointer + (i.at ?? ''),
+    message: i.message,
+  }));
+}
 
 /**
  * Every value has bounds: strings a maxLength (or an enum/const/bounded format), numbers both a
- * lower and an upper bound, arrays a maxItems. Unbounded input is how one event fills a column,
- * a lake object or a dashboard with garbage.
+ * lower and an upper bound, arrays a maxItems (each family's `boundIssues`). Unbounded input is
+ * how one event fills a column, a lake object or a dashboard with garbage.
  */
 function boundIssues(file: string, node: JsonSchema, pointer: string): SchemaIssue[] {
-  if (node.$ref !== undefined || node.enum !== undefined || node.const !== undefined) return [];
+  if (FAMILIES.some((f) => f.bounds?.(node))) return [];
   const types = node.type === undefined ? [] : Array.isArray(node.type) ? node.type : [node.type];
-  const issues: SchemaIssue[] = [];
-  for (const i of STRING.boundIssues(node, types))
-    issues.push({ file, pointer: pointer + (i.at ?? ''), message: i.message });
-  if (
-    (types.includes('number') || types.includes('integer')) &&
-    ((node.minimum === undefined && node.exclusiveMinimum === undefined) ||
-      (node.maximum === undefined && node.exclusiveMaximum === undefined))
-  )
-    issues.push({ file, pointer, message: 'a number needs both a lower bound (minimum) and an upper bound (maximum)' });
-  if (types.includes('array') && node.maxItems === undefined)
-    issues.push({ file, pointer, message: 'an array needs maxItems' });
-  return issues;
+  return familyIssues(file, pointer, (f) => f.boundIssues?.(node, types));
 }
 
-/** Structural rules the meta-schema cannot express: descriptions, closed objects, `$ref` use. */
+/** Rules the meta-schema cannot express, on every node: placeholders and `$ref` use here, then each family's bound, shape, consistency and syntax rules. */
 function walkRules(
   file: string,
   node: JsonSchema,
@@ -142,7 +145,7 @@ function walkRules(
     });
   }
   if (node.$ref !== undefined) {
-    const extra = Object.keys(node).filter((k) => !REF_SIBLINGS.has(k));
+    const extra = Object.keys(node).filter((k) => !REF_KEYWORDS.has(k));
     if (extra.length)
       issues.push({ file, pointer, message: `only annotations may stand next to $ref, found ${extra.join(', ')}` });
     const target = SchemaIndex.target(node.$ref, base);
@@ -160,31 +163,20 @@ function walkRules(
       });
   }
   if (enforcePolicy) issues.push(...boundIssues(file, node, pointer));
-  if (node.properties) {
-    if (node.additionalProperties !== false)
-      issues.push({ file, pointer, message: 'an object with properties must set "additionalProperties": false' });
-    for (const [key, sub] of Object.entries(node.properties)) {
-      const p = `${pointer}/properties/${escapePointer(key)}`;
-      if (!(sub as JsonSchema).description) issues.push({ file, pointer: p, message: 'property has no description' });
-      issues.push(...walkRules(file, sub as JsonSchema, p, index, base, enforcePolicy));
-    }
-  }
-  for (const req of node.required ?? []) {
-    if (!node.properties || !Object.hasOwn(node.properties, req))
-      issues.push({ file, pointer: `${pointer}/required`, message: `required property "${req}" is not in properties` });
-  }
+  issues.push(...familyIssues(file, pointer, (f) => f.shapeIssues?.(node)));
+  for (const [key, sub] of Object.entries(node.properties ?? {}))
+    issues.push(
+      ...walkRules(file, sub as JsonSchema, joinPointer(pointer, 'properties', key), index, base, enforcePolicy),
+    );
   if (node.items)
     issues.push(...walkRules(file, node.items as JsonSchema, `${pointer}/items`, index, base, enforcePolicy));
-  for (const kw of ['anyOf', 'oneOf', 'allOf'] as const) {
+  for (const kw of SUBSCHEMA_LISTS) {
     node[kw]?.forEach((sub, i) => {
       issues.push(...walkRules(file, sub as JsonSchema, `${pointer}/${kw}/${i}`, index, base, enforcePolicy));
     });
   }
-  const located = (i: KeywordIssue): SchemaIssue => ({ file, pointer: pointer + (i.at ?? ''), message: i.message });
-  issues.push(...STRING.boundConflicts(node).map(located));
-  if (node.minimum !== undefined && node.maximum !== undefined && node.minimum > node.maximum)
-    issues.push({ file, pointer, message: `minimum ${node.minimum} is greater than maximum ${node.maximum}` });
-  issues.push(...STRING.syntaxIssues(node).map(located));
+  issues.push(...familyIssues(file, pointer, (f) => f.boundConflicts?.(node)));
+  issues.push(...familyIssues(file, pointer, (f) => f.syntaxIssues?.(node)));
   return issues;
 }
 

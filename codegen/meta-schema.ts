@@ -6,50 +6,28 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { SQL_TYPE_PATTERN } from './sql-types.ts';
-import { NonNegativeInt } from './vocabulary/family.ts';
+import { ANNOTATION_KEYWORDS } from './vocabulary/annotations.ts';
+import { arrayKeywords } from './vocabulary/array.ts';
+import { combinatorKeywords } from './vocabulary/combinators.ts';
+import { Scalar } from './vocabulary/family.ts';
+import { NUMBER_KEYWORDS } from './vocabulary/number.ts';
+import { objectKeywords, PROPERTY_NAME } from './vocabulary/object.ts';
 import { STRING_KEYWORDS } from './vocabulary/string.ts';
 
 export const SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
 export const SCHEMA_BASE_URI = 'https://clickstream.example/schemas/';
 
-const JsonType = Type.Union(
-  ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'].map((t) => Type.Literal(t)),
-);
-const Scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
-
-/** Keywords allowed on any schema node inside a registry file (events and common shapes). */
+/** Keywords allowed on any schema node inside a registry file (events and common shapes): every family's. */
 export const SchemaNode = Type.Recursive(
   (Node) =>
     Type.Object(
       {
-        $ref: Type.Optional(Type.String({ minLength: 1 })),
-        type: Type.Optional(Type.Union([JsonType, Type.Array(JsonType, { minItems: 1, uniqueItems: true })])),
-        title: Type.Optional(Type.String()),
-        description: Type.Optional(Type.String({ minLength: 1 })),
-        deprecated: Type.Optional(Type.Boolean()),
-        examples: Type.Optional(Type.Array(Type.Unknown())),
-        default: Type.Optional(Type.Unknown()),
-        'x-pii': Type.Optional(Type.Boolean()),
-        enum: Type.Optional(Type.Array(Scalar, { minItems: 1, uniqueItems: true })),
-        const: Type.Optional(Scalar),
+        ...combinatorKeywords(Node),
+        ...ANNOTATION_KEYWORDS,
         ...STRING_KEYWORDS,
-        minimum: Type.Optional(Type.Number()),
-        maximum: Type.Optional(Type.Number()),
-        exclusiveMinimum: Type.Optional(Type.Number()),
-        exclusiveMaximum: Type.Optional(Type.Number()),
-        multipleOf: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
-        items: Type.Optional(Node),
-        minItems: Type.Optional(NonNegativeInt),
-        maxItems: Type.Optional(NonNegativeInt),
-        uniqueItems: Type.Optional(Type.Boolean()),
-        properties: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]*$' }), Node)),
-        required: Type.Optional(Type.Array(Type.String(), { uniqueItems: true })),
-        additionalProperties: Type.Optional(Type.Boolean()),
-        minProperties: Type.Optional(NonNegativeInt),
-        maxProperties: Type.Optional(NonNegativeInt),
-        anyOf: Type.Optional(Type.Array(Node, { minItems: 1 })),
-        oneOf: Type.Optional(Type.Array(Node, { minItems: 1 })),
-        allOf: Type.Optional(Type.Array(Node, { minItems: 1 })),
+        ...NUMBER_KEYWORDS,
+        ...arrayKeywords(Node),
+        ...objectKeywords(Node),
       },
       { additionalProperties: false },
     ),
@@ -83,7 +61,7 @@ export const EventSchemaFile = Type.Object(
     ...FileHeader,
     type: Type.Literal('object'),
     additionalProperties: Type.Literal(false),
-    properties: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_]*$' }), Type.Ref('SchemaNode')),
+    properties: Type.Record(PROPERTY_NAME, Type.Ref('SchemaNode')),
     required: Type.Array(Type.String(), { uniqueItems: true }),
     deprecated: Type.Optional(Type.Boolean()),
   },

@@ -13,6 +13,7 @@
  * Strings are checked as parsed values, never as JSON text: the text `\\u0000` (an escaped
  * backslash, then `u0000`) is a storable six-character string.
  */
+import { escapePointer } from './json-pointer.ts';
 
 /**
  * Lengths of the server-set strings, in code points: schemas/common/enrichment.json's maxLength
@@ -92,9 +93,4 @@ function unstorable(path: string): Unstorable {
     rule: 'unstorable_character',
     message: 'strings must not contain NUL or unpaired surrogates',
   };
-}
-
-/** One JSON pointer segment (RFC 6901). */
-export function escapePointer(segment: string): string {
-  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
 }

@@ -158,7 +158,7 @@ export function exitCodeOf(findings: Finding[]): 0 | 1 | 2 {
   return findings.some((f) => f.severity === 'error' && !f.allowlisted) ? 1 : 0;
 }
 
-/** Builds the "Fix:" hint of a finding, naming the files to touch. */
+/** The "Fix:" hint of a finding: its rule's own, told the head's folder and the event's next model file. */
 class FixContext {
   readonly #top: string;
   readonly #models = new Map<string, number>();
@@ -169,64 +169,10 @@ class FixContext {
   }
 
   fix(rule: RuleId, f: { event: string | null; model: number | null; table?: string; file: string }): string {
-    const own = (RULES[rule] as Rule).fix;
-    if (own) return own(f);
-    const next =
+    const nextModel =
       f.event === null
         ? undefined
         : `${this.#top}/events/${f.event}/${(this.#models.get(f.event) ?? f.model ?? 0) + 1}.json`;
-    const instead = next ? `create \`${next}\` with the change instead (old trackers keep sending v${f.model})` : '';
-    const inCommon = f.file.includes('/common/');
-    const tableFile = `${this.#top}/warehouse/${f.table}.json`;
-    if (RULES[rule].direction === 'P' && RULES[rule].severity === 'error') {
-      if (f.event === null)
-        return `the envelope is sent by every tracker: revert the change in ${f.file}; a stricter envelope needs all trackers upgraded first (then allowlist it with a reason)`;
-      if (rule === 'EVENT_MODEL_REMOVED')
-        return `restore ${f.file} and mark it "deprecated": true; delete it in a later change, once trackers stopped sending it`;
-      const first =
-        rule === 'EVENT_REQUIRED_ADDED' || rule === 'EVENT_OPTIONAL_MADE_REQUIRED'
-          ? 'leave the property out of "required" (optional)'
-          : inCommon
-            ? `revert ${f.file} (shared by other events) and put the stricter shape in a new file under ${this.#top}/common/ used only by new models`
-            : 'revert the change';
-      return `${first}, or ${instead}`;
-    }
-    switch (rule) {
-      case 'WAREHOUSE_FIELD_DOES_NOT_FIT':
-        return `bound the field so it fits the column (maxLength, minimum/maximum, format), or widen the column in ${tableFile} and run \`npm run codegen -- --migration-name <name>\``;
-      case 'WAREHOUSE_FIELD_MAY_BE_MISSING':
-        return `make the field required, or make the column nullable / give it a default in ${tableFile}`;
-      case 'WAREHOUSE_SOURCE_UNUSED':
-        return `remove the source from the column in ${tableFile} or point it at a field an event has`;
-      case 'WAREHOUSE_OLD_EVENT_DOES_NOT_FIT':
-        return 'keep the column wide enough for every past model of the event: old events stay in the lake and are reloaded on backfill';
-      case 'WAREHOUSE_TABLE_DROPPED':
-        return `restore ${f.file}; dropping a table needs a planned migration (allowlist it with the plan as reason)`;
-      case 'WAREHOUSE_COLUMN_DROPPED':
-        return `keep the column (remove its source and make it nullable to stop filling it), or allowlist the drop with a migration plan`;
-      case 'WAREHOUSE_COLUMN_RENAMED':
-        return 'keep the old column; add the new name as another nullable column and backfill it';
-      case 'WAREHOUSE_COLUMN_TYPE_NARROWED':
-      case 'WAREHOUSE_COLUMN_TYPE_CHANGED':
-        return 'keep the old type or widen it (varchar(n)→varchar(m>n)/text, smallint→integer→bigint); for another type add a new column';
-      case 'WAREHOUSE_COLUMN_MADE_NOT_NULL':
-        return 'keep the column nullable, or give it a default, backfill NULL rows and allowlist the change';
-      case 'WAREHOUSE_COLUMN_ADDED_NOT_NULL':
-        return 'make the new column nullable or give it a default';
-      case 'WAREHOUSE_COLUMN_SOURCE_CHANGED':
-        return 'a column should keep its meaning: add a new column for the new field';
-      case 'WAREHOUSE_PRIMARY_KEY_CHANGED':
-        return 'keep the primary key: the ETL deduplicates and upserts on it';
-      case 'WAREHOUSE_TIME_COLUMN_CHANGED':
-        return 'keep the time column: date-range queries and indexes rely on it';
-      case 'WAREHOUSE_UNIQUE_INDEX_ADDED':
-        return `keep the index non-unique in ${tableFile}; if the key must be unique, first delete duplicate rows and make sure no event (old ones in the lake included) repeats it, then allowlist the change with that plan`;
-      case 'UNCLASSIFIED_KEYWORD':
-        return 'remove the keyword, or teach codegen/compat/producer.ts how it affects accepted values (with fixtures)';
-      case 'UNSUPPORTED_CONSTRUCT':
-        return 'rewrite the construct (e.g. $ref a whole file) or extend codegen/compat with fixtures for it';
-      default:
-        return 'nothing to do';
-    }
+    return (RULES[rule] as Rule).fix({ ...f, top: this.#top, nextModel });
   }
 }

@@ -315,6 +315,8 @@ describe('npm run schemas:check in a git repository', () => {
     // real checkout under "My Projects/" is a plain folder too).
     const checkout = path.join(repo, 'my checkout ü');
     await cp(path.join(REPO_ROOT, 'codegen'), path.join(checkout, 'codegen'), { recursive: true });
+    // The one module codegen imports from services/ (it imports nothing itself).
+    await cp(path.join(REPO_ROOT, 'services/json-pointer.ts'), path.join(checkout, 'services/json-pointer.ts'));
     await cp(path.join(REPO_ROOT, 'package.json'), path.join(checkout, 'package.json'));
     await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
     const before = await writeTree(path.join(checkout, 'before'), v1);

@@ -5,11 +5,23 @@
  * accepted (for the keywords it knows); when it cannot tell — an unknown keyword, a `$ref` into
  * the middle of a file — it throws Undecided so the check fails closed. Finite old value sets
  * (`enum`, `const`) are decided exactly by validating each value against the new schema with ajv.
+ * This module walks the structure (`$ref`, unions, `allOf`, finite values); each keyword family
+ * (codegen/vocabulary/) compares its own keywords of a node pair and walks back in through `ctx.sub`.
  */
+import { joinPointer } from '../../services/json-pointer.ts';
 import type { JsonSchema } from '../registry.ts';
-import { STRING } from '../vocabulary/string.ts';
+import {
+  declaredTypes,
+  finiteValues,
+  producedTypes,
+  sharedTypes,
+  typesOverlap,
+  UNIONS,
+} from '../vocabulary/combinators.ts';
+import type { CompareContext, Path } from '../vocabulary/family.ts';
+import { ANNOTATION_SET, ASSERTION_SET, FAMILIES, VALUE_RULES } from '../vocabulary/index.ts';
 import type { RuleId } from './rules.ts';
-import { joinPointer, type Side } from './side.ts';
+import type { Side } from './side.ts';
 
 export interface Issue {
   rule: RuleId;
@@ -37,85 +49,11 @@ export interface Loc {
   synthetic?: boolean;
 }
 
-/** Keywords that only annotate: changing them never changes what is accepted. */
-const ANNOTATIONS = new Set([
-  'title',
-  'description',
-  'deprecated',
-  'examples',
-  'default',
-  'x-pii',
-  '$schema',
-  '$id',
-  'x-owner',
-  ...STRING.annotations,
-]);
-/** Keywords this checker compares. Anything else is unclassified and fails the check closed. */
-const ASSERTIONS = new Set([
-  '$ref',
-  'type',
-  'enum',
-  'const',
-  ...STRING.assertions,
-  'minimum',
-  'maximum',
-  'exclusiveMinimum',
-  'exclusiveMaximum',
-  'multipleOf',
-  'items',
-  'minItems',
-  'maxItems',
-  'uniqueItems',
-  'properties',
-  'required',
-  'additionalProperties',
-  'minProperties',
-  'maxProperties',
-  'anyOf',
-  'oneOf',
-  'allOf',
-]);
-export const CLASSIFIED_KEYWORDS: ReadonlySet<string> = new Set([...ANNOTATIONS, ...ASSERTIONS]);
+/** Keywords the families classify. Anything else is unclassified and fails the check closed. */
+export const CLASSIFIED_KEYWORDS: ReadonlySet<string> = new Set([...ANNOTATION_SET, ...ASSERTION_SET]);
 
-type TypeName = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
-const ALL_TYPES: TypeName[] = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
 const ANY: JsonSchema = {};
-
-const covers = (types: Set<TypeName>, t: TypeName) => types.has(t) || (t === 'integer' && types.has('number'));
 const show = (v: unknown) => JSON.stringify(v);
-
-function declaredTypes(node: JsonSchema): Set<TypeName> {
-  if (node.type === undefined) return new Set(ALL_TYPES);
-  return new Set((Array.isArray(node.type) ? node.type : [node.type]) as TypeName[]);
-}
-
-function valueType(v: unknown): TypeName {
-  if (v === null) return 'null';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
-  return typeof v as TypeName;
-}
-
-function finiteValues(node: JsonSchema): unknown[] | undefined {
-  if (node.const !== undefined) return [node.const];
-  if (node.enum) return node.enum;
-  // Booleans and null are finite too: `boolean` ⊆ `enum: [true, false]` is decided by value.
-  const declared = node.type === undefined ? undefined : Array.isArray(node.type) ? node.type : [node.type];
-  if (declared?.every((t) => t === 'boolean' || t === 'null'))
-    return declared.flatMap((t) => (t === 'boolean' ? [true, false] : [null]));
-  return undefined;
-}
-
-/** Types a node can produce, considering enum/const. */
-function producedTypes(node: JsonSchema): Set<TypeName> {
-  const values = finiteValues(node);
-  if (values) return new Set(values.map(valueType));
-  return declaredTypes(node);
-}
-
-function typesOverlap(a: Set<TypeName>, b: Set<TypeName>): boolean {
-  for (const t of a) if (covers(b, t) || (t === 'number' && b.has('integer'))) return true;
-  return false;
-}
 
 function without(loc: Loc, ...keys: (keyof JsonSchema)[]): Loc {
   const node = { ...loc.node };
@@ -129,25 +67,9 @@ function without(loc: Loc, ...keys: (keyof JsonSchema)[]): Loc {
  * alone, which accepts at least those values.
  */
 function mergeOwn(own: JsonSchema, part: Loc): Loc {
-  const ownKeys = Object.keys(own).filter((k) => !ANNOTATIONS.has(k));
+  const ownKeys = Object.keys(own).filter((k) => !ANNOTATION_SET.has(k));
   const overlap = ownKeys.some((k) => k in part.node) || part.node.$ref !== undefined;
   return overlap || ownKeys.length === 0 ? part : { ...part, node: { ...own, ...part.node }, synthetic: true };
-}
-
-/** Effective lower (or upper) bound: the tighter of the inclusive and exclusive keyword. */
-function bound(node: JsonSchema, side: 'min' | 'max'): { value: number; exclusive: boolean } | undefined {
-  const incl = side === 'min' ? node.minimum : node.maximum;
-  const excl = side === 'min' ? node.exclusiveMinimum : node.exclusiveMaximum;
-  if (incl === undefined && excl === undefined) return undefined;
-  if (incl === undefined) return { value: excl as number, exclusive: true };
-  if (excl === undefined) return { value: incl, exclusive: false };
-  const exclTighter = side === 'min' ? excl >= incl : excl <= incl;
-  return exclTighter ? { value: excl, exclusive: true } : { value: incl, exclusive: false };
-}
-
-function isMultiple(value: number, divisor: number): boolean {
-  const q = value / divisor;
-  return Math.abs(q - Math.round(q)) < 1e-9;
 }
 
 export class ProducerComparison {
@@ -220,10 +142,10 @@ export class ProducerComparison {
       );
       return members.some((m) => this.compare(m, n).length === 0) ? [] : own;
     }
-    for (const kw of ['anyOf', 'oneOf'] as const) {
+    for (const kw of UNIONS) {
       if (n.node[kw]) return [...this.compare(o, without(n, kw)), ...this.#againstUnion(o, n, kw)];
     }
-    for (const kw of ['anyOf', 'oneOf'] as const) {
+    for (const kw of UNIONS) {
       if (o.node[kw]) {
         const own = this.compare(without(o, kw), n);
         if (own.length === 0) return [];
@@ -293,7 +215,7 @@ export class ProducerComparison {
 
   /** The pieces an old value can be: one per union branch, or one per declared type. */
   #oldPieces(o: Loc): Loc[] {
-    for (const kw of ['anyOf', 'oneOf'] as const) {
+    for (const kw of UNIONS) {
       const branches = o.node[kw];
       if (!branches) continue;
       // An old value matched the node's own keywords AND one branch.
@@ -388,190 +310,42 @@ export class ProducerComparison {
     ];
   }
 
+  /** The keyword families compare the two nodes; `ctx.sub` walks into their subschemas. */
   #compareNodes(o: Loc, n: Loc): Issue[] {
-    const on = o.node;
-    const nn = n.node;
-    const at = (...segments: (string | number)[]) => joinPointer(n.pointer, ...segments);
     const issues: Issue[] = [];
+    const at = (keyword: string) => joinPointer(n.pointer, keyword);
     const push = (rule: RuleId, pointer: string, message: string) =>
       issues.push(this.#issue(rule, n, pointer, message));
-
-    if (nn.const !== undefined) {
-      push('EVENT_CONST_ADDED', at('const'), `only ${show(nn.const)} is accepted now; any value was accepted before`);
-      return issues;
-    }
-    if (nn.enum !== undefined) {
-      push(
-        'EVENT_ENUM_ADDED',
-        at('enum'),
-        `only ${nn.enum.map(show).join(', ')} are accepted now; the value was free before`,
-      );
-      return issues;
-    }
-
-    const oTypes = declaredTypes(on);
-    const nTypes = declaredTypes(nn);
-    const lost = [...oTypes].filter((t) => !covers(nTypes, t));
-    if (lost.length > 0) {
-      const kept = typesOverlap(oTypes, nTypes);
-      push(
-        kept ? 'EVENT_TYPE_NARROWED' : 'EVENT_TYPE_CHANGED',
-        at('type'),
-        `type ${[...nTypes].join('|')} no longer accepts ${lost.join('|')} values (was ${on.type === undefined ? 'any type' : [...oTypes].join('|')})`,
-      );
-    }
-    const shared = new Set([...oTypes].filter((t) => covers(nTypes, t)));
-
-    if (shared.has('string')) STRING.compare(on, nn, at, push);
-
-    if (shared.has('number') || shared.has('integer')) {
-      const lo = bound(on, 'min');
-      const hi = bound(on, 'max');
-      if (nn.minimum !== undefined && (lo === undefined || lo.value < nn.minimum))
-        push('EVENT_MINIMUM_INCREASED', at('minimum'), `minimum ${lo ? lo.value : 'none'} → ${nn.minimum}`);
-      if (
-        nn.exclusiveMinimum !== undefined &&
-        (lo === undefined || lo.value < nn.exclusiveMinimum || (lo.value === nn.exclusiveMinimum && !lo.exclusive))
-      )
-        push(
-          'EVENT_EXCLUSIVE_MINIMUM_INCREASED',
-          at('exclusiveMinimum'),
-          `lower bound ${lo ? `${lo.exclusive ? '>' : '≥'} ${lo.value}` : 'none'} → > ${nn.exclusiveMinimum}`,
-        );
-      if (nn.maximum !== undefined && (hi === undefined || hi.value > nn.maximum))
-        push('EVENT_MAXIMUM_DECREASED', at('maximum'), `maximum ${hi ? hi.value : 'none'} → ${nn.maximum}`);
-      if (
-        nn.exclusiveMaximum !== undefined &&
-        (hi === undefined || hi.value > nn.exclusiveMaximum || (hi.value === nn.exclusiveMaximum && !hi.exclusive))
-      )
-        push(
-          'EVENT_EXCLUSIVE_MAXIMUM_DECREASED',
-          at('exclusiveMaximum'),
-          `upper bound ${hi ? `${hi.exclusive ? '<' : '≤'} ${hi.value}` : 'none'} → < ${nn.exclusiveMaximum}`,
-        );
-      if (nn.multipleOf !== undefined) {
-        const integersOnly = !shared.has('number');
-        const fine =
-          (on.multipleOf !== undefined && isMultiple(on.multipleOf, nn.multipleOf)) ||
-          (integersOnly && isMultiple(1, nn.multipleOf));
-        if (!fine)
-          push(
-            'EVENT_MULTIPLE_OF_CHANGED',
-            at('multipleOf'),
-            `multipleOf ${on.multipleOf ?? 'none'} → ${nn.multipleOf}`,
-          );
-      }
-    }
-
-    if (shared.has('array')) {
-      if (nn.items !== undefined) {
-        const oldItems: Loc = on.items
-          ? { node: on.items as JsonSchema, base: o.base, pointer: joinPointer(o.pointer, 'items') }
+    const ctx: CompareContext = {
+      shared: sharedTypes(o.node, n.node),
+      sub: (oldPath, newPath) => {
+        const old: Loc = oldPath
+          ? { node: below(o.node, oldPath), base: o.base, pointer: joinPointer(o.pointer, ...oldPath) }
           : { node: ANY, base: o.base, pointer: o.pointer, synthetic: true };
-        issues.push(...this.compare(oldItems, { node: nn.items as JsonSchema, base: n.base, pointer: at('items') }));
-      }
-      if (nn.maxItems !== undefined && (on.maxItems === undefined || nn.maxItems < on.maxItems))
-        push('EVENT_MAX_ITEMS_DECREASED', at('maxItems'), `maxItems ${on.maxItems ?? 'none'} → ${nn.maxItems}`);
-      if (nn.minItems !== undefined && nn.minItems > (on.minItems ?? 0))
-        push('EVENT_MIN_ITEMS_INCREASED', at('minItems'), `minItems ${on.minItems ?? 'none'} → ${nn.minItems}`);
-      if (nn.uniqueItems === true && on.uniqueItems !== true)
-        push('EVENT_UNIQUE_ITEMS_ADDED', at('uniqueItems'), 'arrays with repeated items are rejected now');
-    }
-
-    if (shared.has('object')) issues.push(...this.#compareObjects(o, n, push));
-    return issues;
-  }
-
-  #compareObjects(o: Loc, n: Loc, push: (rule: RuleId, pointer: string, message: string) => void): Issue[] {
-    const on = o.node;
-    const nn = n.node;
-    const issues: Issue[] = [];
-    const oldProps = on.properties ?? {};
-    const newProps = nn.properties ?? {};
-    const oldRequired = new Set(on.required ?? []);
-    // Each newly required name is its own place (/required/<i>): a finding, and an allowlist entry,
-    // for one property must not cover a property made required later.
-    (nn.required ?? []).forEach((name, i) => {
-      if (oldRequired.has(name)) return;
-      if (Object.hasOwn(oldProps, name))
-        push(
-          'EVENT_OPTIONAL_MADE_REQUIRED',
-          joinPointer(n.pointer, 'required', i),
-          `optional property "${name}" is required now; old events without it are rejected`,
-        );
-      else
-        push(
-          'EVENT_REQUIRED_ADDED',
-          joinPointer(n.pointer, 'required', i),
-          `new property "${name}" is required; old events do not send it`,
-        );
-    });
-    const oldClosed = on.additionalProperties === false;
-    const newClosed = nn.additionalProperties === false;
-    if (newClosed && !oldClosed)
-      push(
-        'EVENT_ADDITIONAL_PROPERTIES_CLOSED',
-        joinPointer(n.pointer, 'additionalProperties'),
-        'properties not listed in the schema are rejected now',
-      );
-    for (const [name, sub] of Object.entries(oldProps)) {
-      if (Object.hasOwn(newProps, name)) {
         issues.push(
-          ...this.compare(
-            { node: sub as JsonSchema, base: o.base, pointer: joinPointer(o.pointer, 'properties', name) },
-            { node: newProps[name] as JsonSchema, base: n.base, pointer: joinPointer(n.pointer, 'properties', name) },
-          ),
+          ...this.compare(old, {
+            node: below(n.node, newPath),
+            base: n.base,
+            pointer: joinPointer(n.pointer, ...newPath),
+          }),
         );
-      } else if (newClosed) {
-        push(
-          'EVENT_PROPERTY_REMOVED',
-          joinPointer(n.pointer, 'properties'),
-          `property "${name}" was removed; old events that send it are rejected`,
-        );
-      }
+      },
+    };
+    for (const family of FAMILIES) {
+      if (!family.compare || (family.types && !family.types.some((t) => ctx.shared.has(t)))) continue;
+      family.compare(o.node, n.node, at, push, ctx);
+      if (family.decides?.(n.node)) break;
     }
-    if (!oldClosed) {
-      // Under an open object any value was accepted for an unlisted property.
-      for (const [name, sub] of Object.entries(newProps)) {
-        if (Object.hasOwn(oldProps, name)) continue;
-        issues.push(
-          ...this.compare(
-            { node: ANY, base: o.base, pointer: o.pointer, synthetic: true },
-            { node: sub as JsonSchema, base: n.base, pointer: joinPointer(n.pointer, 'properties', name) },
-          ),
-        );
-      }
-    }
-    if (nn.maxProperties !== undefined && (on.maxProperties === undefined || nn.maxProperties < on.maxProperties))
-      push(
-        'EVENT_MAX_PROPERTIES_DECREASED',
-        joinPointer(n.pointer, 'maxProperties'),
-        `maxProperties ${on.maxProperties ?? 'none'} → ${nn.maxProperties}`,
-      );
-    if (nn.minProperties !== undefined && nn.minProperties > (on.minProperties ?? 0))
-      push(
-        'EVENT_MIN_PROPERTIES_INCREASED',
-        joinPointer(n.pointer, 'minProperties'),
-        `minProperties ${on.minProperties ?? 'none'} → ${nn.minProperties}`,
-      );
     return issues;
   }
 }
 
-/** Which rule a rejected enum/const value falls under, by the ajv keyword that rejected it. */
-const VALUE_RULES: Record<string, RuleId> = {
-  enum: 'EVENT_ENUM_VALUE_REMOVED',
-  const: 'EVENT_ENUM_VALUE_REMOVED',
-  type: 'EVENT_TYPE_NARROWED',
-  ...STRING.valueRules,
-  minimum: 'EVENT_MINIMUM_INCREASED',
-  maximum: 'EVENT_MAXIMUM_DECREASED',
-  exclusiveMinimum: 'EVENT_EXCLUSIVE_MINIMUM_INCREASED',
-  exclusiveMaximum: 'EVENT_EXCLUSIVE_MAXIMUM_DECREASED',
-  multipleOf: 'EVENT_MULTIPLE_OF_CHANGED',
-  anyOf: 'EVENT_UNION_BRANCH_REMOVED',
-  oneOf: 'EVENT_UNION_BRANCH_REMOVED',
-};
+/** The subschema at `path` below `node`. */
+function below(node: JsonSchema, path: Path): JsonSchema {
+  let at: unknown = node;
+  for (const segment of path) at = (at as Record<string | number, unknown>)[segment];
+  return at as JsonSchema;
+}
 
 /**
  * Whether two oneOf branches can accept the same value. Object branches with a shared required

@@ -2,8 +2,9 @@
  * Output formats of `npm run schemas:check`: text (one finding per line), json (the findings
  * as data), github (workflow annotations on the changed line) and markdown (a PR comment).
  */
+
+import { joinPointer } from '../../services/json-pointer.ts';
 import type { Finding } from './rules.ts';
-import { joinPointer } from './side.ts';
 
 export type Format = 'text' | 'json' | 'github' | 'markdown';
 export const FORMATS: readonly Format[] = ['text', 'json', 'github', 'markdown'];

@@ -6,6 +6,7 @@
 
 import type { ValidateFunction } from 'ajv';
 import type Ajv2020 from 'ajv/dist/2020.js';
+import { joinPointer } from '../../services/json-pointer.ts';
 import { createSchemaAjv } from '../ajv.ts';
 import { SCHEMA_BASE_URI } from '../meta-schema.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
@@ -59,10 +60,6 @@ export function makeSide(label: string, registry: Registry): Side {
     },
   };
 }
-
-const escapeSegment = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
-export const joinPointer = (pointer: string, ...segments: (string | number)[]) =>
-  pointer + segments.map((s) => `/${escapeSegment(String(s))}`).join('');
 
 /** JSON pointer of `target` inside `root`, found by object identity. */
 export function pointerOf(root: unknown, target: unknown, at = ''): string | undefined {

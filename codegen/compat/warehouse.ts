@@ -3,12 +3,14 @@
  * table, and a table change must not break the rows it already holds. Mapping and fit are the
  * loader's own (`mapTable`); this module only decides which fit problems a change introduced.
  */
+
+import { joinPointer } from '../../services/json-pointer.ts';
 import { mapTable } from '../mapping.ts';
 import type { Column, WarehouseTable } from '../registry.ts';
 import { typeChange } from '../sql-types.ts';
 import { Undecided } from './producer.ts';
 import type { RuleId } from './rules.ts';
-import { joinPointer, pointerOf, type Side } from './side.ts';
+import { pointerOf, type Side } from './side.ts';
 
 export interface WarehouseIssue {
   rule: RuleId;

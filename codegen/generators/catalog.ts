@@ -5,8 +5,7 @@
 import { banner, type GeneratedFile, layout } from '../layout.ts';
 import type { EventModel, JsonSchema, Registry } from '../registry.ts';
 import { SchemaIndex } from '../schema-index.ts';
-import type { CatalogueBound } from '../vocabulary/family.ts';
-import { STRING } from '../vocabulary/string.ts';
+import { FAMILIES } from '../vocabulary/index.ts';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -25,12 +24,7 @@ function typeOf(node: JsonSchema, base: string, registry: Registry): string {
 
 /** The bounds cell: each keyword family's entries, ordered by rank across families. */
 function bounds(node: JsonSchema): string {
-  const b: CatalogueBound[] = STRING.catalogue(node);
-  if (node.minimum !== undefined) b.push({ rank: 40, text: `≥ ${node.minimum}` });
-  if (node.maximum !== undefined) b.push({ rank: 50, text: `≤ ${node.maximum}` });
-  if (node.minItems !== undefined) b.push({ rank: 60, text: `minItems ${node.minItems}` });
-  if (node.maxItems !== undefined) b.push({ rank: 70, text: `maxItems ${node.maxItems}` });
-  return b
+  return FAMILIES.flatMap((f) => f.catalogue?.(node) ?? [])
     .sort((x, y) => x.rank - y.rank)
     .map((x) => x.text)
     .join(', ');

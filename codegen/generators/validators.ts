@@ -9,6 +9,7 @@ import { CHEAP_CHECKS, createSchemaAjv, FORMAT_MODES, STORABLE_FORMATS } from '.
 import { banner, type GeneratedFile, importPath, layout } from '../layout.ts';
 import { SCHEMA_BASE_URI } from '../meta-schema.ts';
 import type { JsonSchema, Registry } from '../registry.ts';
+import { STRIPPED_BEFORE_COMPILING } from '../vocabulary/annotations.ts';
 import { wireSchema } from '../wire.ts';
 
 /** ajv's standalone output `require`s these runtime helpers; we bind them to local imports. */
@@ -18,7 +19,7 @@ const RUNTIME_REQUIRES: Record<string, string> = {
 };
 
 /** Keywords that only document a schema: stripped before compiling, so validators stay small. */
-const ANNOTATIONS = new Set(['description', 'title', 'examples', 'deprecated', 'x-owner', 'x-pii', '$comment']);
+const ANNOTATIONS = new Set(STRIPPED_BEFORE_COMPILING);
 
 function stripAnnotations(node: unknown, inProperties = false): unknown {
   if (Array.isArray(node)) return node.map((n) => stripAnnotations(n));

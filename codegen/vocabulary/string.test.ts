@@ -45,7 +45,7 @@ describe('the string keyword family', () => {
   it('renders its keywords for the catalogue in rank order with the other families', () => {
     const ranks = STRING.catalogue({ pattern: '^x', maxLength: 3, minLength: 1, format: 'date' });
     expect(ranks.map((r) => r.text)).toEqual(['format date', 'minLength 1', 'maxLength 3', 'pattern `^x`']);
-    // Number and array bounds (ranks 40–70 in generators/catalog.ts) sit between maxLength and pattern.
+    // Number and array bounds (ranks 40–70 in number.ts and array.ts) sit between maxLength and pattern.
     expect(ranks.map((r) => r.rank)).toEqual([10, 20, 30, 90]);
   });
 });

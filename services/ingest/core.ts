@@ -20,8 +20,8 @@ import { isIP } from 'node:net';
 import type { AnyEnrichedEvent, ServerEnrichment } from '../../generated/types/events.ts';
 import { formats } from '../../generated/validators/_runtime.ts';
 import { type ValidationError, validatorFor } from '../../generated/validators/index.ts';
+import { escapePointer } from '../json-pointer.ts';
 import {
-  escapePointer,
   findUnstorable,
   MAX_USER_AGENT_CHARS,
   mayHoldUnstorable,
