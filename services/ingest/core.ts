@@ -187,7 +187,9 @@ export function processBody(
   // Strings the warehouse cannot store are rare: events are searched only when the body may hold one.
   const searchUnstorable = mayHoldUnstorable(text, typeof body !== 'string');
   // Where each event is in the text: an accepted event's line is then built from it (see lineFromText).
-  const spans = scanBatch(text);
+  const scanned = scanBatch(text);
+  // One span per element of the parsed array, or none used at all.
+  const spans = scanned?.length === events.length ? scanned : undefined;
   const accepted: AcceptedEvent[] = [];
   const rejected: RejectedEvent[] = [];
   for (let index = 0; index < events.length; index++) {
