@@ -5,7 +5,9 @@
  *   GET  /health        → 200 { ok: true }
  *
  * HTTP concerns only (content type, encoding, size, CORS, rate limit, identity header); the
- * decisions about events are the core's, the durability is the lake writer's.
+ * decisions about events are the core's, the durability is the lake writer's. POST /clickstream
+ * itself is createIngestHandler, free of Hono, so the Lambda's API Gateway adapter (apigw.ts)
+ * answers the same without building Fetch API objects.
  */
 import { gunzipSync } from 'node:zlib';
 import type { Context } from 'hono';
@@ -20,116 +22,128 @@ import type { LakeWriter } from './lake-writer.ts';
 import { countEvents, type EventCounts } from './metrics.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
-export interface IngestAppDeps {
+/** What the request handling needs, whatever carries the request (Hono, the Lambda adapter). */
+export interface IngestDeps {
   writer: LakeWriter;
   resolveIdentity: IdentityResolver;
   logger: Logger;
   limits?: IngestLimits;
   /** Browser origins allowed to post (exact `scheme://host[:port]`); others get 403. */
   corsOrigins?: string[];
-  /** The client's address as the platform reports it (socket peer, API Gateway sourceIp). */
-  clientIp?: (c: Context) => string | undefined;
   /** Per-client throttle; the Node server has one, API Gateway throttles for the Lambda. */
   rateLimiter?: RateLimiter;
+  /** Called with each stored request's per-event-name counts (metrics). */
+  onStored?: (counts: EventCounts) => void;
+  now?: () => Date;
+}
+
+export interface IngestAppDeps extends IngestDeps {
+  /** The client's address as the platform reports it (socket peer, API Gateway sourceIp). */
+  clientIp?: (c: Context) => string | undefined;
   /**
    * Reads the request body, 'too_large' past `limit` bytes. Default: the web-standard body
    * stream; the Node server reads its IncomingMessage directly, which skips building a web
    * Request and stream per request (measurable at thousands of requests per second).
    */
   readBody?: (c: Context, limit: number) => Promise<Uint8Array | 'too_large'>;
-  /** Called with each stored request's per-event-name counts (metrics). */
-  onStored?: (counts: EventCounts) => void;
-  now?: () => Date;
+}
+
+/** One POST /clickstream as the handling sees it: request headers in, answer headers out. */
+export interface IngestExchange {
+  /** A request header (case-insensitive name), or undefined. */
+  header(name: string): string | undefined;
+  /** Sets an answer header. */
+  setHeader(name: string, value: string): void;
+  ip: string | undefined;
+  readBody(limit: number): Promise<Uint8Array | 'too_large'>;
+}
+
+/** The answer: a status and the JSON body (the carrier adds `Content-Type: application/json`). */
+export interface IngestAnswer {
+  status: 200 | ErrorStatus;
+  body: unknown;
 }
 
 type ErrorStatus = 400 | 403 | 404 | 413 | 415 | 429 | 503;
 
 const ACCEPTED_TYPES = new Set(['application/json', 'text/plain']);
-const EXPOSED_HEADERS = 'Retry-After';
+export const EXPOSED_HEADERS = 'Retry-After';
 
-export function createIngestApp(deps: IngestAppDeps): Hono {
+/** The CORS preflight's settings (hono's cors() in the app; the Lambda adapter writes the same headers). */
+export const PREFLIGHT = {
+  allowMethods: ['POST', 'OPTIONS'],
+  allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization'],
+  maxAge: 600,
+} as const;
+
+/** The headers every non-preflight answer on /clickstream carries, set before the handling runs. */
+export function setCorsHeaders(x: Pick<IngestExchange, 'setHeader'>, origin: string | undefined, allowed: Set<string>) {
+  if (origin !== undefined && allowed.has(origin)) x.setHeader('Access-Control-Allow-Origin', origin);
+  x.setHeader('Access-Control-Allow-Credentials', 'true');
+  x.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+  x.setHeader('Vary', 'Origin');
+}
+
+/** POST /clickstream without a web framework: the Hono app and the Lambda adapter both call it. */
+export function createIngestHandler(deps: IngestDeps): (x: IngestExchange) => Promise<IngestAnswer> {
   const limits = deps.limits ?? DEFAULT_LIMITS;
   const allowed = new Set(deps.corsOrigins ?? []);
   const now = deps.now ?? (() => new Date());
-  const read = deps.readBody ?? ((c: Context, limit: number) => readBody(c.req.raw, limit));
-  const app = new Hono();
-
-  const fail = (c: Context, status: ErrorStatus, code: string, message: string) =>
-    c.json({ error: { code, message } }, status);
-
-  const preflight = cors({
-    origin: (origin) => (allowed.has(origin) ? origin : null),
-    allowMethods: ['POST', 'OPTIONS'],
-    allowHeaders: ['Content-Type', 'Content-Encoding', 'Authorization'],
-    // The tracker honours Retry-After on 429/503; a cross-origin page can only read it if exposed.
-    exposeHeaders: [EXPOSED_HEADERS],
-    // sendBeacon always sends credentials; the allowlist is exact origins, never `*`.
-    credentials: true,
-    maxAge: 600,
-  });
-  app.use('/clickstream', (c, next) => {
-    if (c.req.method === 'OPTIONS') return preflight(c, next);
-    // The headers hono's cors() sets on every other request, set before the handler answers:
-    // cors() touches c.res first, so hono builds a placeholder undici Response and copies it
-    // into the answer — ~10% of the server's CPU per request (node --cpu-prof, P2).
-    const origin = c.req.header('origin');
-    if (origin !== undefined && allowed.has(origin)) c.header('Access-Control-Allow-Origin', origin);
-    c.header('Access-Control-Allow-Credentials', 'true');
-    c.header('Access-Control-Expose-Headers', EXPOSED_HEADERS);
-    c.header('Vary', 'Origin');
-    return next();
+  const fail = (status: ErrorStatus, code: string, message: string): IngestAnswer => ({
+    status,
+    body: { error: { code, message } },
   });
 
-  app.get('/health', (c) => c.json({ ok: true }));
-
-  app.post('/clickstream', async (c) => {
-    const started = performance.now();
+  return async (x) => {
+    // process.hrtime, not performance.now(): the `performance` global loads perf_hooks (11 modules,
+    // ≈ 10 ms of a Lambda cold start) on first use.
+    const started = process.hrtime.bigint();
     const receivedAt = now();
-    const ip = deps.clientIp?.(c);
-    const origin = c.req.header('origin');
+    const ip = x.ip;
+    const origin = x.header('origin');
     const log = (status: number, fields: Record<string, unknown> = {}) =>
       deps.logger.info('request', {
         method: 'POST',
         path: '/clickstream',
         status,
-        ms: Math.round((performance.now() - started) * 100) / 100,
+        ms: Math.round(Number(process.hrtime.bigint() - started) / 10_000) / 100,
         ...fields,
       });
 
     if (origin !== undefined && !allowed.has(origin)) {
       log(403, { origin });
-      return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not in CORS_ORIGINS`);
+      return fail(403, 'origin_not_allowed', `origin ${origin} is not in CORS_ORIGINS`);
     }
     if (deps.rateLimiter && ip !== undefined) {
       const retryAfter = deps.rateLimiter.take(ip, receivedAt.getTime());
       if (retryAfter > 0) {
-        c.header('Retry-After', String(retryAfter));
+        x.setHeader('Retry-After', String(retryAfter));
         log(429);
-        return fail(c, 429, 'rate_limited', `too many requests; retry after ${retryAfter} s`);
+        return fail(429, 'rate_limited', `too many requests; retry after ${retryAfter} s`);
       }
     }
-    const mediaType = (c.req.header('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    const mediaType = (x.header('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase();
     if (!ACCEPTED_TYPES.has(mediaType)) {
       log(415, { content_type: mediaType });
-      return fail(c, 415, 'unsupported_media_type', 'Content-Type must be application/json or text/plain');
+      return fail(415, 'unsupported_media_type', 'Content-Type must be application/json or text/plain');
     }
-    const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+    const encoding = (x.header('content-encoding') ?? 'identity').trim().toLowerCase();
     if (encoding !== 'identity' && encoding !== 'gzip') {
       log(415, { content_encoding: encoding });
-      return fail(c, 415, 'unsupported_encoding', 'Content-Encoding must be gzip or absent');
+      return fail(415, 'unsupported_encoding', 'Content-Encoding must be gzip or absent');
     }
 
     let raw: Uint8Array | 'too_large';
     try {
-      raw = await read(c, limits.maxBodyBytes);
+      raw = await x.readBody(limits.maxBodyBytes);
     } catch (err) {
       // The client went away mid-body; nobody will read the answer.
       deps.logger.warn('request body aborted', errorFields(err));
-      return fail(c, 400, 'body_aborted', 'the request body was not received completely');
+      return fail(400, 'body_aborted', 'the request body was not received completely');
     }
     if (raw === 'too_large') {
       log(413);
-      return fail(c, 413, 'body_too_large', `body is larger than ${limits.maxBodyBytes} bytes`);
+      return fail(413, 'body_too_large', `body is larger than ${limits.maxBodyBytes} bytes`);
     }
     let body: Uint8Array = raw;
     if (encoding === 'gzip') {
@@ -140,16 +154,16 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
         const tooLarge = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
         log(tooLarge ? 413 : 400);
         return tooLarge
-          ? fail(c, 413, 'body_too_large', `decompressed body is larger than ${limits.maxBodyBytes} bytes`)
-          : fail(c, 400, 'invalid_gzip', 'body is not valid gzip');
+          ? fail(413, 'body_too_large', `decompressed body is larger than ${limits.maxBodyBytes} bytes`)
+          : fail(400, 'invalid_gzip', 'body is not valid gzip');
       }
     }
 
-    const { identity, token } = await deps.resolveIdentity(c.req.header('authorization'));
-    const result = processBody(body, { receivedAt, identity, userAgent: c.req.header('user-agent'), ip }, limits);
+    const { identity, token } = await deps.resolveIdentity(x.header('authorization'));
+    const result = processBody(body, { receivedAt, identity, userAgent: x.header('user-agent'), ip }, limits);
     if (!result.ok) {
       log(result.status, { code: result.code });
-      return fail(c, result.status, result.code, result.message);
+      return fail(result.status, result.code, result.message);
     }
 
     try {
@@ -161,7 +175,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     } catch (err) {
       deps.logger.error('lake write failed', errorFields(err));
       log(503, { events: result.accepted.length + result.rejected.length });
-      return fail(c, 503, 'store_unavailable', 'events could not be stored; retry with the same event_ids');
+      return fail(503, 'store_unavailable', 'events could not be stored; retry with the same event_ids');
     }
     const counts = countEvents(result.accepted, result.rejected);
     deps.onStored?.(counts);
@@ -172,11 +186,55 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
       ...(result.trackerDropped ? { tracker_dropped: result.trackerDropped } : {}),
       ...(token && !token.accepted ? { token_rejected: token.reason } : {}),
     });
-    return c.json({
-      accepted: result.accepted.length,
-      ...rejectionDetail(result.rejected, raw.byteLength),
-      ...(token ? { token } : {}),
+    return {
+      status: 200,
+      body: {
+        accepted: result.accepted.length,
+        ...rejectionDetail(result.rejected, raw.byteLength),
+        ...(token ? { token } : {}),
+      },
+    };
+  };
+}
+
+export function createIngestApp(deps: IngestAppDeps): Hono {
+  const allowed = new Set(deps.corsOrigins ?? []);
+  const read = deps.readBody ?? ((c: Context, limit: number) => readBody(c.req.raw, limit));
+  const handle = createIngestHandler(deps);
+  const app = new Hono();
+
+  const fail = (c: Context, status: ErrorStatus, code: string, message: string) =>
+    c.json({ error: { code, message } }, status);
+
+  const preflight = cors({
+    origin: (origin) => (allowed.has(origin) ? origin : null),
+    allowMethods: [...PREFLIGHT.allowMethods],
+    allowHeaders: [...PREFLIGHT.allowHeaders],
+    // The tracker honours Retry-After on 429/503; a cross-origin page can only read it if exposed.
+    exposeHeaders: [EXPOSED_HEADERS],
+    // sendBeacon always sends credentials; the allowlist is exact origins, never `*`.
+    credentials: true,
+    maxAge: PREFLIGHT.maxAge,
+  });
+  app.use('/clickstream', (c, next) => {
+    if (c.req.method === 'OPTIONS') return preflight(c, next);
+    // The headers hono's cors() sets on every other request, set before the handler answers:
+    // cors() touches c.res first, so hono builds a placeholder undici Response and copies it
+    // into the answer — ~10% of the server's CPU per request (node --cpu-prof, P2).
+    setCorsHeaders({ setHeader: (name, value) => c.header(name, value) }, c.req.header('origin'), allowed);
+    return next();
+  });
+
+  app.get('/health', (c) => c.json({ ok: true }));
+
+  app.post('/clickstream', async (c) => {
+    const answer = await handle({
+      header: (name) => c.req.header(name),
+      setHeader: (name, value) => c.header(name, value),
+      ip: deps.clientIp?.(c),
+      readBody: (limit) => read(c, limit),
     });
+    return c.json(answer.body, answer.status);
   });
 
   app.notFound((c) => fail(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));

@@ -10,8 +10,10 @@
  *   only the whole body's limits answer 413.
  *   enrichBody(body, ctx, limits?): { accepted: AnyEnrichedEvent[], rejected }   (tests, round trips)
  *
- * Each accepted event comes with `line`, its enriched JSON exactly as the lake stores it, built
- * with one JSON.stringify per event: the stringified wire event doubles as the event's size.
+ * Each accepted event comes with `line`, its enriched JSON exactly as the lake stores it: the
+ * event's text as received with the server's edits spliced in (event-text.ts finds it; the line
+ * is byte-identical to the JSON.stringify one), or, when the text is not spelled as JSON.stringify
+ * writes it, one JSON.stringify per event, whose length doubles as the event's size.
  * Identity fields in the body (user_id, user_login_state, identity_source and every other
  * server-set field) are dropped before validation: identity comes only from `ctx.identity`,
  * which the caller got from a verified token.
@@ -28,6 +30,7 @@ import {
   toStorableString,
   truncateCodePoints,
 } from '../storable.ts';
+import { countKeys, type EventSpan, scanBatch } from './event-text.ts';
 import { describeUserAgent } from './user-agent.ts';
 
 export interface IngestLimits {
@@ -183,16 +186,26 @@ export function processBody(
 
   // Strings the warehouse cannot store are rare: events are searched only when the body may hold one.
   const searchUnstorable = mayHoldUnstorable(text, typeof body !== 'string');
+  // Where each event is in the text: an accepted event's line is then built from it (see lineFromText).
+  const scanned = scanBatch(text);
+  // One span per element of the parsed array, or none used at all.
+  const spans = scanned?.length === events.length ? scanned : undefined;
   const accepted: AcceptedEvent[] = [];
   const rejected: RejectedEvent[] = [];
   for (let index = 0; index < events.length; index++) {
     const event: unknown = events[index];
     let wireJson: string;
     let errors: EventError[] | undefined;
+    let claimed = false;
     try {
       if (typeof event === 'object' && event !== null && !Array.isArray(event)) {
         const e = event as Record<string, unknown>;
-        for (const field of SERVER_FIELDS) if (Object.hasOwn(e, field)) delete e[field];
+        for (const field of SERVER_FIELDS) {
+          if (Object.hasOwn(e, field)) {
+            delete e[field];
+            claimed = true;
+          }
+        }
         errors = validateEvent(e);
         if (!errors && searchUnstorable) {
           const found = findUnstorable(e);
@@ -201,6 +214,13 @@ export function processBody(
         if (!errors) errors = correctTimestamp(e, skewMs, receivedMs);
         // One spelling per event: PostgreSQL's uuid is case-insensitive, the lake and dedupe are not.
         if (!errors) e.event_id = (e.event_id as string).toLowerCase();
+        if (!errors && !claimed) {
+          const line = lineFromText(text, spans?.[index], e, enrichmentTail, limits.maxEventBytes);
+          if (line !== undefined) {
+            accepted.push({ event_name: e.event_name as string, line });
+            continue;
+          }
+        }
       } else {
         errors = [{ path: '', rule: 'type', message: 'event must be an object' }];
       }
@@ -227,6 +247,46 @@ export function processBody(
   }
   const trackerDropped = Number.isSafeInteger(dropped) && (dropped as number) > 0 ? (dropped as number) : 0;
   return { ok: true, accepted, rejected, trackerDropped };
+}
+
+/**
+ * The lake line of an accepted event built from its text as received: byte-identical to
+ * `${JSON.stringify(e).slice(0, -1)},${tail}` (the general path below), without walking the
+ * parsed event again. `e` is the event after correctTimestamp and the event_id lower-casing, which
+ * kept both keys in place and appended client_event_timestamp; the text gets the same edits.
+ * Undefined (the caller stringifies) when the span is not canonical (event-text.ts), when the
+ * text repeats a key (JSON.parse kept one of them), or when the event may be too large: the
+ * general path decides that as before.
+ */
+function lineFromText(
+  text: string,
+  span: EventSpan | undefined,
+  e: Record<string, unknown>,
+  tail: string,
+  maxEventBytes: number,
+): string | undefined {
+  if (span === undefined || span.timestampStart < 0 || span.idStart < 0) return undefined;
+  const { start, end } = span;
+  if ((end - start) * 3 > maxEventBytes) return undefined;
+  // client_event_timestamp is one key more than the text holds; any other difference is a repeat.
+  if (countKeys(e) - 1 !== span.keys) return undefined;
+  // Both values passed the date-time and uuid formats: no character in them needs escaping.
+  const timestamp = `"${e.event_timestamp as string}"`;
+  const id = `"${e.event_id as string}"`;
+  const sent = text.slice(span.timestampStart, span.timestampEnd);
+  const body =
+    span.timestampStart < span.idStart
+      ? text.slice(start, span.timestampStart) +
+        timestamp +
+        text.slice(span.timestampEnd, span.idStart) +
+        id +
+        text.slice(span.idEnd, end - 1)
+      : text.slice(start, span.idStart) +
+        id +
+        text.slice(span.idEnd, span.timestampStart) +
+        timestamp +
+        text.slice(span.timestampEnd, end - 1);
+  return `${body},"client_event_timestamp":${sent},${tail}`;
 }
 
 /** processBody with the accepted lines parsed back: what the lake holds, as typed events. */

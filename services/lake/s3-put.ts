@@ -1,5 +1,6 @@
 /**
- * The lake's PutObject without the AWS SDK: a SigV4-signed request (aws4fetch's `AwsV4Signer`)
+ * The lake's PutObject without the AWS SDK: a SigV4-signed request (sigv4.ts: node:crypto, the
+ * headers and signature aws4fetch's `AwsV4Signer` gives, without its Fetch `Headers` and WebCrypto)
  * over node:http(s) with a keep-alive agent. Ingest's only S3 call is this PUT, and importing
  * `@aws-sdk/client-s3` cost ≈ 250 ms of a Lambda cold start and several ms of CPU per PUT;
  * listing and reading (the ETL) keep the SDK (s3-store.ts).
@@ -14,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import { AwsV4Signer } from 'aws4fetch';
+import { signS3Request } from './sigv4.ts';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -75,7 +76,7 @@ interface Answer {
 
 export class SignedS3Put {
   /** Derived signing keys by (secret, date, region, service): one HMAC chain per day, not per PUT. */
-  private readonly keyCache = new Map<string, ArrayBuffer>();
+  private readonly keyCache = new Map<string, Buffer>();
 
   constructor(private readonly opts: SignedPutOptions) {}
 
@@ -91,25 +92,19 @@ export class SignedS3Put {
   async sign(bucket: string, key: string, body: Uint8Array, headers: Record<string, string>) {
     const creds = await this.opts.credentials();
     const datetime = (this.opts.now?.() ?? new Date()).toISOString().replace(/[:-]|\.\d{3}/g, '');
-    const signer = new AwsV4Signer({
+    const url = this.url(bucket, key);
+    const out = signS3Request({
       method: 'PUT',
-      url: this.url(bucket, key).href,
-      headers: { ...headers, 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
-      accessKeyId: creds.accessKeyId,
-      secretAccessKey: creds.secretAccessKey,
-      sessionToken: creds.sessionToken,
-      service: 's3',
+      url,
+      headers,
+      payloadHash: createHash('sha256').update(body).digest('hex'),
+      credentials: creds,
       region: this.opts.region,
       datetime,
       cache: this.keyCache,
     });
-    const signed = await signer.sign();
-    const out: Record<string, string> = {};
-    signed.headers.forEach((value, name) => {
-      out[name] = value;
-    });
     out['content-length'] = String(body.byteLength);
-    return { url: signed.url, headers: out };
+    return { url, headers: out };
   }
 
   /** PUTs the object; resolves with S3's ETag (quotes removed) once S3 answered 200. */
