@@ -15,9 +15,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { drizzleGenerate, type Journal } from './drizzle-kit.ts';
-import { generateAll } from './generate.ts';
-import { GENERATED_DIR, layout, MIGRATIONS_DIR } from './layout.ts';
+import { GENERATORS, generateAll } from './generate.ts';
+import { GENERATED_DIR, type GeneratedFile, layout, MIGRATIONS_DIR } from './layout.ts';
 import { loadRegistry, RegistryError } from './load.ts';
+import type { Registry } from './registry.ts';
+import { timed, timings } from './timings.ts';
 
 const run = promisify(execFile);
 
@@ -60,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     'migration-name': string;
     'discard-migration': boolean;
     help: boolean;
+    timings: boolean;
   };
   try {
     ({ values } = parseArgs({
@@ -71,6 +74,7 @@ export async function main(argv: string[]): Promise<number> {
         'migration-name': { type: 'string', default: 'schema' },
         'discard-migration': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        timings: { type: 'boolean', default: false },
       },
     }));
   } catch (e) {
@@ -86,14 +90,25 @@ export async function main(argv: string[]): Promise<number> {
   const schemasDir = path.resolve(root, values.schemas ?? 'schemas');
   const started = performance.now();
 
-  let files: Awaited<ReturnType<typeof generateAll>>;
+  let registry: Registry;
   try {
-    files = await generateAll(await loadRegistry(schemasDir));
+    registry = await timed('registry load (ajv)', () => loadRegistry(schemasDir));
   } catch (e) {
     if (e instanceof RegistryError) {
       console.error(e.message);
       return 1;
     }
+    throw e;
+  }
+  // drizzle-kit runs as a child process on a scratch copy while this one generates and formats
+  // (two cores); it reads the Drizzle schema as code, so the unformatted output serves.
+  const migration = migrationInScratch(root, registry, values['migration-name']);
+  migration.catch(() => {}); // awaited below; a failure must not end the process before that
+  let files: GeneratedFile[];
+  try {
+    files = await generateAll(registry);
+  } catch (e) {
+    await migration.then((m) => m.discard()).catch(() => {});
     throw e;
   }
 
@@ -104,26 +119,21 @@ export async function main(argv: string[]): Promise<number> {
     if ((await readOrNull(path.join(root, f.path))) !== f.contents) stale.push(f.path);
   }
   const orphans = existing.filter((p) => !produced.has(p));
-
-  // drizzle-kit ignores schema files under node_modules, so the scratch copy lives in the OS temp
-  // dir, with a node_modules link so the copy resolves drizzle-orm like the real file does.
-  const scratch = path.join(tmpdir(), `clickstream-codegen-${process.pid}-${Date.now()}`);
-  const migrationName = values['migration-name'];
+  const waitStarted = performance.now();
+  const { added, discard, keep } = await migration;
+  timings['drizzle-kit wait'] = performance.now() - waitStarted;
+  const report = () => {
+    if (values.timings) console.error(JSON.stringify({ ...timings, total: performance.now() - started }));
+  };
 
   if (values.check) {
-    await mkdir(path.join(scratch, 'db'), { recursive: true });
-    await symlink(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
-    const dbSchema = files.find((f) => f.path === layout.dbSchema);
-    if (!dbSchema) throw new Error('the drizzle generator produced no schema');
-    await writeFile(path.join(scratch, 'db', 'schema.ts'), dbSchema.contents);
-    await cp(path.join(root, MIGRATIONS_DIR), path.join(scratch, 'migrations'), { recursive: true }).catch(() => {});
-    const wouldAdd = await drizzleGenerate(root, scratch, 'db/schema.ts', 'migrations', migrationName);
-    await rm(scratch, { recursive: true, force: true });
+    await discard();
     const problems = [
       ...stale.map((p) => `stale: ${p}`),
       ...orphans.map((p) => `not produced by codegen (remove it): ${p}`),
-      ...wouldAdd.map((t) => `missing migration: drizzle-kit would generate ${MIGRATIONS_DIR}/${t}.sql`),
+      ...added.map((t) => `missing migration: drizzle-kit would generate ${MIGRATIONS_DIR}/${t}.sql`),
     ];
+    report();
     if (problems.length) {
       console.error(
         `codegen --check: generated code is out of date. Run \`npm run codegen\`.\n  ${problems.join('\n  ')}`,
@@ -142,11 +152,53 @@ export async function main(argv: string[]): Promise<number> {
     await writeFile(path.join(root, f.path), f.contents);
   }
   for (const p of orphans) await rm(path.join(root, p));
-  const added = await drizzleGenerate(root, root, layout.dbSchema, MIGRATIONS_DIR, migrationName);
+  await keep();
+  report();
   console.log(
     `codegen: ${files.length} files (${stale.length} updated, ${orphans.length} removed), ${added.length ? `new migration ${added.join(', ')}` : 'no new migration'} in ${Math.round(performance.now() - started)} ms`,
   );
   return 0;
+}
+
+/**
+ * Starts `drizzle-kit generate` on a copy of `migrations/` in the OS temp dir (drizzle-kit ignores
+ * schema files under node_modules; a node_modules link resolves drizzle-orm like the real file
+ * does). Resolves to the tags drizzle-kit added there, `discard` (remove the copy) and `keep`
+ * (copy every file drizzle-kit wrote or changed — SQL, snapshot, journal — into the project's
+ * `migrations/`, byte for byte, then remove the copy).
+ */
+async function migrationInScratch(
+  root: string,
+  registry: Registry,
+  name: string,
+): Promise<{ added: string[]; discard: () => Promise<void>; keep: () => Promise<void> }> {
+  const started = performance.now();
+  const scratch = path.join(tmpdir(), `clickstream-codegen-${process.pid}-${Date.now()}`);
+  const discard = () => rm(scratch, { recursive: true, force: true });
+  try {
+    const [dbSchema] = await GENERATORS.drizzle!(registry);
+    if (dbSchema?.path !== layout.dbSchema) throw new Error('the drizzle generator produced no schema');
+    await mkdir(path.join(scratch, 'db'), { recursive: true });
+    await symlink(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
+    await writeFile(path.join(scratch, 'db', 'schema.ts'), dbSchema.contents);
+    await cp(path.join(root, MIGRATIONS_DIR), path.join(scratch, MIGRATIONS_DIR), { recursive: true }).catch(() => {});
+    const added = await drizzleGenerate(root, scratch, 'db/schema.ts', MIGRATIONS_DIR, name);
+    timings['drizzle-kit (child)'] = performance.now() - started;
+    const keep = async () => {
+      for (const rel of await listFiles(MIGRATIONS_DIR, scratch)) {
+        const contents = await readFile(path.join(scratch, rel));
+        const current = await readFile(path.join(root, rel)).catch(() => null);
+        if (current?.equals(contents)) continue;
+        await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+        await writeFile(path.join(root, rel), contents);
+      }
+      await discard();
+    };
+    return { added, discard, keep };
+  } catch (e) {
+    await discard();
+    throw e;
+  }
 }
 
 /** Removes the newest migration (SQL, snapshot, journal entry) if git does not track it. */

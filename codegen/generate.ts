@@ -14,6 +14,7 @@ import * as validators from './generators/validators.ts';
 import type { GeneratedFile } from './layout.ts';
 import { byCodeUnit } from './layout.ts';
 import type { Registry } from './registry.ts';
+import { type Part, timed } from './timings.ts';
 
 type Generator = (registry: Registry) => GeneratedFile[] | Promise<GeneratedFile[]>;
 
@@ -28,19 +29,31 @@ export const GENERATORS: Record<string, Generator> = {
   athena: athena.generate,
 };
 
+/** What each generator's time is counted as (codegen/timings.ts). */
+const PART: Record<string, Part> = {
+  types: 'json-schema-to-typescript',
+  validators: 'ajv standalone',
+  lakeLine: 'ajv standalone',
+};
+
 export async function generateAll(registry: Registry): Promise<GeneratedFile[]> {
-  const outputs = await Promise.all(Object.values(GENERATORS).map((g) => g(registry)));
-  const files = outputs.flat();
+  // One at a time (all run on this thread anyway), so each part's time is its own.
+  const files: GeneratedFile[] = [];
+  for (const [name, g] of Object.entries(GENERATORS)) {
+    files.push(...(await timed(PART[name] ?? 'other generators', () => g(registry))));
+  }
   const paths = new Set<string>();
   for (const f of files) {
     if (paths.has(f.path)) throw new Error(`two generators write ${f.path}`);
     paths.add(f.path);
   }
-  const formatted = await Promise.all(
-    files.map(async (f) => ({
-      path: f.path,
-      contents: f.format === false ? ensureNewline(f.contents) : await formatGenerated(f.path, f.contents),
-    })),
-  );
+  const formatted: GeneratedFile[] = [];
+  for (const f of files) {
+    const contents =
+      f.format === false
+        ? ensureNewline(f.contents)
+        : await timed('Prettier', () => formatGenerated(f.path, f.contents));
+    formatted.push({ path: f.path, contents });
+  }
   return formatted.sort((a, b) => byCodeUnit(a.path, b.path));
 }
