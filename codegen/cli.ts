@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { drizzleGenerate, type Journal } from './drizzle-kit.ts';
+import { startFormatter } from './format.ts';
 import { GENERATORS, generateAll } from './generate.ts';
 import { GENERATED_DIR, type GeneratedFile, layout, MIGRATIONS_DIR } from './layout.ts';
 import { loadRegistry, RegistryError } from './load.ts';
@@ -89,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values['discard-migration']) return discardMigration(root);
   const schemasDir = path.resolve(root, values.schemas ?? 'schemas');
   const started = performance.now();
+  startFormatter(); // Prettier loads in its worker while the registry loads
 
   let registry: Registry;
   try {

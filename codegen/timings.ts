@@ -7,7 +7,8 @@ export type Part =
   | 'ajv standalone'
   | 'json-schema-to-typescript'
   | 'other generators'
-  | 'Prettier'
+  | 'Prettier (worker)'
+  | 'Prettier wait'
   | 'drizzle-kit (child)'
   | 'drizzle-kit wait';
 
