@@ -4,7 +4,19 @@
  * before it runs, so a product team never runs stale codegen.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -29,7 +41,16 @@ beforeAll(async () => {
   await cp(path.join(REPO_ROOT, 'bin', 'codegen.js'), path.join(root, 'bin', 'codegen.js'));
   await cp(path.join(REPO_ROOT, 'codegen'), path.join(root, 'codegen'), { recursive: true });
   await cp(path.join(REPO_ROOT, 'tsconfig.json'), path.join(root, 'tsconfig.json'));
-  await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+  // node_modules: links to the real packages, and a private copy of npm's record of the install.
+  await mkdir(path.join(root, 'node_modules'));
+  for (const name of await readdir(path.join(REPO_ROOT, 'node_modules'))) {
+    if (name === '.package-lock.json') continue;
+    await symlink(path.join(REPO_ROOT, 'node_modules', name), path.join(root, 'node_modules', name));
+  }
+  await cp(
+    path.join(REPO_ROOT, 'node_modules', '.package-lock.json'),
+    path.join(root, 'node_modules', '.package-lock.json'),
+  );
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
@@ -68,5 +89,19 @@ describe('bin/codegen.js', { timeout: 60_000 }, () => {
     expect(await help()).toContain('write nothing; exit 1');
     await writeFile(path.join(root, 'dist', 'codegen', 'cli.js'), 'export const main = async () => 0;\n');
     expect(await help()).toContain('write nothing; exit 1');
+  });
+
+  it('rebuilds after npm changed the installed packages (the bundle holds ajv, TypeBox, …)', async () => {
+    const record = async () => (await bundle()).slice(0, (await bundle()).indexOf('\n'));
+    expect(await help()).toContain('npm run codegen -- --check');
+    const before = await record();
+    expect(before).toMatch(/node_modules\/ajv\/package\.json":"[0-9a-f]{64}"/);
+    await appendFile(path.join(root, 'node_modules', '.package-lock.json'), '\n');
+    expect(await help()).toContain('npm run codegen -- --check');
+    const after = await record();
+    expect(after).not.toBe(before);
+    expect(after.replace(/"node_modules\/\.package-lock\.json":"\w+"/, '')).toBe(
+      before.replace(/"node_modules\/\.package-lock\.json":"\w+"/, ''),
+    );
   });
 });
