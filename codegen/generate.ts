@@ -50,7 +50,9 @@ export async function generateAll(registry: Registry): Promise<GeneratedFile[]> 
     files.push(...out);
     for (const f of out) {
       const contents = f.format === false ? ensureNewline(f.contents) : formatGenerated(f.path, f.contents);
-      formatting.push(Promise.resolve(contents).then((c) => ({ path: f.path, contents: c })));
+      const done = Promise.resolve(contents).then((c) => ({ path: f.path, contents: c }));
+      done.catch(() => {}); // awaited below, unless a later generator throws first
+      formatting.push(done);
     }
   }
   const paths = new Set<string>();
