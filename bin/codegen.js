@@ -25,10 +25,17 @@ const BUILD_INPUTS = ['bin/codegen.js', 'tsconfig.json', 'node_modules/.package-
 const EXTERNAL = ['prettier', 'esbuild'];
 const MARK = '// codegen-bundle-inputs ';
 
-const sha256 = (file) =>
-  createHash('sha256')
-    .update(readFileSync(path.join(ROOT, file)))
-    .digest('hex');
+/** SHA-256 of a file relative to ROOT, or 'absent' (npm may not have written node_modules/.package-lock.json). */
+function sha256(file) {
+  try {
+    return createHash('sha256')
+      .update(readFileSync(path.join(ROOT, file)))
+      .digest('hex');
+  } catch (e) {
+    if (e.code === 'ENOENT') return 'absent';
+    throw e;
+  }
+}
 
 /** The bundle, if every file it records still has the recorded hash. */
 function freshBundle() {
@@ -41,11 +48,7 @@ function freshBundle() {
   }
   if (!first.startsWith(MARK)) return false;
   const inputs = JSON.parse(first.slice(MARK.length));
-  try {
-    return Object.entries(inputs).every(([file, hash]) => sha256(file) === hash);
-  } catch {
-    return false; // a recorded file is gone
-  }
+  return Object.entries(inputs).every(([file, hash]) => sha256(file) === hash);
 }
 
 /**

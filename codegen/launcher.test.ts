@@ -103,5 +103,9 @@ describe('bin/codegen.js', { timeout: 60_000 }, () => {
     expect(after.replace(/"node_modules\/\.package-lock\.json":"\w+"/, '')).toBe(
       before.replace(/"node_modules\/\.package-lock\.json":"\w+"/, ''),
     );
+    // An install without npm's hidden lockfile still builds (recorded as absent) and runs.
+    await rm(path.join(root, 'node_modules', '.package-lock.json'));
+    expect(await help()).toContain('npm run codegen -- --check');
+    expect(await record()).toContain('"node_modules/.package-lock.json":"absent"');
   });
 });
