@@ -2,7 +2,7 @@
  * Runs every generator over a loaded registry and formats the output. No file I/O: the CLI
  * writes or compares what this returns.
  */
-import { ensureNewline, formatGenerated } from './format.ts';
+import { ensureNewline, formatGenerated, formatStats } from './format.ts';
 import * as athena from './generators/athena.ts';
 import * as catalog from './generators/catalog.ts';
 import * as drizzle from './generators/drizzle.ts';
@@ -14,6 +14,7 @@ import * as validators from './generators/validators.ts';
 import type { GeneratedFile } from './layout.ts';
 import { byCodeUnit } from './layout.ts';
 import type { Registry } from './registry.ts';
+import { type Part, timed, timings } from './timings.ts';
 
 type Generator = (registry: Registry) => GeneratedFile[] | Promise<GeneratedFile[]>;
 
@@ -28,19 +29,38 @@ export const GENERATORS: Record<string, Generator> = {
   athena: athena.generate,
 };
 
+/** What each generator's time is counted as (codegen/timings.ts). */
+const PART: Record<string, Part> = {
+  types: 'json-schema-to-typescript',
+  validators: 'ajv standalone',
+  lakeLine: 'ajv standalone',
+};
+
 export async function generateAll(registry: Registry): Promise<GeneratedFile[]> {
-  const outputs = await Promise.all(Object.values(GENERATORS).map((g) => g(registry)));
-  const files = outputs.flat();
+  const started = formatStats.ms;
+  // One at a time (all run on this thread), so each part's time is its own; the ajv ones last, so
+  // the worker formats the others' files meanwhile (codegen/format.ts).
+  const order = Object.entries(GENERATORS).sort(
+    ([a], [b]) => Number(PART[a] === 'ajv standalone') - Number(PART[b] === 'ajv standalone'),
+  );
+  const files: GeneratedFile[] = [];
+  const formatting: Promise<GeneratedFile>[] = [];
+  for (const [name, g] of order) {
+    const out = await timed(PART[name] ?? 'other generators', () => g(registry));
+    files.push(...out);
+    for (const f of out) {
+      const contents = f.format === false ? ensureNewline(f.contents) : formatGenerated(f.path, f.contents);
+      const done = Promise.resolve(contents).then((c) => ({ path: f.path, contents: c }));
+      done.catch(() => {}); // awaited below, unless a later generator throws first
+      formatting.push(done);
+    }
+  }
   const paths = new Set<string>();
   for (const f of files) {
     if (paths.has(f.path)) throw new Error(`two generators write ${f.path}`);
     paths.add(f.path);
   }
-  const formatted = await Promise.all(
-    files.map(async (f) => ({
-      path: f.path,
-      contents: f.format === false ? ensureNewline(f.contents) : await formatGenerated(f.path, f.contents),
-    })),
-  );
+  const formatted = await timed('Prettier wait', () => Promise.all(formatting));
+  timings['Prettier (worker)'] = (timings['Prettier (worker)'] ?? 0) + formatStats.ms - started;
   return formatted.sort((a, b) => byCodeUnit(a.path, b.path));
 }

@@ -128,18 +128,93 @@ export function bindRuntimeRequires(standalone: string, source?: string): { code
   return { code, used };
 }
 
+/** The parts of an ajv instance that compiling a schema changes (ajv 8's own fields). */
+interface AjvState {
+  scope: {
+    _names: Record<string, { prefix: string; index: number }>;
+    _values: Record<string, Map<unknown, unknown>>;
+    _scope: Record<string, unknown[]>;
+  };
+  refs: Record<string, unknown>;
+  schemas: Record<string, unknown>;
+  _cache: Map<unknown, unknown>;
+}
+
+function copyState(from: AjvState, to: AjvState): void {
+  to.scope._names = Object.fromEntries(Object.entries(from.scope._names).map(([k, g]) => [k, { ...g }]));
+  to.scope._values = Object.fromEntries(Object.entries(from.scope._values).map(([k, m]) => [k, new Map(m)]));
+  to.scope._scope = Object.fromEntries(Object.entries(from.scope._scope).map(([k, a]) => [k, [...a]]));
+  to.refs = { ...from.refs };
+  to.schemas = { ...from.schemas };
+  to._cache = new Map(from._cache);
+}
+
+/**
+ * ajv instances for standalone code, each as if new. A new instance compiles the JSON Schema
+ * 2020-12 meta-schema the first time it validates a schema — 85% of the time of a standalone
+ * module — and that compile numbers ajv's functions and values, which the code spells out. So one
+ * instance compiles it once, and before each module gets back what it held right after (name
+ * counters, values, registered schemas): the same state, hence the same code, as a new instance.
+ * The first modules of a run are also compiled on new instances and compared; on any difference
+ * (an ajv whose internals moved) every module is compiled on a new instance.
+ */
+export class StandaloneAjv {
+  private readonly ajv = createSchemaAjv({ standalone: true });
+  private readonly initial: AjvState;
+  private checked = 0;
+  private trusted = true;
+
+  constructor(commons: JsonSchema[]) {
+    this.ajv.validateSchema(commons[0] ?? {}, true); // compiles the meta-schema, as a new instance's first addSchema does
+    this.initial = {} as AjvState;
+    const own = this.ajv as unknown as AjvState;
+    this.initial.scope = {} as AjvState['scope'];
+    copyState(own, this.initial);
+  }
+
+  /** False once a check found a difference: every module since was compiled on a new instance. */
+  get reusing(): boolean {
+    return this.trusted;
+  }
+
+  compile(commons: JsonSchema[], schema: JsonSchema, extra: JsonSchema[]): string {
+    const fresh = () => standaloneWith(createSchemaAjv({ standalone: true }), commons, schema, extra);
+    if (!this.trusted) return fresh();
+    copyState(this.initial, this.ajv as unknown as AjvState);
+    const code = standaloneWith(this.ajv, commons, schema, extra);
+    if (this.checked < 2) {
+      this.checked++;
+      const expected = fresh();
+      if (code !== expected) {
+        this.trusted = false;
+        return expected;
+      }
+    }
+    return code;
+  }
+}
+
+export function standaloneWith(
+  ajv: ReturnType<typeof createSchemaAjv>,
+  commons: JsonSchema[],
+  schema: JsonSchema,
+  extra: JsonSchema[],
+): string {
+  for (const c of commons) ajv.addSchema(c);
+  for (const x of extra) ajv.addSchema(x);
+  return standaloneCode(ajv, ajv.compile(schema));
+}
+
 /** ajv standalone code for `schema`, with its runtime requires bound to `_runtime.ts` imports. */
 function compileStandalone(
+  instances: StandaloneAjv,
   commons: JsonSchema[],
   schema: JsonSchema,
   extra: JsonSchema[],
 ): { code: string; root: string; used: Set<string> } {
-  // A fresh ajv per module: ajv numbers its functions per instance, so with a shared one a new
-  // event would renumber (and rewrite) every other event's validator file.
-  const ajv = createSchemaAjv({ standalone: true });
-  for (const c of commons) ajv.addSchema(c);
-  for (const x of extra) ajv.addSchema(x);
-  const bound = bindRuntimeRequires(standaloneCode(ajv, ajv.compile(schema)));
+  // As if on a fresh ajv per module: ajv numbers its functions per instance, so with a shared one
+  // a new event would renumber (and rewrite) every other event's validator file.
+  const bound = bindRuntimeRequires(instances.compile(commons, schema, extra));
   const used = bound.used;
   let code = cheapLengthChecks(bound.code);
   const root = /^export default (validate\d+);$/m.exec(code)?.[1];
@@ -188,7 +263,7 @@ export function runtimeImport(from: string, used: Set<string>): string {
  * Errors are the same objects, in the same order, as ajv's validator of the whole wire schema
  * (`properties` is the envelope's last property; codegen/validators.test.ts compares both).
  */
-function envelopeModule(registry: Registry, commons: JsonSchema[]): GeneratedFile {
+function envelopeModule(registry: Registry, commons: JsonSchema[], instances: StandaloneAjv): GeneratedFile {
   const first = registry.events[0];
   if (!first) throw new Error('no events: nothing to validate');
   const wire = stripAnnotations(wireSchema(registry, first)) as JsonSchema;
@@ -207,7 +282,7 @@ function envelopeModule(registry: Registry, commons: JsonSchema[]): GeneratedFil
       properties: {},
     },
   };
-  let { code, root, used } = compileStandalone(commons, schema, []);
+  let { code, root, used } = compileStandalone(instances, commons, schema, []);
   const names = code.split(JSON.stringify(NAME_PLACEHOLDER)).length - 1;
   const versions = code.split(String(VERSION_PLACEHOLDER)).length - 1;
   if (names < 2 || versions < 2) throw new Error('envelope: ajv output no longer spells out the pinned consts');
@@ -231,9 +306,10 @@ return ${root};
 export function generate(registry: Registry): GeneratedFile[] {
   const commons = registry.commons.map((c) => stripAnnotations(c.schema) as JsonSchema);
 
+  const instances = new StandaloneAjv(commons);
   const files: GeneratedFile[] = [
     { path: layout.validatorRuntime, contents: RUNTIME },
-    envelopeModule(registry, commons),
+    envelopeModule(registry, commons, instances),
   ];
   for (const e of registry.events) {
     const path = layout.validator(e);
@@ -242,6 +318,7 @@ export function generate(registry: Registry): GeneratedFile[] {
       // The event's schema reached through a $ref, as the wire schema reaches it: ajv then writes
       // the same code and the same schemaPath in errors as in the whole wire validator.
       compiled = compileStandalone(
+        instances,
         commons,
         {
           $schema: 'https://json-schema.org/draft/2020-12/schema',
