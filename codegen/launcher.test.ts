@@ -40,6 +40,9 @@ beforeAll(async () => {
   await mkdir(path.join(root, 'bin'));
   await cp(path.join(REPO_ROOT, 'bin', 'codegen.js'), path.join(root, 'bin', 'codegen.js'));
   await cp(path.join(REPO_ROOT, 'codegen'), path.join(root, 'codegen'), { recursive: true });
+  // The one module codegen imports from services/.
+  await mkdir(path.join(root, 'services'));
+  await cp(path.join(REPO_ROOT, 'services', 'json-pointer.ts'), path.join(root, 'services', 'json-pointer.ts'));
   await cp(path.join(REPO_ROOT, 'tsconfig.json'), path.join(root, 'tsconfig.json'));
   // node_modules: links to the real packages, and a private copy of npm's record of the install.
   await mkdir(path.join(root, 'node_modules'));
