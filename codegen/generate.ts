@@ -8,6 +8,7 @@ import * as catalog from './generators/catalog.ts';
 import * as drizzle from './generators/drizzle.ts';
 import * as lakeLine from './generators/lake-line.ts';
 import * as mappers from './generators/mappers.ts';
+import * as registryHash from './generators/registry-hash.ts';
 import * as tracker from './generators/tracker.ts';
 import * as types from './generators/types.ts';
 import * as validators from './generators/validators.ts';
@@ -31,6 +32,7 @@ export const GENERATORS: Record<string, Generator> = {
 export async function generateAll(registry: Registry): Promise<GeneratedFile[]> {
   const outputs = await Promise.all(Object.values(GENERATORS).map((g) => g(registry)));
   const files = outputs.flat();
+  files.push(registryHash.generate(files));
   const paths = new Set<string>();
   for (const f of files) {
     if (paths.has(f.path)) throw new Error(`two generators write ${f.path}`);

@@ -3,17 +3,26 @@
  * pipelines them — while batch k is COPYed by the database, batch k+1 is fetched, gunzipped
  * (object-lines.ts) and parsed here. Lines that cannot load go to the lake's quarantine/ area in
  * an `etl-<name>` object named after their source object; each batch's rows, ledger rows and
- * dirty-day marks commit in one transaction.
+ * dirty-day marks commit in one transaction. Objects whose registry hash (metadata ingest stores
+ * with them) equals this build's REGISTRY_HASH are parsed and mapped without schema validation.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { REGISTRY_HASH } from '../../generated/registry-hash.ts';
 import { encodeJsonl } from '../lake/jsonl.ts';
-import { hourOfKey, type LakeObject, objectKey, type RawStore } from '../lake/raw-store.ts';
+import {
+  getWithMetadata,
+  hourOfKey,
+  type LakeObject,
+  type ObjectMetadata,
+  objectKey,
+  type RawStore,
+} from '../lake/raw-store.ts';
 import { utcDay } from '../time.ts';
 import { copyRows, slices } from './copy-rows.ts';
 import { CopyBuffer } from './copy-text.ts';
 import type { EtlOptions, EtlProgress, EtlResult } from './core.ts';
 import { DEFAULT_OBJECT_LIMITS, type ObjectLimits, objectLines } from './object-lines.ts';
-import { type LineError, parseLine } from './parse.ts';
+import { type LineError, mapValidatedLine, validateAndMapLine } from './parse.ts';
 import type { ReceiveWindow } from './plan.ts';
 import { type RetryPolicy, withRetry } from './retry.ts';
 import { recordLoadedObjects, recordRebuiltObjects } from './run-ledger.ts';
@@ -131,10 +140,10 @@ export class BatchLoader {
     const bodies = await mapLimit(objects, this.opts.fetchConcurrency ?? 8, (o) =>
       o.size > this.limits.maxBytes
         ? Promise.resolve(undefined)
-        : withRetry(`get ${o.key}`, this.retry, () => this.store.get(o.key)),
+        : withRetry(`get ${o.key}`, this.retry, () => getWithMetadata(this.store, o.key)),
     );
     // Gzipped JSON lines expand about 2-3x into COPY text; start near that to avoid regrowth.
-    const compressed = bodies.reduce((n, b) => n + (b?.length ?? 0), 0);
+    const compressed = bodies.reduce((n, b) => n + (b?.body.length ?? 0), 0);
     const copy = new CopyBuffer(Math.max(64 * 1024, Math.min(compressed * 3, MAX_BATCH_COPY_BYTES)));
     const batch: Omit<PreparedBatch, 'copy'> = {
       objects: [],
@@ -158,7 +167,7 @@ export class BatchLoader {
 
   private async prepareObject(
     object: LakeObject,
-    body: Uint8Array | undefined,
+    read: { body: Uint8Array; metadata: ObjectMetadata } | undefined,
     index: number,
     copy: CopyBuffer,
     batch: Omit<PreparedBatch, 'copy'>,
@@ -178,19 +187,21 @@ export class BatchLoader {
       });
     let lines = 0;
     let repeats = 0;
-    if (body === undefined) {
+    // Lines ingest wrote after validating them with this build's validators are not validated again.
+    const mapLine = read?.metadata.registryHash === REGISTRY_HASH ? mapValidatedLine : validateAndMapLine;
+    if (read === undefined) {
       quarantineRest({
         path: '',
         rule: 'object_too_large',
         message: `object is ${object.size} bytes compressed, more than ${this.limits.maxBytes}; not read`,
       });
     } else {
-      for await (const chunk of objectLines(body, this.limits)) {
+      for await (const chunk of objectLines(read.body, this.limits)) {
         for (const line of chunk.lines) {
           lines++;
           // Parsing is synchronous; yielding often keeps the previous batch's COPY stream fed.
           if (lines % YIELD_EVERY_LINES === 0) await yieldToLoop();
-          const parsed = line.error ? { ok: false as const, errors: [line.error] } : parseLine(line.text);
+          const parsed = line.error ? { ok: false as const, errors: [line.error] } : mapLine(line.text);
           if (parsed.ok) {
             const id = parsed.row.event_id.toLowerCase();
             if (seen.has(id)) {
