@@ -1,6 +1,6 @@
 /**
  * Loading batches of lake objects: groups pending objects into batches by compressed bytes and
- * pipelines them — while batch k is COPYed by the database, batch k+1 is fetched, gunzipped
+ * pipelines them — while batch k is COPYed by the database, the next batches are fetched, gunzipped
  * (object-lines.ts) and parsed here. Lines that cannot load go to the lake's quarantine/ area in
  * an `etl-<name>` object named after their source object; each batch's rows, ledger rows and
  * dirty-day marks commit in one transaction. Objects whose registry hash (metadata ingest stores
@@ -37,6 +37,11 @@ export const DEFAULT_BATCH_OBJECTS = 500;
  */
 const MAX_BATCH_COPY_BYTES = 32 * 1024 * 1024;
 const YIELD_EVERY_LINES = 200;
+/**
+ * Batches prepared (read, gunzipped, validated, mapped to COPY text) ahead of the one the database
+ * is loading. Memory stays bounded whatever the lake's size: at most PREPARED_AHEAD + 1 batches.
+ */
+const PREPARED_AHEAD = 2;
 
 interface PreparedObject {
   object: LakeObject;
@@ -56,7 +61,7 @@ interface PreparedBatch {
   objectOf: number[];
   lineOf: number[];
   ends: number[];
-  /** Objects left for a later batch (MAX_BATCH_COPY_BYTES reached). */
+  /** Objects left for the next batch, which takes them first (MAX_BATCH_COPY_BYTES reached). */
   deferred: LakeObject[];
 }
 
@@ -64,8 +69,9 @@ type QuarantineRecord = { raw: string | null; errors: LineError[]; received_at: 
 
 /**
  * Groups pending objects into batches and pipelines them: while batch k is being loaded by the
- * database, batch k+1 is fetched and parsed here (two cores → both busy). At most two batches
- * are in memory, each of at most about MAX_BATCH_COPY_BYTES of COPY text plus one object.
+ * database, batches k+1 … k+PREPARED_AHEAD are fetched and parsed here, one after the other (two
+ * cores → both busy). At most PREPARED_AHEAD + 1 batches are in memory, each of at most about
+ * MAX_BATCH_COPY_BYTES of COPY text plus one object.
  */
 export class BatchLoader {
   readonly progress: EtlProgress = {
@@ -78,7 +84,8 @@ export class BatchLoader {
   };
   private batch: LakeObject[] = [];
   private batchSize = 0;
-  private inFlight: Promise<PreparedBatch> | undefined;
+  /** Batches being prepared or prepared, oldest first; the next to load is ready[0]. */
+  private readonly ready: Promise<PreparedBatch>[] = [];
   private readonly batchBytes: number;
   private readonly batchObjects: number;
   private readonly limits: ObjectLimits;
@@ -101,38 +108,47 @@ export class BatchLoader {
   async add(o: LakeObject): Promise<void> {
     this.batch.push(o);
     this.batchSize += o.size;
-    if (this.batchSize >= this.batchBytes || this.batch.length >= this.batchObjects) await this.submit();
+    if (this.batchSize >= this.batchBytes || this.batch.length >= this.batchObjects) await this.enqueue();
   }
 
   async flush(): Promise<void> {
-    while (this.batch.length || this.inFlight) {
-      if (this.batch.length) {
-        await this.submit();
-      } else {
-        const last = this.inFlight as Promise<PreparedBatch>;
-        this.inFlight = undefined;
-        await this.loadAndRequeue(await last);
+    if (this.batch.length) this.submit();
+    for (let next = this.ready.shift(); next; next = this.ready.shift()) {
+      const batch = await next;
+      await this.load(batch);
+      // The last batch's deferred objects have no successor to carry them: they become one.
+      if (!this.ready.length && batch.deferred.length) {
+        this.batch = batch.deferred.splice(0);
+        this.submit();
       }
     }
   }
 
-  private async submit(): Promise<void> {
-    const next = this.prepare(this.batch);
-    // Rejections are observed when the batch's turn comes; until then keep Node from reporting them.
-    next.catch(() => {});
-    this.batch = [];
-    this.batchSize = 0;
-    const previous = this.inFlight;
-    this.inFlight = next;
-    if (previous) await this.loadAndRequeue(await previous);
+  /** Queues the pending objects for preparing; loads the oldest prepared batch once PREPARED_AHEAD are queued. */
+  private async enqueue(): Promise<void> {
+    this.submit();
+    while (this.ready.length > PREPARED_AHEAD) await this.load(await (this.ready.shift() as Promise<PreparedBatch>));
   }
 
-  private async loadAndRequeue(batch: PreparedBatch): Promise<void> {
-    await this.load(batch);
-    for (const o of batch.deferred) {
-      this.batch.push(o);
-      this.batchSize += o.size;
-    }
+  /**
+   * Prepares the pending objects once the previous batch is prepared (one at a time: Node has one
+   * thread, and each batch is ready as early as possible), leading with the objects it deferred.
+   */
+  private submit(): void {
+    const objects = this.batch;
+    const previous = this.ready.at(-1);
+    this.batch = [];
+    this.batchSize = 0;
+    const next = (async () => {
+      const before = await previous?.then(
+        (b) => b,
+        () => undefined,
+      );
+      return this.prepare([...(before?.deferred.splice(0) ?? []), ...objects]);
+    })();
+    // Rejections are observed when the batch's turn comes; until then keep Node from reporting them.
+    next.catch(() => {});
+    this.ready.push(next);
   }
 
   private async prepare(objects: LakeObject[]): Promise<PreparedBatch> {
