@@ -254,8 +254,15 @@ async function main(): Promise<void> {
 
     const warehouse = await openWarehouse({ databaseUrl: temp.url });
     await warehouse.migrate();
+    // Every table of the warehouse (facts, ledger, every derived table; migrations live in the
+    // drizzle schema): each loader starts from the same empty warehouse.
+    const tables = (
+      await warehouse.query<{ t: string }>(
+        `SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public'`,
+      )
+    ).map((r) => r.t);
     const reset = async () => {
-      await warehouse.query('TRUNCATE clickstream_events, daily_event_counts, sessions, etl_loaded_objects, etl_runs');
+      await warehouse.query(`TRUNCATE ${tables.join(', ')}`);
       await warehouse.query('CHECKPOINT');
     };
     const etlInto = async (dir: string, expected: number) => {
