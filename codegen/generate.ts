@@ -8,6 +8,7 @@ import * as catalog from './generators/catalog.ts';
 import * as drizzle from './generators/drizzle.ts';
 import * as lakeLine from './generators/lake-line.ts';
 import * as mappers from './generators/mappers.ts';
+import * as registryHash from './generators/registry-hash.ts';
 import * as tracker from './generators/tracker.ts';
 import * as types from './generators/types.ts';
 import * as validators from './generators/validators.ts';
@@ -45,16 +46,17 @@ export async function generateAll(registry: Registry): Promise<GeneratedFile[]> 
   );
   const files: GeneratedFile[] = [];
   const formatting: Promise<GeneratedFile>[] = [];
-  for (const [name, g] of order) {
-    const out = await timed(PART[name] ?? 'other generators', () => g(registry));
-    files.push(...out);
-    for (const f of out) {
-      const contents = f.format === false ? ensureNewline(f.contents) : formatGenerated(f.path, f.contents);
-      const done = Promise.resolve(contents).then((c) => ({ path: f.path, contents: c }));
-      done.catch(() => {}); // awaited below, unless a later generator throws first
-      formatting.push(done);
-    }
-  }
+  const emit = (f: GeneratedFile) => {
+    files.push(f);
+    const contents = f.format === false ? ensureNewline(f.contents) : formatGenerated(f.path, f.contents);
+    const done = Promise.resolve(contents).then((c) => ({ path: f.path, contents: c }));
+    done.catch(() => {}); // awaited below, unless a later generator throws first
+    formatting.push(done);
+  };
+  for (const [name, g] of order)
+    for (const f of await timed(PART[name] ?? 'other generators', () => g(registry))) emit(f);
+  // The hash of what the others generated (the validators), so it comes last.
+  emit(registryHash.generate(files));
   const paths = new Set<string>();
   for (const f of files) {
     if (paths.has(f.path)) throw new Error(`two generators write ${f.path}`);

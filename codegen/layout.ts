@@ -33,6 +33,7 @@ export const layout = {
   catalog: `${GENERATED_DIR}/catalog/EVENTS.md`,
   catalogModels: `${GENERATED_DIR}/catalog/models.ts`,
   athenaTables: `${GENERATED_DIR}/athena/tables.ts`,
+  registryHash: `${GENERATED_DIR}/registry-hash.ts`,
 } as const;
 
 /** Relative import specifier from one generated file to another (both repository-relative). */

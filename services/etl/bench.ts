@@ -1,16 +1,21 @@
 /**
- * `npm run bench:etl [-- --events N] [--seed-events N]`: loads N generated events (default
- * 1,000,000) from a file lake into a fresh database on the local PostgreSQL and compares, in the
- * same run and against the same fact table and indexes:
+ * `npm run bench:etl [-- --events N] [--runs R] [--small N] [--seed-events N]` (or
+ * BENCH_ETL_EVENTS=N): loads N generated events (default 1,000,000) from a file lake written the
+ * way ingest writes it (each object with this build's registry hash) into a fresh database on the
+ * local PostgreSQL and compares, side by side in one run and against the same fact table and
+ * indexes:
  *
- *   etl run      this ETL (validate + map + COPY to staging + one INSERT … ON CONFLICT per batch,
- *                rollups, sessions, ledger), in a child process
+ *   etl run      this ETL (parse + map + COPY, ledger, then the refresh of the touched days'
+ *                daily counts, sessions and dashboard rollups), in a child process; R runs
  *   psql \copy   the same rows already flattened to CSV, COPYed straight into the fact table:
- *                the physical limit of this machine
+ *                the physical limit of this machine; one right after each ETL run
+ *   smaller lake the ETL on N/4 events (`--small`), with and without the registry hash (peak RSS
+ *                flat in lake size; what re-validating costs), and into PGlite (in memory)
  *   seed         the seed's approach on a subset: one GET per object in turn, 200-row multi-value
  *                INSERTs
  *
- * Each loader runs in its own process so its peak RSS is its own. Prints a Markdown table.
+ * Each loader runs in its own process so its peak RSS is its own. Prints Markdown tables and the
+ * load average before and after (the machine is shared: only ratios within one run compare).
  */
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -22,6 +27,7 @@ import { parseArgs, promisify } from 'node:util';
 import pg from 'pg';
 import { clickstreamEventsColumns } from '../../generated/db/schema.ts';
 import { mapperFor } from '../../generated/mappers/clickstream_events.ts';
+import { REGISTRY_HASH } from '../../generated/registry-hash.ts';
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl } from '../lake/jsonl.ts';
 import type { RawStore } from '../lake/raw-store.ts';
@@ -37,6 +43,8 @@ interface ChildReport {
   rows: number;
   ms: number;
   maxRssKb: number;
+  /** ETL: until the last batch committed (the rest refreshes the touched days). */
+  loadMs?: number;
 }
 
 const START = new Date('2026-11-20T00:00:00Z');
@@ -47,21 +55,27 @@ async function listKeys(store: RawStore): Promise<string[]> {
   return keys;
 }
 
-/** Child: this ETL, exactly as `etl run` drives it. */
+/** Child: this ETL, exactly as `etl run` drives it; an empty `databaseUrl` is PGlite in memory. */
 async function childEtl(databaseUrl: string, lakeDir: string): Promise<ChildReport> {
-  const warehouse = await openWarehouse({ databaseUrl });
+  const warehouse = await openWarehouse(databaseUrl ? { databaseUrl } : { pgliteDir: 'memory://' });
   try {
+    if (!databaseUrl) await warehouse.migrate();
     const started = performance.now();
+    let loaded = started;
     const result = await runEtl(
       { warehouse, store: new FileRawStore(lakeDir) },
       {
         trigger: 'manual',
         lookbackHours: 24,
         window: { start: START, end: new Date(START.getTime() + 7 * 86_400_000) },
+        onProgress: () => {
+          loaded = performance.now();
+        },
       },
     );
     if (result.status !== 'succeeded') throw new Error(`etl run failed: ${result.error}`);
-    return { rows: result.rowsInserted, ms: performance.now() - started, maxRssKb: process.resourceUsage().maxRSS };
+    const ms = performance.now() - started;
+    return { rows: result.rowsInserted, ms, loadMs: loaded - started, maxRssKb: process.resourceUsage().maxRSS };
   } finally {
     await warehouse.close();
   }
@@ -162,10 +176,22 @@ function spawnChild(mode: string, databaseUrl: string, lakeDir: string, extra: s
   });
 }
 
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+const rate = (r: ChildReport) => r.rows / (r.ms / 1000);
+const mib = (r: ChildReport) => (Number.isFinite(r.maxRssKb) ? String(Math.round(r.maxRssKb / 1024)) : 'n/a');
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      events: { type: 'string', default: '1000000' },
+      events: { type: 'string', default: process.env.BENCH_ETL_EVENTS ?? '1000000' },
+      runs: { type: 'string', default: '3' },
+      small: { type: 'string' },
       'seed-events': { type: 'string', default: '100000' },
       'per-object': { type: 'string', default: '1000' },
       child: { type: 'string' },
@@ -183,59 +209,112 @@ async function main(): Promise<void> {
   }
 
   const events = Number(values.events);
+  const small = Number(values.small ?? Math.round(events / 4));
+  const runs = Number(values.runs);
   const seedEvents = Math.min(Number(values['seed-events']), events);
   const perObject = Number(values['per-object']);
   const work = await mkdtemp(path.join(os.tmpdir(), 'bench-etl-'));
   const lakeDir = path.join(work, 'lake');
+  const smallDir = path.join(work, 'lake-small');
+  const unhashedDir = path.join(work, 'lake-small-unhashed');
   const store = new FileRawStore(lakeDir);
   const temp = await createTempDatabase('bench_etl');
   const say = (s: string) => process.stderr.write(`${s}\n`);
+  const loadBefore = loadAverage();
   try {
     let t = performance.now();
-    const keys = await writeSampleLake(store, sampleEvents(events, { start: START, spanHours: 48 }), perObject);
+    // As ingest writes them: every object carries this build's registry hash.
+    const written = { registryHash: REGISTRY_HASH };
+    const keys = await writeSampleLake(
+      store,
+      sampleEvents(events, { start: START, spanHours: 48 }),
+      perObject,
+      written,
+    );
+    await writeSampleLake(
+      new FileRawStore(smallDir),
+      sampleEvents(small, { start: START, spanHours: 48 }),
+      perObject,
+      written,
+    );
+    await writeSampleLake(
+      new FileRawStore(unhashedDir),
+      sampleEvents(small, { start: START, spanHours: 48 }),
+      perObject,
+    );
     say(
-      `lake: ${events.toLocaleString('en-US')} events in ${keys.length} objects (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      `lakes: ${count(events)} events in ${keys.length} objects, twice ${count(small)} (${seconds(performance.now() - t)} s)`,
     );
     const csv = path.join(work, 'rows.csv');
     t = performance.now();
     const csvRows = await writeCsv(store, csv);
     say(
-      `csv: ${csvRows} rows, ${((await stat(csv)).size / 1_048_576).toFixed(0)} MiB (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      `csv: ${csvRows} rows, ${((await stat(csv)).size / 1_048_576).toFixed(0)} MiB (${seconds(performance.now() - t)} s)`,
     );
 
     const warehouse = await openWarehouse({ databaseUrl: temp.url });
     await warehouse.migrate();
-    const reset = () =>
-      warehouse.query('TRUNCATE clickstream_events, daily_event_counts, sessions, etl_loaded_objects, etl_runs');
+    // Every table of the warehouse (facts, ledger, every derived table; migrations live in the
+    // drizzle schema): each loader starts from the same empty warehouse.
+    const tables = (
+      await warehouse.query<{ t: string }>(
+        `SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public'`,
+      )
+    ).map((r) => r.t);
+    const reset = async () => {
+      await warehouse.query(`TRUNCATE ${tables.join(', ')}`);
+      await warehouse.query('CHECKPOINT');
+    };
+    const etlInto = async (dir: string, expected: number) => {
+      const r = await spawnChild('etl', temp.url, dir);
+      const [check] = await warehouse.query<{ n: number }>('SELECT count(*)::int AS n FROM clickstream_events');
+      if (check?.n !== expected) throw new Error(`etl loaded ${check?.n} rows, expected ${expected}`);
+      await reset();
+      return r;
+    };
 
-    say('etl run …');
-    const etl = await spawnChild('etl', temp.url, lakeDir);
-    const [check] = await warehouse.query<{ n: number }>('SELECT count(*)::int AS n FROM clickstream_events');
-    if (check?.n !== events) throw new Error(`etl loaded ${check?.n} rows, expected ${events}`);
-    await reset();
-    await warehouse.query('CHECKPOINT');
-
-    say('psql \\copy …');
-    const copy = await psqlCopy(temp.url, csv);
-    await reset();
-    await warehouse.query('CHECKPOINT');
-
-    say(`seed approach on ${seedEvents.toLocaleString('en-US')} events …`);
+    const pairs: { etl: ChildReport; copy: ChildReport }[] = [];
+    for (let run = 1; run <= runs; run++) {
+      say(`run ${run}/${runs}: etl run …`);
+      const etl = await etlInto(lakeDir, events);
+      say(`run ${run}/${runs}: psql \\copy …`);
+      const copy = await psqlCopy(temp.url, csv);
+      await reset();
+      pairs.push({ etl, copy });
+    }
+    say(`etl run on ${count(small)} events, with and without the registry hash …`);
+    const smallEtl = await etlInto(smallDir, small);
+    const unhashedEtl = await etlInto(unhashedDir, small);
+    say(`etl run into PGlite on ${count(small)} events …`);
+    const pglite = await spawnChild('etl', '', smallDir);
+    say(`seed approach on ${count(seedEvents)} events …`);
     const seed = await spawnChild('seed', temp.url, lakeDir, ['--seed-events', String(seedEvents)]);
     await warehouse.close();
 
-    const rate = (r: ChildReport) => r.rows / (r.ms / 1000);
-    const row = (name: string, r: ChildReport) =>
-      `| ${name} | ${r.rows.toLocaleString('en-US')} | ${(r.ms / 1000).toFixed(1)} | ${Math.round(rate(r)).toLocaleString('en-US')} | ${((rate(r) / rate(copy)) * 100).toFixed(0)}% | ${Number.isFinite(r.maxRssKb) ? Math.round(r.maxRssKb / 1024) : 'n/a'} |`;
+    const version = (await run('psql', ['-XtAc', 'SHOW server_version', '-d', temp.url])).stdout.trim();
+    const ratio = (r: ChildReport, copy: ChildReport) => `${((rate(r) / rate(copy)) * 100).toFixed(0)}%`;
+    const copy1 = (pairs[0] as { copy: ChildReport }).copy;
+    const row = (name: string, r: ChildReport, vs?: ChildReport) =>
+      `| ${name} | ${count(r.rows)} | ${seconds(r.ms)} | ${count(rate(r))} | ${vs ? ratio(r, vs) : ''} | ${mib(r)} |`;
     console.log(
       [
-        `ETL benchmark: ${events.toLocaleString('en-US')} events, ${keys.length} lake objects, PostgreSQL ${(await run('psql', ['-XtAc', 'SHOW server_version', '-d', temp.url])).stdout.trim()}, ${os.cpus().length} cores`,
+        `ETL benchmark: ${count(events)} events, ${keys.length} lake objects, PostgreSQL ${version}, ${os.cpus().length} cores; load average (1/5/15 min) ${loadBefore} before, ${loadAverage()} after`,
         '',
-        '| loader | rows | seconds | rows/s | vs \\copy | peak RSS MiB |',
+        '| run | etl run s | of which loading s | etl rows/s | psql \\copy s | \\copy rows/s | etl vs \\copy | loading vs \\copy |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|',
+        ...pairs.map(({ etl, copy }, i) => {
+          const loading = { ...etl, ms: etl.loadMs ?? etl.ms };
+          return `| ${i + 1} | ${seconds(etl.ms)} | ${seconds(loading.ms)} | ${count(rate(etl))} | ${seconds(copy.ms)} | ${count(rate(copy))} | ${ratio(etl, copy)} | ${ratio(loading, copy)} |`;
+        }),
+        '',
+        '| loader | rows | seconds | rows/s | vs \\copy (run 1) | peak RSS MiB |',
         '|---|---:|---:|---:|---:|---:|',
-        row('etl run (this ETL)', etl),
-        row('psql \\copy of CSV', copy),
-        row('seed: GET per object + 200-row INSERT', seed),
+        row(`etl run, ${count(events)} events (run 1)`, (pairs[0] as { etl: ChildReport }).etl, copy1),
+        row(`etl run, ${count(small)} events`, smallEtl),
+        row(`etl run, ${count(small)} events, objects without registry hash (every line validated)`, unhashedEtl),
+        row(`etl run into PGlite (memory), ${count(small)} events`, pglite),
+        row('psql \\copy of CSV (run 1)', copy1, copy1),
+        row('seed: GET per object + 200-row INSERT', seed, copy1),
       ].join('\n'),
     );
   } finally {

@@ -1,19 +1,28 @@
 /**
  * Loading batches of lake objects: groups pending objects into batches by compressed bytes and
- * pipelines them — while batch k is COPYed by the database, batch k+1 is fetched, gunzipped
+ * pipelines them — while batch k is COPYed by the database, the next batches are fetched, gunzipped
  * (object-lines.ts) and parsed here. Lines that cannot load go to the lake's quarantine/ area in
  * an `etl-<name>` object named after their source object; each batch's rows, ledger rows and
- * dirty-day marks commit in one transaction.
+ * dirty-day marks commit in one transaction. Objects whose registry hash (metadata ingest stores
+ * with them) equals this build's REGISTRY_HASH are parsed and mapped without schema validation.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { REGISTRY_HASH } from '../../generated/registry-hash.ts';
 import { encodeJsonl } from '../lake/jsonl.ts';
-import { hourOfKey, type LakeObject, objectKey, type RawStore } from '../lake/raw-store.ts';
+import {
+  getWithMetadata,
+  hourOfKey,
+  type LakeObject,
+  type ObjectMetadata,
+  objectKey,
+  type RawStore,
+} from '../lake/raw-store.ts';
 import { utcDay } from '../time.ts';
 import { copyRows, slices } from './copy-rows.ts';
 import { CopyBuffer } from './copy-text.ts';
 import type { EtlOptions, EtlProgress, EtlResult } from './core.ts';
 import { DEFAULT_OBJECT_LIMITS, type ObjectLimits, objectLines } from './object-lines.ts';
-import { type LineError, parseLine } from './parse.ts';
+import { type LineError, mapValidatedLine, validateAndMapLine } from './parse.ts';
 import type { ReceiveWindow } from './plan.ts';
 import { type RetryPolicy, withRetry } from './retry.ts';
 import { recordLoadedObjects, recordRebuiltObjects } from './run-ledger.ts';
@@ -28,6 +37,11 @@ export const DEFAULT_BATCH_OBJECTS = 500;
  */
 const MAX_BATCH_COPY_BYTES = 32 * 1024 * 1024;
 const YIELD_EVERY_LINES = 200;
+/**
+ * Batches prepared (read, gunzipped, validated, mapped to COPY text) ahead of the one the database
+ * is loading. Memory stays bounded whatever the lake's size: at most PREPARED_AHEAD + 1 batches.
+ */
+const PREPARED_AHEAD = 2;
 
 interface PreparedObject {
   object: LakeObject;
@@ -47,7 +61,7 @@ interface PreparedBatch {
   objectOf: number[];
   lineOf: number[];
   ends: number[];
-  /** Objects left for a later batch (MAX_BATCH_COPY_BYTES reached). */
+  /** Objects left for the next batch, which takes them first (MAX_BATCH_COPY_BYTES reached). */
   deferred: LakeObject[];
 }
 
@@ -55,8 +69,9 @@ type QuarantineRecord = { raw: string | null; errors: LineError[]; received_at: 
 
 /**
  * Groups pending objects into batches and pipelines them: while batch k is being loaded by the
- * database, batch k+1 is fetched and parsed here (two cores → both busy). At most two batches
- * are in memory, each of at most about MAX_BATCH_COPY_BYTES of COPY text plus one object.
+ * database, batches k+1 … k+PREPARED_AHEAD are fetched and parsed here, one after the other (two
+ * cores → both busy). At most PREPARED_AHEAD + 1 batches are in memory, each of at most about
+ * MAX_BATCH_COPY_BYTES of COPY text plus one object.
  */
 export class BatchLoader {
   readonly progress: EtlProgress = {
@@ -69,7 +84,8 @@ export class BatchLoader {
   };
   private batch: LakeObject[] = [];
   private batchSize = 0;
-  private inFlight: Promise<PreparedBatch> | undefined;
+  /** Batches being prepared or prepared, oldest first; the next to load is ready[0]. */
+  private readonly ready: Promise<PreparedBatch>[] = [];
   private readonly batchBytes: number;
   private readonly batchObjects: number;
   private readonly limits: ObjectLimits;
@@ -92,38 +108,47 @@ export class BatchLoader {
   async add(o: LakeObject): Promise<void> {
     this.batch.push(o);
     this.batchSize += o.size;
-    if (this.batchSize >= this.batchBytes || this.batch.length >= this.batchObjects) await this.submit();
+    if (this.batchSize >= this.batchBytes || this.batch.length >= this.batchObjects) await this.enqueue();
   }
 
   async flush(): Promise<void> {
-    while (this.batch.length || this.inFlight) {
-      if (this.batch.length) {
-        await this.submit();
-      } else {
-        const last = this.inFlight as Promise<PreparedBatch>;
-        this.inFlight = undefined;
-        await this.loadAndRequeue(await last);
+    if (this.batch.length) this.submit();
+    for (let next = this.ready.shift(); next; next = this.ready.shift()) {
+      const batch = await next;
+      await this.load(batch);
+      // The last batch's deferred objects have no successor to carry them: they become one.
+      if (!this.ready.length && batch.deferred.length) {
+        this.batch = batch.deferred.splice(0);
+        this.submit();
       }
     }
   }
 
-  private async submit(): Promise<void> {
-    const next = this.prepare(this.batch);
-    // Rejections are observed when the batch's turn comes; until then keep Node from reporting them.
-    next.catch(() => {});
-    this.batch = [];
-    this.batchSize = 0;
-    const previous = this.inFlight;
-    this.inFlight = next;
-    if (previous) await this.loadAndRequeue(await previous);
+  /** Queues the pending objects for preparing; loads the oldest prepared batch once PREPARED_AHEAD are queued. */
+  private async enqueue(): Promise<void> {
+    this.submit();
+    while (this.ready.length > PREPARED_AHEAD) await this.load(await (this.ready.shift() as Promise<PreparedBatch>));
   }
 
-  private async loadAndRequeue(batch: PreparedBatch): Promise<void> {
-    await this.load(batch);
-    for (const o of batch.deferred) {
-      this.batch.push(o);
-      this.batchSize += o.size;
-    }
+  /**
+   * Prepares the pending objects once the previous batch is prepared (one at a time: Node has one
+   * thread, and each batch is ready as early as possible), leading with the objects it deferred.
+   */
+  private submit(): void {
+    const objects = this.batch;
+    const previous = this.ready.at(-1);
+    this.batch = [];
+    this.batchSize = 0;
+    const next = (async () => {
+      const before = await previous?.then(
+        (b) => b,
+        () => undefined,
+      );
+      return this.prepare([...(before?.deferred.splice(0) ?? []), ...objects]);
+    })();
+    // Rejections are observed when the batch's turn comes; until then keep Node from reporting them.
+    next.catch(() => {});
+    this.ready.push(next);
   }
 
   private async prepare(objects: LakeObject[]): Promise<PreparedBatch> {
@@ -131,10 +156,10 @@ export class BatchLoader {
     const bodies = await mapLimit(objects, this.opts.fetchConcurrency ?? 8, (o) =>
       o.size > this.limits.maxBytes
         ? Promise.resolve(undefined)
-        : withRetry(`get ${o.key}`, this.retry, () => this.store.get(o.key)),
+        : withRetry(`get ${o.key}`, this.retry, () => getWithMetadata(this.store, o.key)),
     );
     // Gzipped JSON lines expand about 2-3x into COPY text; start near that to avoid regrowth.
-    const compressed = bodies.reduce((n, b) => n + (b?.length ?? 0), 0);
+    const compressed = bodies.reduce((n, b) => n + (b?.body.length ?? 0), 0);
     const copy = new CopyBuffer(Math.max(64 * 1024, Math.min(compressed * 3, MAX_BATCH_COPY_BYTES)));
     const batch: Omit<PreparedBatch, 'copy'> = {
       objects: [],
@@ -158,7 +183,7 @@ export class BatchLoader {
 
   private async prepareObject(
     object: LakeObject,
-    body: Uint8Array | undefined,
+    read: { body: Uint8Array; metadata: ObjectMetadata } | undefined,
     index: number,
     copy: CopyBuffer,
     batch: Omit<PreparedBatch, 'copy'>,
@@ -178,19 +203,21 @@ export class BatchLoader {
       });
     let lines = 0;
     let repeats = 0;
-    if (body === undefined) {
+    // Lines ingest wrote after validating them with this build's validators are not validated again.
+    const mapLine = read?.metadata.registryHash === REGISTRY_HASH ? mapValidatedLine : validateAndMapLine;
+    if (read === undefined) {
       quarantineRest({
         path: '',
         rule: 'object_too_large',
         message: `object is ${object.size} bytes compressed, more than ${this.limits.maxBytes}; not read`,
       });
     } else {
-      for await (const chunk of objectLines(body, this.limits)) {
+      for await (const chunk of objectLines(read.body, this.limits)) {
         for (const line of chunk.lines) {
           lines++;
           // Parsing is synchronous; yielding often keeps the previous batch's COPY stream fed.
           if (lines % YIELD_EVERY_LINES === 0) await yieldToLoop();
-          const parsed = line.error ? { ok: false as const, errors: [line.error] } : parseLine(line.text);
+          const parsed = line.error ? { ok: false as const, errors: [line.error] } : mapLine(line.text);
           if (parsed.ok) {
             const id = parsed.row.event_id.toLowerCase();
             if (seen.has(id)) {

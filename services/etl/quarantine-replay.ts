@@ -4,7 +4,7 @@
  *
  * `listQuarantine` yields every rejected line of a receive-time range with its rule, path and
  * message; `replayQuarantine` validates each again with the CURRENT registry — the same
- * parseLine the ETL loads with (generated validators, enrichment schema, storable check) — and
+ * validateAndMapLine the ETL loads with (generated validators, enrichment schema, storable check) — and
  * writes the ones that now pass into one new `events/` object of the replay's hour, with their
  * original event_id and received_at. The object goes under the hour of the replay, not of the
  * original receipt, so that the next `etl run` finds it inside its window instead of reporting it
@@ -23,7 +23,7 @@ import { ulid } from 'ulid';
 import { decodeJsonl, encodeJsonl, encodeJsonlLines } from '../lake/jsonl.ts';
 import { dayPrefix, hourOfKey, objectKey, type RawStore, replayRecordKey } from '../lake/raw-store.ts';
 import { daysOf, floorHour } from '../time.ts';
-import { parseLine } from './parse.ts';
+import { validateAndMapLine } from './parse.ts';
 import type { ReceiveWindow } from './plan.ts';
 
 export interface QuarantinedLine {
@@ -206,7 +206,7 @@ export async function replayQuarantine(
         continue;
       }
       const text = candidateLine(q);
-      const parsed = text === undefined ? undefined : parseLine(text);
+      const parsed = text === undefined ? undefined : validateAndMapLine(text);
       if (!parsed?.ok || text === undefined) {
         result.stillRejected++;
         continue;

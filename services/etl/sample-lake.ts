@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ulid } from 'ulid';
 import { encodeJsonlLines } from '../lake/jsonl.ts';
-import { hourOfKey, objectKey, type RawStore } from '../lake/raw-store.ts';
+import { hourOfKey, type ObjectMetadata, objectKey, type RawStore } from '../lake/raw-store.ts';
 import { prng } from '../random.ts';
 
 const EVENTS_DIR = fileURLToPath(new URL('../../schemas/events/', import.meta.url));
@@ -89,12 +89,15 @@ export function* sampleEvents(count: number, opts: SampleOptions): Generator<Sam
 
 /**
  * Writes events to the lake like the ingest writer: one gzipped JSON-lines object per batch of
- * `perObject` events, under the hour of the batch's first receive time. Returns the keys.
+ * `perObject` events, under the hour of the batch's first receive time, with `metadata` (the
+ * ingest writer's is `{ registryHash: REGISTRY_HASH }`; none: the ETL validates every line).
+ * Returns the keys.
  */
 export async function writeSampleLake(
   store: RawStore,
   events: Iterable<Record<string, unknown>>,
   perObject: number,
+  metadata?: ObjectMetadata,
 ): Promise<string[]> {
   const keys: string[] = [];
   let lines: string[] = [];
@@ -102,7 +105,7 @@ export async function writeSampleLake(
   const flush = async () => {
     if (!lines.length || !hour) return;
     const key = objectKey('events', hour, ulid(hour.getTime()));
-    await store.put(key, encodeJsonlLines(lines));
+    await store.put(key, encodeJsonlLines(lines), metadata);
     keys.push(key);
     lines = [];
   };

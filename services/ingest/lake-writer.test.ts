@@ -2,9 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REGISTRY_HASH } from '../../generated/registry-hash.ts';
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl } from '../lake/jsonl.ts';
-import type { RawStore } from '../lake/raw-store.ts';
+import { getWithMetadata, type RawStore } from '../lake/raw-store.ts';
 import { LakeWriter } from './lake-writer.ts';
 
 let dir: string;
@@ -31,6 +32,17 @@ describe('LakeWriter', () => {
     ]);
     expect(Object.values(await contents(store, 'events/'))).toEqual([['{"e":1}', '{"e":2}']]);
     expect(Object.values(await contents(store, 'quarantine/'))).toEqual([['{"q":1}']]);
+  });
+
+  it('stores the registry hash with events objects (their lines were validated), not with quarantine ones', async () => {
+    const store = new FileRawStore(dir);
+    const objects = await new LakeWriter(store).write(['{"e":1}'], ['{"q":1}'], at);
+    const metadata = Object.fromEntries(
+      await Promise.all(
+        objects.map(async (o) => [o.key.split('/')[0], (await getWithMetadata(store, o.key)).metadata]),
+      ),
+    );
+    expect(metadata).toEqual({ events: { registryHash: REGISTRY_HASH }, quarantine: {} });
   });
 
   it('lets requests that arrive during a write share the next object', async () => {

@@ -7,8 +7,12 @@
  * Durability contract: `write()` resolves only after every object holding that request's lines
  * is stored. If any of the group's puts fails, every request of the group is rejected (the HTTP
  * layer answers 503, the tracker retries with the same event_ids and the ETL dedupes by event_id).
+ *
+ * Events objects carry REGISTRY_HASH as metadata: their lines passed this build's validators, so
+ * an ETL of the same build does not validate them again (docs/etl.md).
  */
 import { monotonicFactory } from 'ulid';
+import { REGISTRY_HASH } from '../../generated/registry-hash.ts';
 import { encodeJsonlLines } from '../lake/jsonl.ts';
 import { type LakeArea, objectKey, type RawStore } from '../lake/raw-store.ts';
 import { floorHour } from '../time.ts';
@@ -31,6 +35,8 @@ export interface WrittenObject {
   etag: string;
   lines: number;
 }
+
+const VALIDATED = { registryHash: REGISTRY_HASH };
 
 interface Part {
   hour: Date;
@@ -136,7 +142,8 @@ export class LakeWriter {
     return Promise.all(
       [...group.parts.values()].map(async (part) => {
         const key = objectKey(part.area, part.hour, this.ulid());
-        const { etag } = await this.store.put(key, encodeJsonlLines(part.lines));
+        const body = encodeJsonlLines(part.lines);
+        const { etag } = await this.store.put(key, body, part.area === 'events' ? VALIDATED : undefined);
         return { key, etag, lines: part.lines.length };
       }),
     );

@@ -3,13 +3,16 @@
  * `put` is durable: the bytes go to a temp file that is fsynced, renamed into place (atomic, so a
  * reader never sees half an object) and the folder is fsynced so the rename survives a crash.
  * ETag = MD5 of the content, like a single-part S3 PUT, so the ETL ledger treats both stores alike.
+ * Metadata (the registry hash) is written into the object's gzip header as its comment (FCOMMENT,
+ * `registry-hash=<hex>`): no second file to fsync or to go stale, nothing a listing could take for
+ * an object, and an object rewritten by anything else (gunzip, edit, gzip) simply has none.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { LakeObject, RawStore, SkippedEntry } from './raw-store.ts';
+import type { LakeObject, ObjectMetadata, RawStore, SkippedEntry } from './raw-store.ts';
 
 /** Temp files start with a dot; `list` never reports them. */
 const TEMP_PREFIX = '.tmp-';
@@ -30,7 +33,8 @@ export class FileRawStore implements RawStore {
     this.url = pathToFileURL(root).href;
   }
 
-  async put(key: string, body: Uint8Array): Promise<{ etag: string }> {
+  async put(key: string, content: Uint8Array, metadata?: ObjectMetadata): Promise<{ etag: string }> {
+    const body = metadata?.registryHash ? withGzipComment(content, `${HASH_COMMENT}${metadata.registryHash}`) : content;
     const file = this.pathOf(key);
     const dir = path.dirname(file);
     await this.ensureDurableDir(dir);
@@ -60,6 +64,13 @@ export class FileRawStore implements RawStore {
 
   async get(key: string): Promise<Uint8Array> {
     return readFile(this.pathOf(key));
+  }
+
+  async getWithMetadata(key: string): Promise<{ body: Uint8Array; metadata: ObjectMetadata }> {
+    const body = await readFile(this.pathOf(key));
+    const comment = gzipComment(body);
+    const hash = comment?.startsWith(HASH_COMMENT) ? comment.slice(HASH_COMMENT.length) : undefined;
+    return { body, metadata: hash && /^[0-9a-f]{1,128}$/.test(hash) ? { registryHash: hash } : {} };
   }
 
   async delete(key: string): Promise<void> {
@@ -148,4 +159,48 @@ async function fsyncDir(dir: string): Promise<void> {
 
 function md5(body: Uint8Array): string {
   return createHash('md5').update(body).digest('hex');
+}
+
+const HASH_COMMENT = 'registry-hash=';
+// RFC 1952: ID1 ID2 CM FLG MTIME(4) XFL OS, then FEXTRA, FNAME, FCOMMENT (zero-terminated), FHCRC.
+const FHCRC = 0x02;
+const FEXTRA = 0x04;
+const FNAME = 0x08;
+const FCOMMENT = 0x10;
+
+/** Offset of the comment field of a gzip body (where one goes), or undefined if not a gzip header. */
+function commentOffset(body: Uint8Array): number | undefined {
+  if (body.length < 10 || body[0] !== 0x1f || body[1] !== 0x8b || body[2] !== 8) return undefined;
+  const flags = body[3] as number;
+  let at = 10;
+  if (flags & FEXTRA) {
+    if (at + 2 > body.length) return undefined;
+    at += 2 + ((body[at] as number) | ((body[at + 1] as number) << 8));
+  }
+  if (flags & FNAME) {
+    const end = body.indexOf(0, at);
+    if (end === -1) return undefined;
+    at = end + 1;
+  }
+  return at <= body.length ? at : undefined;
+}
+
+/** The comment of a gzip body's first member header (Latin-1), if it has one. */
+export function gzipComment(body: Uint8Array): string | undefined {
+  const at = commentOffset(body);
+  if (at === undefined || !((body[3] as number) & FCOMMENT)) return undefined;
+  const end = body.indexOf(0, at);
+  return end === -1 ? undefined : Buffer.from(body.buffer, body.byteOffset + at, end - at).toString('latin1');
+}
+
+/** `body` (gzip, header without a comment or a header CRC) with `comment` in its header. */
+export function withGzipComment(body: Uint8Array, comment: string): Buffer {
+  const at = commentOffset(body);
+  const flags = body[3] as number;
+  if (at === undefined || flags & (FCOMMENT | FHCRC) || !/^[\x20-\x7e]*$/.test(comment)) {
+    throw new Error('lake metadata needs a gzip body whose header has no comment and no header CRC');
+  }
+  const header = Buffer.from(body.subarray(0, at));
+  header[3] = flags | FCOMMENT;
+  return Buffer.concat([header, Buffer.from(`${comment}\0`, 'latin1'), body.subarray(at)]);
 }

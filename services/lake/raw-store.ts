@@ -6,6 +6,11 @@
  *   quarantine/YYYY/MM/DD/HH/<ulid>.jsonl.gz   rejected input, each line { raw, errors, received_at }
  *   replayed/YYYY/MM/DD/HH/<ulid>.jsonl.gz     which lines of the quarantine object of the same
  *                                              name `quarantine replay` wrote back to events/
+ *
+ * An object may carry metadata (ObjectMetadata) beside its bytes: on S3 as user metadata
+ * (`x-amz-meta-registry-hash`), in a folder lake in the object's gzip header (its FCOMMENT field,
+ * `registry-hash=<hex>`, file-store.ts), so it is renamed into place with the bytes it describes
+ * and nothing beside the object can be mistaken for one.
  */
 
 export type LakeArea = 'events' | 'quarantine';
@@ -25,10 +30,27 @@ export interface SkippedEntry {
   detail?: string;
 }
 
+/** What a writer records with an object besides its bytes. */
+export interface ObjectMetadata {
+  /**
+   * REGISTRY_HASH (generated/registry-hash.ts) of the ingest that validated every line of the
+   * object before writing it; the ETL of the same hash does not validate them again.
+   */
+  registryHash?: string;
+}
+
 export interface RawStore {
-  /** Stores one object durably; resolves only after the bytes are safe (PUT done / fsync). */
-  put(key: string, body: Uint8Array): Promise<{ etag: string }>;
+  /**
+   * Stores one object durably; resolves only after the bytes are safe (PUT done / fsync).
+   * `metadata` is kept with the object (a folder lake needs a gzip body for it).
+   */
+  put(key: string, body: Uint8Array, metadata?: ObjectMetadata): Promise<{ etag: string }>;
   get(key: string): Promise<Uint8Array>;
+  /**
+   * The object and the metadata its writer stored (`{}` for none). Optional: a store without it
+   * (a test's wrapper) reads as objects without metadata, which the ETL validates in full.
+   */
+  getWithMetadata?(key: string): Promise<{ body: Uint8Array; metadata: ObjectMetadata }>;
   /** Removes an object (retention, erasure); a key that does not exist is not an error. */
   delete(key: string): Promise<void>;
   /**
@@ -41,6 +63,14 @@ export interface RawStore {
   readonly url: string;
   /** Concurrent puts worth having (writers default to it): overlapping S3 round trips pays off. */
   readonly putConcurrency?: number;
+}
+
+/** `store.getWithMetadata(key)`, or the body without metadata from a store that keeps none. */
+export async function getWithMetadata(
+  store: RawStore,
+  key: string,
+): Promise<{ body: Uint8Array; metadata: ObjectMetadata }> {
+  return store.getWithMetadata ? store.getWithMetadata(key) : { body: await store.get(key), metadata: {} };
 }
 
 /** Every top-level folder of the lake; `replayed/` mirrors the quarantine layout. */

@@ -6,9 +6,10 @@
  * environment's credentials (Lambda's, or AWS_ACCESS_KEY_ID/… locally); without them it asks the
  * SDK's default credential chain. Get and list use the SDK, imported on first use: importing
  * @aws-sdk/client-s3 takes ~250 ms, which the ingest Lambda's cold start should not pay.
+ * Metadata is S3 user metadata: the registry hash is `x-amz-meta-registry-hash`.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { LakeObject, RawStore } from './raw-store.ts';
+import type { LakeObject, ObjectMetadata, RawStore } from './raw-store.ts';
 import { environmentCredentials, SignedS3Put } from './s3-put.ts';
 
 export interface S3RawStoreOptions {
@@ -66,18 +67,24 @@ export class S3RawStore implements RawStore {
     return this.sdk;
   }
 
-  put(key: string, body: Uint8Array): Promise<{ etag: string }> {
+  put(key: string, body: Uint8Array, metadata?: ObjectMetadata): Promise<{ etag: string }> {
     return this.putter.put(this.bucket, this.keyPrefix + key, body, {
       'content-type': 'application/x-ndjson',
       'content-encoding': 'gzip',
+      ...(metadata?.registryHash ? { [REGISTRY_HASH_HEADER]: metadata.registryHash } : {}),
     });
   }
 
   async get(key: string): Promise<Uint8Array> {
+    return (await this.getWithMetadata(key)).body;
+  }
+
+  async getWithMetadata(key: string): Promise<{ body: Uint8Array; metadata: ObjectMetadata }> {
     const { sdk, client } = await this.connect();
     const out = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
     if (!out.Body) throw new Error(`empty body for s3://${this.bucket}/${this.keyPrefix}${key}`);
-    return out.Body.transformToByteArray();
+    const hash = out.Metadata?.[REGISTRY_HASH_HEADER.slice('x-amz-meta-'.length)];
+    return { body: await out.Body.transformToByteArray(), metadata: hash ? { registryHash: hash } : {} };
   }
 
   async delete(key: string): Promise<void> {
@@ -104,6 +111,8 @@ export class S3RawStore implements RawStore {
     } while (token);
   }
 }
+
+const REGISTRY_HASH_HEADER = 'x-amz-meta-registry-hash';
 
 /** S3 returns ETags in double quotes; the ledger stores the bare hash, like the file store's. */
 function unquote(etag: string): string {

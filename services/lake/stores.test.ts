@@ -1,13 +1,15 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3rverHandle, startS3rver } from '../testing/s3rver.ts';
-import { FileRawStore } from './file-store.ts';
+import { FileRawStore, gzipComment, withGzipComment } from './file-store.ts';
 import { decodeJsonl, encodeJsonl } from './jsonl.ts';
 import { openRawStore } from './open.ts';
-import type { LakeObject, RawStore } from './raw-store.ts';
+import { getWithMetadata, type LakeObject, type RawStore } from './raw-store.ts';
 import { S3RawStore } from './s3-store.ts';
 
 async function collect(it: AsyncIterable<LakeObject>): Promise<LakeObject[]> {
@@ -60,6 +62,27 @@ function storeContract(name: string, open: () => Promise<{ store: RawStore; clos
       await expect(store.get('events/2000/01/01/00/missing.jsonl.gz')).rejects.toThrow();
     });
 
+    it('keeps the registry hash with the object it was put with; an object put without has none', async () => {
+      const hash = 'ab'.repeat(32);
+      const body = encodeJsonl([{ h: 1 }]);
+      const { etag } = await store.put('events/2026/11/29/00/01H.jsonl.gz', body, { registryHash: hash });
+      await store.put('events/2026/11/29/00/01I.jsonl.gz', body);
+      const withHash = await getWithMetadata(store, 'events/2026/11/29/00/01H.jsonl.gz');
+      expect(withHash.metadata).toEqual({ registryHash: hash });
+      expect(decodeJsonl(withHash.body)).toEqual(['{"h":1}']);
+      expect(decodeJsonl(await store.get('events/2026/11/29/00/01H.jsonl.gz'))).toEqual(['{"h":1}']);
+      expect((await getWithMetadata(store, 'events/2026/11/29/00/01I.jsonl.gz')).metadata).toEqual({});
+      // Rewritten without metadata, the object has none any more.
+      await store.put('events/2026/11/29/00/01H.jsonl.gz', body);
+      expect((await getWithMetadata(store, 'events/2026/11/29/00/01H.jsonl.gz')).metadata).toEqual({});
+      const listed = await collect(store.list('events/2026/11/29/'));
+      expect(listed.map((o) => o.key)).toEqual([
+        'events/2026/11/29/00/01H.jsonl.gz',
+        'events/2026/11/29/00/01I.jsonl.gz',
+      ]);
+      expect(etag).toMatch(/^[0-9a-f]{32}$/);
+    });
+
     it('deletes an object; deleting a missing key is not an error', async () => {
       await store.put('events/2026/11/28/00/01F.jsonl.gz', encodeJsonl(['x']));
       await store.delete('events/2026/11/28/00/01F.jsonl.gz');
@@ -96,6 +119,42 @@ describe('file store', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('file store metadata', () => {
+  it('is the gzip header comment of the object itself: one file, its etag the MD5 of the stored bytes', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'lake-'));
+    try {
+      const store = new FileRawStore(dir);
+      const hash = 'cd'.repeat(32);
+      const { etag } = await store.put('events/2026/01/01/00/m.jsonl.gz', encodeJsonl([{ m: 1 }]), {
+        registryHash: hash,
+      });
+      expect(await readdir(path.join(dir, 'events/2026/01/01/00'))).toEqual(['m.jsonl.gz']);
+      const stored = await readFile(path.join(dir, 'events/2026/01/01/00/m.jsonl.gz'));
+      expect(gzipComment(stored)).toBe(`registry-hash=${hash}`);
+      expect(gunzipSync(stored).toString()).toBe('{"m":1}\n');
+      expect(etag).toBe(createHash('md5').update(stored).digest('hex'));
+      expect((await collect(store.list('events/'))).map((o) => o.etag)).toEqual([etag]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a header with FEXTRA and FNAME; refuses metadata on a body that is not gzip', () => {
+    const plain = gzipSync('x\n');
+    // ID1 ID2 CM FLG(FEXTRA|FNAME) MTIME XFL OS, XLEN=2, 2 extra bytes, name "n\0", then the deflate stream.
+    const rich = Buffer.concat([
+      Buffer.from([0x1f, 0x8b, 8, 0x0c, 0, 0, 0, 0, 0, 3, 2, 0, 0x41, 0x42, 0x6e, 0]),
+      plain.subarray(10),
+    ]);
+    const commented = withGzipComment(rich, 'registry-hash=ef');
+    expect(gzipComment(commented)).toBe('registry-hash=ef');
+    expect(gunzipSync(commented).toString()).toBe('x\n');
+    expect(gzipComment(plain)).toBeUndefined();
+    expect(() => withGzipComment(Buffer.from('not gzip'), 'c')).toThrow(/gzip body/);
+    expect(() => withGzipComment(commented, 'again')).toThrow(/gzip body/);
   });
 });
 

@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import type { EventName } from '../../generated/types/events.ts';
 import { objectLines } from '../etl/object-lines.ts';
-import { parseLine } from '../etl/parse.ts';
+import { validateAndMapLine } from '../etl/parse.ts';
 import { GUEST, processBody } from '../ingest/core.ts';
 import { EVENT_NAMES, SAMPLE_TIME, sampleEvent } from '../ingest/sample-events.ts';
 import { encodeJsonlLines } from '../lake/jsonl.ts';
@@ -142,7 +142,7 @@ export const ingestCoreProperty = fc.property(requestBody, userAgent, ip, (body,
   }
   for (const a of result.accepted) {
     // What ingest acknowledges, the ETL can load.
-    const parsed = parseLine(a.line);
+    const parsed = validateAndMapLine(a.line);
     if (!parsed.ok) throw new Error(`accepted but not loadable: ${JSON.stringify(parsed.errors)}\n${a.line}`);
     const unstorable = findUnstorable(JSON.parse(a.line));
     if (unstorable) throw new Error(`accepted an unstorable line: ${unstorable.path}`);
@@ -173,7 +173,7 @@ export const lakeLine: fc.Arbitrary<string> = fc.oneof(
 
 /** The ETL line parser on any line: no throw; a row, or errors with a path, rule and message. */
 export const lineParserProperty = fc.property(lakeLine, (line) => {
-  const parsed = parseLine(line);
+  const parsed = validateAndMapLine(line);
   if (parsed.ok) {
     if (findUnstorable(parsed.row)) throw new Error('a parsed row holds an unstorable string');
     return;
