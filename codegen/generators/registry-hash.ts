@@ -18,7 +18,7 @@ export function generate(files: readonly GeneratedFile[]): GeneratedFile {
   for (const f of validators) hash.update(`${f.path}\0${f.contents}\0`);
   return {
     path: layout.registryHash,
-    contents: `${banner(['generated/validators/*'])}
+    contents: `${banner(['schemas/ through the validators in generated/validators/'])}
 /** sha256 of the generated validators' sources: equal hashes validate alike (codegen/generators/registry-hash.ts). */
 export const REGISTRY_HASH = '${hash.digest('hex')}';
 `,
