@@ -5,7 +5,7 @@
  */
 
 import { execFile, spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -214,6 +214,39 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
     const after = JSON.parse(await readFile(journalFile, 'utf8'));
     expect(after.entries.at(-1)).toMatchObject({ tag: expect.stringMatching(/_add_cli_test_clock$/), when: ahead + 1 });
     expect((await codegen('--check')).code).toBe(0);
+  });
+
+  it('remembers drizzle-kit\'s "no migration" for the same inputs only, and asks again when one changes', async () => {
+    // A private node_modules (links to the packages) so the cache under node_modules/.cache is this test's.
+    await rm(path.join(root, 'node_modules'));
+    await mkdir(path.join(root, 'node_modules'));
+    for (const name of await readdir(path.join(REPO_ROOT, 'node_modules')))
+      if (name !== '.cache')
+        await symlink(path.join(REPO_ROOT, 'node_modules', name), path.join(root, 'node_modules', name));
+    const childMs = async () => {
+      const run = await codegen('--check', '--timings');
+      expect(run.code).toBe(0);
+      return JSON.parse(run.out.split('\n').find((l) => l.startsWith('{')) ?? '{}')['drizzle-kit (child)'] as number;
+    };
+    expect(await childMs()).toBeGreaterThan(0);
+    expect(await childMs()).toBe(0);
+    // Any byte of migrations/ is an input (drizzle-kit diffs against the snapshots).
+    await appendFile(path.join(root, 'migrations/meta/_journal.json'), '\n');
+    expect(await childMs()).toBeGreaterThan(0);
+    expect(await childMs()).toBe(0);
+    // A schema change is never answered from the cache.
+    const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
+    const table = JSON.parse(await readFile(file, 'utf8'));
+    table.columns.cli_test_cached = {
+      type: 'varchar(64)',
+      nullable: true,
+      description: 'Coupon applied with the event.',
+      source: '/properties/order/coupon',
+    };
+    await writeFile(file, JSON.stringify(table, null, 2));
+    const stale = await codegen('--check');
+    expect(stale.code).toBe(1);
+    expect(stale.out).toContain('missing migration: drizzle-kit would generate');
   });
 
   it('--help prints the usage (exit 0); an unknown option is one line (exit 2)', async () => {
