@@ -20,7 +20,12 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ENTRY = 'codegen/cli.ts';
 const OUT = path.join(ROOT, 'dist', 'codegen', 'cli.js');
 /** Inputs of the build that esbuild's metafile does not list. */
-const BUILD_INPUTS = ['bin/codegen.js', 'tsconfig.json', 'node_modules/.package-lock.json'];
+const BUILD_INPUTS = [
+  'bin/codegen.js',
+  'tsconfig.json',
+  'node_modules/esbuild/package.json',
+  'node_modules/.package-lock.json',
+];
 /** Loaded at run time, not bundled: Prettier in its worker (codegen/format.ts), esbuild here. */
 const EXTERNAL = ['prettier', 'esbuild'];
 const MARK = '// codegen-bundle-inputs ';
@@ -47,7 +52,12 @@ function freshBundle() {
     return false;
   }
   if (!first.startsWith(MARK)) return false;
-  const inputs = JSON.parse(first.slice(MARK.length));
+  let inputs;
+  try {
+    inputs = JSON.parse(first.slice(MARK.length));
+  } catch {
+    return false; // a damaged record: rebuild
+  }
   return Object.entries(inputs).every(([file, hash]) => sha256(file) === hash);
 }
 

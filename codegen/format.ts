@@ -76,11 +76,15 @@ export function startFormatter(): Worker {
     if (r.error !== undefined) job.reject(new Error(`Prettier cannot format ${job.path}: ${r.error}`));
     else job.resolve(r.formatted as string);
   });
-  w.on('error', (e) => {
+  const fail = (e: Error) => {
     for (const job of pending.values()) job.reject(e);
     pending.clear();
     worker = undefined;
-  });
+  };
+  w.on('error', fail);
+  // A worker that ends without an error event would leave its jobs pending for ever (the process
+  // would then exit with nothing printed: a silent pass of --check).
+  w.on('exit', (code) => fail(new Error(`the Prettier worker exited (code ${code}) before formatting every file`)));
   w.unref();
   worker = w;
   return w;
