@@ -86,6 +86,7 @@ export class BatchLoader {
   private batchSize = 0;
   /** Batches being prepared or prepared, oldest first; the next to load is ready[0]. */
   private readonly ready: Promise<PreparedBatch>[] = [];
+  private stopped = false;
   private readonly batchBytes: number;
   private readonly batchObjects: number;
   private readonly limits: ObjectLimits;
@@ -140,10 +141,9 @@ export class BatchLoader {
     this.batch = [];
     this.batchSize = 0;
     const next = (async () => {
-      const before = await previous?.then(
-        (b) => b,
-        () => undefined,
-      );
+      // A batch whose predecessor failed is never loaded (batches load in order): prepare nothing.
+      const before = await previous;
+      if (this.stopped) throw new Error('the run stopped: a batch before this one failed to load');
       return this.prepare([...(before?.deferred.splice(0) ?? []), ...objects]);
     })();
     // Rejections are observed when the batch's turn comes; until then keep Node from reporting them.
@@ -292,6 +292,15 @@ export class BatchLoader {
    * (marking their old and new days), and records its objects for resuming, in the same transaction.
    */
   private async load(batch: PreparedBatch): Promise<void> {
+    try {
+      await this.loadBatch(batch);
+    } catch (e) {
+      this.stopped = true; // the batches queued behind this one stop fetching
+      throw e;
+    }
+  }
+
+  private async loadBatch(batch: PreparedBatch): Promise<void> {
     const s = this.session;
     await s.query('BEGIN');
     const { existing, refused } = await copyRows(s, COPY_SQL, batch);
