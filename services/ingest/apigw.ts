@@ -22,6 +22,7 @@ import {
   type IngestDeps,
   type IngestExchange,
   PREFLIGHT,
+  ROUTES,
   setCorsHeaders,
 } from './app.ts';
 
@@ -150,7 +151,7 @@ export function createApiGatewayHandler(
       json(404, headers, { error: { code: 'not_found', message: `no route ${method} ${path}` } }, head);
     const origin = requestHeaders.get('origin');
     try {
-      if (route(path, '/clickstream')) {
+      if (route(path, ROUTES.ingest)) {
         if (method === 'OPTIONS') return preflight(origin ?? '', allowed);
         setCorsHeaders({ setHeader: (name, value) => headers.set(name, value) }, origin, allowed);
         if (method !== 'POST') return notFound();
@@ -166,7 +167,7 @@ export function createApiGatewayHandler(
         const answer = await handle(x);
         return json(answer.status, headers, answer.body);
       }
-      if (route(path, '/health') && (method === 'GET' || head)) return json(200, headers, { ok: true }, head);
+      if (route(path, ROUTES.health) && (method === 'GET' || head)) return json(200, headers, { ok: true }, head);
       return notFound();
     } catch (err) {
       deps.logger.error('unhandled error', errorFields(err));

@@ -77,6 +77,9 @@ export const PREFLIGHT = {
 } as const;
 
 /** The headers every non-preflight answer on /clickstream carries, set before the handling runs. */
+/** The ingest's routes, answered by this Hono app and by the Lambda adapter (apigw.ts). */
+export const ROUTES = { ingest: '/clickstream', health: '/health' } as const;
+
 export function setCorsHeaders(x: Pick<IngestExchange, 'setHeader'>, origin: string | undefined, allowed: Set<string>) {
   if (origin !== undefined && allowed.has(origin)) x.setHeader('Access-Control-Allow-Origin', origin);
   x.setHeader('Access-Control-Allow-Credentials', 'true');
@@ -104,7 +107,7 @@ export function createIngestHandler(deps: IngestDeps): (x: IngestExchange) => Pr
     const log = (status: number, fields: Record<string, unknown> = {}) =>
       deps.logger.info('request', {
         method: 'POST',
-        path: '/clickstream',
+        path: ROUTES.ingest,
         status,
         ms: Math.round(Number(process.hrtime.bigint() - started) / 10_000) / 100,
         ...fields,
@@ -216,7 +219,7 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     credentials: true,
     maxAge: PREFLIGHT.maxAge,
   });
-  app.use('/clickstream', (c, next) => {
+  app.use(ROUTES.ingest, (c, next) => {
     if (c.req.method === 'OPTIONS') return preflight(c, next);
     // The headers hono's cors() sets on every other request, set before the handler answers:
     // cors() touches c.res first, so hono builds a placeholder undici Response and copies it
@@ -225,9 +228,9 @@ export function createIngestApp(deps: IngestAppDeps): Hono {
     return next();
   });
 
-  app.get('/health', (c) => c.json({ ok: true }));
+  app.get(ROUTES.health, (c) => c.json({ ok: true }));
 
-  app.post('/clickstream', async (c) => {
+  app.post(ROUTES.ingest, async (c) => {
     const answer = await handle({
       header: (name) => c.req.header(name),
       setHeader: (name, value) => c.header(name, value),
