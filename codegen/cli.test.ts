@@ -41,6 +41,19 @@ async function codegen(...args: string[]): Promise<{ code: number; out: string }
   }
 }
 
+/** A nullable warehouse column `name` holding the order's coupon (a schema change needing a migration). */
+async function addCouponColumn(name: string): Promise<void> {
+  const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
+  const table = JSON.parse(await readFile(file, 'utf8'));
+  table.columns[name] = {
+    type: 'varchar(64)',
+    nullable: true,
+    description: 'Coupon applied with the event.',
+    source: '/properties/order/coupon',
+  };
+  await writeFile(file, JSON.stringify(table, null, 2));
+}
+
 /** What a product team does first after new-event: describe the real property. */
 async function replacePlaceholder(event: string): Promise<void> {
   const file = path.join(root, 'schemas/events', event, '1.json');
@@ -137,16 +150,8 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
   });
 
   it('a new warehouse column yields one named migration, and reruns change no byte', async () => {
-    const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
-    const table = JSON.parse(await readFile(file, 'utf8'));
     // A name no README example uses: a column a reader adds following the README stays possible.
-    table.columns.cli_test_coupon = {
-      type: 'varchar(64)',
-      nullable: true,
-      description: 'Coupon applied with the event.',
-      source: '/properties/order/coupon',
-    };
-    await writeFile(file, JSON.stringify(table, null, 2));
+    await addCouponColumn('cli_test_coupon');
     const journal = JSON.parse(await readFile(path.join(root, 'migrations/meta/_journal.json'), 'utf8'));
     const next = String(journal.entries.length).padStart(4, '0');
     const stale = await codegen('--check');
@@ -235,15 +240,7 @@ describe('codegen CLI', { timeout: 120_000 }, () => {
     expect(await childMs()).toBeGreaterThan(0);
     expect(await childMs()).toBe(0);
     // A schema change is never answered from the cache.
-    const file = path.join(root, 'schemas/warehouse/clickstream_events.json');
-    const table = JSON.parse(await readFile(file, 'utf8'));
-    table.columns.cli_test_cached = {
-      type: 'varchar(64)',
-      nullable: true,
-      description: 'Coupon applied with the event.',
-      source: '/properties/order/coupon',
-    };
-    await writeFile(file, JSON.stringify(table, null, 2));
+    await addCouponColumn('cli_test_cached');
     const stale = await codegen('--check');
     expect(stale.code).toBe(1);
     expect(stale.out).toContain('missing migration: drizzle-kit would generate');
