@@ -12,7 +12,6 @@
  * quarantined); no run is left `running`; every quarantined line has a reason.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEtl } from './etl/core.ts';
@@ -21,6 +20,7 @@ import { SAMPLE_TIME, sampleEvent } from './ingest/sample-events.ts';
 import { decodeJsonl, encodeJsonlLines } from './lake/jsonl.ts';
 import { S3RawStore } from './lake/s3-store.ts';
 import { type FaultProxy, startFaultProxy } from './testing/fault-proxy.ts';
+import { freePort } from './testing/ports.ts';
 import { createTempDatabase, type TempDatabase } from './testing/postgres.ts';
 import { type S3rverHandle, startS3rver } from './testing/s3rver.ts';
 
@@ -53,14 +53,6 @@ afterAll(async () => {
   await proxy?.close();
   await s3?.stop();
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function spawnChild(args: string[], env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, args, {

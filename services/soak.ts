@@ -14,13 +14,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openWarehouse } from './etl/warehouse.ts';
 import { EVENT_NAMES, SAMPLE_TIME, sampleEvent } from './ingest/sample-events.ts';
+import { freePort } from './testing/ports.ts';
 import { createTempDatabase } from './testing/postgres.ts';
 
 const { values } = parseArgs({
@@ -51,14 +51,6 @@ function rssMiB(pid: number | undefined): number {
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number) : 0;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 const lakeDir = await mkdtemp(path.join(os.tmpdir(), 'soak-lake-'));

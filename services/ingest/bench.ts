@@ -14,7 +14,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +22,7 @@ import { validatorFor } from '../../generated/validators/index.ts';
 import { decodeJsonl, GZIP_LEVEL } from '../lake/jsonl.ts';
 import { openRawStore } from '../lake/open.ts';
 import type { RawStore } from '../lake/raw-store.ts';
+import { freePort } from '../testing/ports.ts';
 import { startS3rver } from '../testing/s3rver.ts';
 import { bundleIngestLambda } from './bundle.ts';
 import { GUEST, processBody } from './core.ts';
@@ -120,14 +120,6 @@ function p1(): void {
       `${us.toFixed(0)} µs, ${gzipSync(raw, { level }).length} B`,
     );
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** Starts `cmd` pinned to `cpu`, resolves once its output contains `ready`. */

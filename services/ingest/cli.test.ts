@@ -4,13 +4,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl } from '../lake/jsonl.ts';
+import { freePort } from '../testing/ports.ts';
 import { sampleBatch } from './sample-events.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -18,14 +18,6 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function serve(env: Record<string, string>) {
   const child = spawn('npx', ['clickstream', 'ingest', 'serve'], {

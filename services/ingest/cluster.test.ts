@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileRawStore } from '../lake/file-store.ts';
 import { decodeJsonl } from '../lake/jsonl.ts';
+import { freePort } from '../testing/ports.ts';
 import { sampleBatch } from './sample-events.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -20,14 +21,6 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** One request on its own connection (no keep-alive), so the primary hands each to the next worker. */
 function request(

@@ -14,6 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../testing/chromium.ts';
+import { freePort } from '../testing/ports.ts';
 import type { BrowserTrackerConfig } from './browser.ts';
 import { buildTracker } from './build.ts';
 import type { init } from './index.ts';
@@ -66,13 +67,6 @@ function idToken(sub: string): string {
 async function listen(server: http.Server, port = 0): Promise<number> {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
-}
-
-async function freePort(): Promise<number> {
-  const probe = http.createServer();
-  const port = await listen(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 async function startIngest(): Promise<void> {
