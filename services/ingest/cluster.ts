@@ -139,6 +139,10 @@ export async function runPrimary(config: Config, workers: number): Promise<numbe
     allListening = () => resolve(undefined);
     startFailed = (reason) => resolve(reason);
   });
+  // Listening for SIGTERM from the start: a worker may already serve (and its client stop the
+  // server) while the others are still starting, and an unhandled SIGTERM would kill the primary
+  // without draining the one that serves.
+  const shutdown = untilShutdown();
   for (let i = 0; i < workers; i++) fork();
   const startError = await started;
   startedUp = true;
@@ -146,7 +150,7 @@ export async function runPrimary(config: Config, workers: number): Promise<numbe
   const reason =
     startError ??
     (await Promise.race([
-      untilShutdown(),
+      shutdown,
       new Promise<string>((resolve) => {
         crashLoop = () => {
           failure = 'workers kept dying';
