@@ -10,8 +10,8 @@ import path from 'node:path';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEtl } from '../etl/core.ts';
-import { refreshRollups } from '../etl/rollups.ts';
 import { writeSampleLake } from '../etl/sample-lake.ts';
+import { expectRollupsMatchRebuild } from '../etl/test-helpers.ts';
 import { openWarehouse, type Warehouse } from '../etl/warehouse.ts';
 import { FileRawStore } from '../lake/file-store.ts';
 import { createTempDatabase, type TempDatabase } from '../testing/postgres.ts';
@@ -20,19 +20,6 @@ import { FIXTURE_NOW, fixtureEvents, writeFixtureLake } from './fixture.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: API answers are checked by value, not by type.
 type Json = any;
-
-const ROLLUPS = [
-  'rollup_event_counts',
-  'rollup_sessions',
-  'rollup_funnel',
-  'rollup_session_sources',
-  'rollup_paths',
-  'rollup_products',
-  'rollup_clients',
-  'rollup_retention',
-  'session_details',
-  'client_hours',
-];
 
 describe.each(['postgres', 'pglite'] as const)('dashboard API on %s', (kind) => {
   let temp: TempDatabase | undefined;
@@ -412,25 +399,8 @@ describe.each(['postgres', 'pglite'] as const)('dashboard API on %s', (kind) => 
   });
 
   it('the rollups the ETL maintained equal a rebuild from scratch', async () => {
-    const snapshot = async () => {
-      const out: Record<string, unknown[]> = {};
-      for (const t of ROLLUPS) out[t] = await wh.query(`SELECT to_jsonb(t)::text AS j FROM ${t} t ORDER BY 1`);
-      return out;
-    };
-    const before = await snapshot();
-    expect(before.rollup_event_counts?.length).toBeGreaterThan(0);
-    const days = (
-      await wh.query<{ d: string }>(
-        `SELECT DISTINCT to_char(event_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS d FROM clickstream_events ORDER BY 1`,
-      )
-    ).map((r) => r.d);
-    await wh.withSession(async (s) => {
-      await s.query('BEGIN');
-      await s.query(`TRUNCATE ${ROLLUPS.join(', ')}`);
-      await refreshRollups(s, days);
-      await s.query('COMMIT');
-    });
-    expect(await snapshot()).toEqual(before);
+    expect((await wh.query('SELECT 1 FROM rollup_event_counts LIMIT 1')).length).toBeGreaterThan(0);
+    await expectRollupsMatchRebuild(wh);
   });
 
   it('an empty range answers every panel with empty data, and the page shows empty states', async () => {
