@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Oltp, openOltp } from '../../services/storefront/db/open.ts';
 import { prepareOltp } from '../../services/storefront/server.ts';
-import { createTempDatabase, TEST_PG_URL, type TempDatabase } from '../../services/testing/postgres.ts';
+import { asRole, createTempDatabase, TEST_PG_URL, type TempDatabase } from '../../services/testing/postgres.ts';
 import { verifierMatches } from '../../services/testing/scram.ts';
 import { setupOltp } from './oltp-setup.ts';
 
@@ -22,18 +22,7 @@ describe('the shop_app login', () => {
   const secret = JSON.stringify({ username: role, password });
   const db = { query: async (sql: string, params?: unknown[]) => (await admin.query(sql, params)).rows };
 
-  const asShop = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
-    const url = new URL(temp.url);
-    url.username = role;
-    url.password = password;
-    const client = new pg.Client({ connectionString: url.href });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
-  };
+  const asShop = <T>(fn: (c: pg.Client) => Promise<T>) => asRole(temp.url, role, password, fn);
 
   beforeAll(async () => {
     temp = await createTempDatabase('shoprole');

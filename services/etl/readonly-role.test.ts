@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RolePasswordError } from '../db/role-password.ts';
-import { createTempDatabase, TEST_PG_URL, type TempDatabase } from '../testing/postgres.ts';
+import { asRole, createTempDatabase, TEST_PG_URL, type TempDatabase } from '../testing/postgres.ts';
 import { verifierMatches } from '../testing/scram.ts';
 import { ensureReadonlyRole, readerFromSecret } from './readonly-role.ts';
 import { openWarehouse, type Warehouse } from './warehouse.ts';
@@ -17,18 +17,7 @@ describe('the dashboard reader role', () => {
   const role = `reader_${randomBytes(4).toString('hex')}`;
   const password = `it's; DROP ROLE postgres; --\\'${randomBytes(8).toString('hex')}`;
 
-  const asReader = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
-    const url = new URL(temp.url);
-    url.username = role;
-    url.password = password;
-    const client = new pg.Client({ connectionString: url.href });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
-  };
+  const asReader = <T>(fn: (c: pg.Client) => Promise<T>) => asRole(temp.url, role, password, fn);
 
   beforeAll(async () => {
     temp = await createTempDatabase('reader');

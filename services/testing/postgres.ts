@@ -39,3 +39,22 @@ export async function createTempDatabase(prefix = 'test'): Promise<TempDatabase>
     },
   };
 }
+
+/** Runs `fn` on a connection to the database at `url` as `role` with `password` (closed after). */
+export async function asRole<T>(
+  url: string,
+  role: string,
+  password: string,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
+  const u = new URL(url);
+  u.username = role;
+  u.password = password;
+  const client = new pg.Client({ connectionString: u.href });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
