@@ -20,9 +20,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { orders, users } from '../storefront/db/schema.ts';
-import { seedProducts } from '../storefront/seed.ts';
 import { launchChromium } from '../testing/chromium.ts';
-import { go, newShopper } from '../testing/shopper.ts';
+import { go, newShopper, seedProduct } from '../testing/shopper.ts';
 import { type Stack, startStack } from './start.ts';
 
 const T0 = Date.parse('2100-01-01T12:00:00Z');
@@ -93,9 +92,6 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const seed = seedProducts();
-const byName = (name: string) => seed.find((p) => p.name === name)!;
-
 describe('npm start end to end in Chromium', () => {
   it('a guest and a buyer appear on the dashboard after an ETL tick, with the OLTP order and the verified user', async () => {
     const shop = stack.urls.storefront;
@@ -107,7 +103,7 @@ describe('npm start end to end in Chromium', () => {
     await expect.poll(() => guest.page.isVisible('form[data-consent]')).toBe(false);
     await guest.page.waitForLoadState('networkidle');
     await go(guest.page, '[data-track-id=hero-shop-tents]', /\/c\/tents$/);
-    const tent = byName('Riverstone Solo Tent 1P');
+    const tent = seedProduct('Riverstone Solo Tent 1P');
     await go(guest.page, `li[data-product-id=${tent.id}] a`, new RegExp(`/p/${tent.slug}`));
     await go(guest.page, '[data-track-id=add-to-cart]', /\/cart$/);
     await guest.page.goto('about:blank');
@@ -115,7 +111,7 @@ describe('npm start end to end in Chromium', () => {
     await guest.context.close();
 
     // ---- a user signs up, logs in and buys two products ----
-    const lamp = byName('Alpenglow Beam 400');
+    const lamp = seedProduct('Alpenglow Beam 400');
     const buyer = await newShopper(browser, pageErrors, { locale: 'en-US' });
     const { page } = buyer;
     await page.goto(`${shop}/signup`);

@@ -27,7 +27,7 @@ import { openRawStore } from '../lake/open.ts';
 import { createLogger } from '../log.ts';
 import { launchChromium } from '../testing/chromium.ts';
 import { freePort } from '../testing/ports.ts';
-import { go, newShopper } from '../testing/shopper.ts';
+import { go, newShopper, seedProduct } from '../testing/shopper.ts';
 import { orders, users } from './db/schema.ts';
 import { seedProducts } from './seed.ts';
 import { type StorefrontServer, startStorefrontServer } from './server.ts';
@@ -175,7 +175,6 @@ afterAll(async () => {
 });
 
 const seed = seedProducts();
-const byName = (name: string) => seed.find((p) => p.name === name)!;
 
 describe('storefront in Chromium with the real ingest', () => {
   it('records a guest’s and a buyer’s journeys, in order, with the buyer’s identity and order — in the lake and the warehouse', async () => {
@@ -219,8 +218,8 @@ describe('storefront in Chromium with the real ingest', () => {
     ).toBe(true);
 
     // ---- a user signs up, logs in, buys two products and logs out ----
-    const tent = byName('Riverstone Solo Tent 1P');
-    const lamp = byName('Alpenglow Beam 400');
+    const tent = seedProduct('Riverstone Solo Tent 1P');
+    const lamp = seedProduct('Alpenglow Beam 400');
     const buyer = await newShopper(browser, pageErrors);
     const { page } = buyer;
     await page.goto(`${shop.url}/signup`);

@@ -4,6 +4,7 @@
  * console errors are collected into `errors`, and a click that waits for the next page to settle.
  */
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { type SeedProduct, seedProducts } from '../storefront/seed.ts';
 
 export async function newShopper(
   browser: Browser,
@@ -24,4 +25,13 @@ export async function newShopper(
 export async function go(page: Page, selector: string, url: RegExp | string): Promise<void> {
   await Promise.all([page.waitForURL(url), page.click(selector)]);
   await page.waitForLoadState('networkidle');
+}
+
+const SEED = seedProducts();
+
+/** The seeded catalogue's product called `name` (the browser tests shop for named products). */
+export function seedProduct(name: string): SeedProduct {
+  const p = SEED.find((x) => x.name === name);
+  if (!p) throw new Error(`no seeded product named ${name}`);
+  return p;
 }
