@@ -4,24 +4,16 @@
  * from the build environment, and the bundled server started from compute/default/ alone (as
  * Amplify runs it) answering on a free port against a migrated PostgreSQL OLTP database.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../services/testing/ports.ts';
 import { createTempDatabase, type TempDatabase } from '../../services/testing/postgres.ts';
+import { type ServerChild, startServerChild } from '../../services/testing/server-child.ts';
 import { AMPLIFY_RUNTIME, buildStorefrontBundle, type DeployManifest, ENTRYPOINT } from './build.ts';
 import { runtimeEnv } from './runtime-env.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const BAKED = {
   COGNITO_USER_POOL_ID: 'eu-west-1_AbCdEfGhI',
@@ -34,9 +26,8 @@ describe('storefront Amplify bundle', () => {
   let dir: string;
   let built: Awaited<ReturnType<typeof buildStorefrontBundle>>;
   let temp: TempDatabase;
-  let child: ChildProcess | undefined;
+  let server: ServerChild | undefined;
   let url: string;
-  let logs = '';
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'amplify-'));
@@ -48,36 +39,26 @@ describe('storefront Amplify bundle', () => {
     url = `http://127.0.0.1:${port}`;
     const compute = path.join(built.outdir, 'compute', 'default');
     // The local identity stand-in (no Cognito at run time here): runtime variables override baked ones.
-    child = spawn(process.execPath, [ENTRYPOINT], {
-      cwd: compute,
-      env: {
-        PATH: process.env.PATH,
-        HOST: '127.0.0.1',
-        STOREFRONT_PORT: String(port),
-        OLTP_DATABASE_URL: temp.url,
-        DATA_DIR: path.join(dir, 'data'),
-        COGNITO_USER_POOL_ID: '',
-        COGNITO_CLIENT_ID: 'local-test',
-        MEDIA_BASE_URL: '/media',
+    server = await startServerChild(
+      [ENTRYPOINT],
+      {
+        cwd: compute,
+        env: {
+          PATH: process.env.PATH,
+          HOST: '127.0.0.1',
+          STOREFRONT_PORT: String(port),
+          OLTP_DATABASE_URL: temp.url,
+          DATA_DIR: path.join(dir, 'data'),
+          COGNITO_USER_POOL_ID: '',
+          COGNITO_CLIENT_ID: 'local-test',
+          MEDIA_BASE_URL: '/media',
+        },
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      const seen = (d: Buffer) => {
-        logs += d;
-        if (logs.includes('"listening"')) resolve();
-      };
-      child?.stdout?.on('data', seen);
-      child?.stderr?.on('data', seen);
-      child?.once('exit', (code) => reject(new Error(`server exited with ${code}: ${logs}`)));
-    });
+      '"listening"',
+    );
   }, 120_000);
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     await temp?.drop();
     await rm(dir, { recursive: true, force: true });
   });

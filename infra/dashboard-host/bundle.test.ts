@@ -4,24 +4,16 @@
  * against a migrated PostgreSQL warehouse: the page, its compiled-in assets, the catalogue and the
  * seed's /sbw_dashboard path answer.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarehouse } from '../../services/etl/warehouse.ts';
+import { freePort } from '../../services/testing/ports.ts';
 import { createTempDatabase, type TempDatabase } from '../../services/testing/postgres.ts';
+import { type ServerChild, startServerChild } from '../../services/testing/server-child.ts';
 import { BUNDLE_DIR, BUNDLE_FILES, buildDashboardBundle } from './build.ts';
 import { RDS_CA_FILE, rdsCaBundle } from './ca.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function filesUnder(dir: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
@@ -35,7 +27,7 @@ async function filesUnder(dir: string, rel = ''): Promise<string[]> {
 describe('dashboard host bundle', () => {
   let dir: string;
   let temp: TempDatabase;
-  let child: ChildProcess | undefined;
+  let server: ServerChild | undefined;
   let url: string;
 
   beforeAll(async () => {
@@ -47,32 +39,23 @@ describe('dashboard host bundle', () => {
     await wh.close();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [path.join(dir, BUNDLE_DIR, 'start.mjs'), 'serve'], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        HOST: '127.0.0.1',
-        DASHBOARD_PORT: String(port),
-        DATABASE_URL: temp.url,
-        DATA_DIR: path.join(dir, 'data'),
+    server = await startServerChild(
+      [path.join(dir, BUNDLE_DIR, 'start.mjs'), 'serve'],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          HOST: '127.0.0.1',
+          DASHBOARD_PORT: String(port),
+          DATABASE_URL: temp.url,
+          DATA_DIR: path.join(dir, 'data'),
+        },
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    await new Promise<void>((resolve, reject) => {
-      child?.stderr?.on('data', (d) => {
-        stderr += d;
-        if (stderr.includes('dashboard listening')) resolve();
-      });
-      child?.once('exit', (code) => reject(new Error(`bundle exited with ${code}: ${stderr}`)));
-    });
+      'dashboard listening',
+    );
   }, 120_000);
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child?.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     await temp?.drop();
     await rm(dir, { recursive: true, force: true });
   });

@@ -9,11 +9,11 @@
  * - Chromium: resolved once here (chromium.ts says from where) and passed on as CHROMIUM_PATH.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { chromiumExecutable } from './chromium.ts';
+import { freePort } from './ports.ts';
 
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -28,17 +28,6 @@ async function answers(url: string): Promise<boolean> {
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
