@@ -7,11 +7,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_PORT, NODE_BINARY, NODE_PACKAGE } from './flows/dashboard.ts';
 import { oltpMigrationsHash } from './flows/oltp-setup.ts';
+import { type Json, type Resource, templateQueries } from './template-queries.ts';
 import { buildTestApp } from './test-app.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation JSON is untyped; the assertions give it shape.
-type Json = any;
-type Resource = { Type: string; Properties: Record<string, Json> };
 
 let template: Template;
 let resources: Record<string, Resource>;
@@ -22,20 +19,7 @@ beforeAll(() => {
   resources = template.toJSON().Resources;
 });
 
-const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-const logicalIdOf = (type: string, pathPart: string) => {
-  const found = ofType(type).filter(([id]) => id.includes(pathPart));
-  expect(found, `${type} ${pathPart}`).toHaveLength(1);
-  return found[0]![0];
-};
-const isolatedSubnets = () =>
-  ofType('AWS::EC2::Subnet')
-    .filter(([, r]) => r.Properties.Tags.some((t: Json) => t.Key === 'aws-cdk:subnet-type' && t.Value === 'Isolated'))
-    .map(([id]) => id);
-const statementsOf = (roleId: string) =>
-  ofType('AWS::IAM::Policy')
-    .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+const { ofType, logicalIdOf, isolatedSubnets, policyStatements: statementsOf } = templateQueries(() => resources);
 
 /** CloudFormation string expression → text, every reference spelled `<Ref>` / `<Res.Attr>`. */
 function render(value: Json): string {

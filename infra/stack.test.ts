@@ -1,10 +1,8 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type Json, type Resource, templateQueries } from './template-queries.ts';
 import { buildTestApp } from './test-app.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation JSON is untyped; the assertions give it shape.
-type Json = any;
-type Resource = { Type: string; Properties: Record<string, Json> };
 const refs = (list: { Ref: string }[]) => list.map((item) => item.Ref).sort();
 
 // One synth for the whole file: every assertion reads the same template.
@@ -20,24 +18,9 @@ beforeAll(() => {
   resources = template.toJSON().Resources;
 });
 
-const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-const logicalIdOf = (type: string, pathPart: string) => {
-  const found = ofType(type).filter(([id]) => id.includes(pathPart));
-  expect(found, `${type} ${pathPart}`).toHaveLength(1);
-  return found[0]![0];
-};
-const isolatedSubnets = () =>
-  ofType('AWS::EC2::Subnet')
-    .filter(([, r]) => r.Properties.Tags.some((t: Json) => t.Key === 'aws-cdk:subnet-type' && t.Value === 'Isolated'))
-    .map(([id]) => id)
-    .sort();
+const { ofType, logicalIdOf, isolatedSubnets, policyStatements } = templateQueries(() => resources);
 /** Every statement of the inline policies attached to the role whose logical id contains `rolePart`. */
-const statementsOf = (rolePart: string) => {
-  const roleId = logicalIdOf('AWS::IAM::Role', rolePart);
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
-};
+const statementsOf = (rolePart: string) => policyStatements(logicalIdOf('AWS::IAM::Role', rolePart));
 const actionsOf = (statement: Json): string[] => [statement.Action].flat();
 const rawLakeId = () => logicalIdOf('AWS::S3::Bucket', 'RawLake');
 const lakeObjects = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [rawLakeId(), 'Arn'] }, `/${prefix}`]] });
