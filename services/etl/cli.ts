@@ -9,8 +9,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isUsageError, parseRange, UsageError, wantsHelp } from '../cli-args.ts';
-import { type Config, ConfigError, loadConfig } from '../config.ts';
+import { parseRange, UsageError, wantsHelp } from '../cli-args.ts';
+import { commandFailure } from '../cli-failure.ts';
+import { type Config, loadConfig } from '../config.ts';
 import { openLake } from '../lake/open.ts';
 import { createLogger, entrySink } from '../log.ts';
 import { progressBar as createProgressBar } from '../progress.ts';
@@ -78,15 +79,7 @@ export async function run(args: string[]): Promise<number> {
     }
     throw new UsageError(`unknown command: ${[area, command, ...rest].join(' ')}`);
   } catch (err) {
-    if (isUsageError(err)) {
-      console.error(`clickstream ${area}: ${(err as Error).message} (see clickstream ${area} --help)`);
-      return 2;
-    }
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
+    return commandFailure(area, err);
   }
 }
 

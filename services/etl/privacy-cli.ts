@@ -4,8 +4,9 @@
  * configuration · 2 usage error · 3 an ETL run holds the lock (try again when it has finished).
  */
 import { parseArgs } from 'node:util';
-import { isUsageError, UsageError, wantsHelp } from '../cli-args.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { UsageError, wantsHelp } from '../cli-args.ts';
+import { commandFailure } from '../cli-failure.ts';
+import { loadConfig } from '../config.ts';
 import { createLogger, entrySink } from '../log.ts';
 
 const USAGE = `usage:
@@ -38,15 +39,7 @@ export async function run(args: string[]): Promise<number> {
     if (!id.trim()) throw new UsageError('the identifier is empty');
     return await erase({ kind: values.user !== undefined ? 'user' : 'client', id }, values.by);
   } catch (err) {
-    if (isUsageError(err)) {
-      console.error(`clickstream privacy: ${err.message} (see clickstream privacy --help)`);
-      return 2;
-    }
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
+    return commandFailure('privacy', err);
   }
 }
 

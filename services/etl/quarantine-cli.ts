@@ -4,8 +4,9 @@
  * stdout: the lines (a table, or JSON lines with --json) / the record / one JSON summary.
  */
 import { parseArgs } from 'node:util';
-import { isUsageError, parseRange, UsageError, wantsHelp } from '../cli-args.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { parseRange, UsageError, wantsHelp } from '../cli-args.ts';
+import { commandFailure } from '../cli-failure.ts';
+import { loadConfig } from '../config.ts';
 import { openLake } from '../lake/open.ts';
 import { listQuarantine, type QuarantinedLine, replayQuarantine, showQuarantined } from './quarantine-replay.ts';
 
@@ -40,15 +41,7 @@ export async function run(args: string[]): Promise<number> {
     if (command === 'replay') return await replay(rest);
     throw new UsageError(`unknown command: quarantine ${command}`);
   } catch (err) {
-    if (isUsageError(err)) {
-      console.error(`clickstream quarantine: ${err.message} (see clickstream quarantine --help)`);
-      return 2;
-    }
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
+    return commandFailure('quarantine', err);
   }
 }
 

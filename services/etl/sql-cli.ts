@@ -8,8 +8,9 @@
  * refuse it (warehouse.ts): all its connections share one backend, so advisory locks exclude nothing.
  */
 import { parseArgs } from 'node:util';
-import { isUsageError, UsageError, wantsHelp } from '../cli-args.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { UsageError, wantsHelp } from '../cli-args.ts';
+import { commandFailure } from '../cli-failure.ts';
+import { loadConfig } from '../config.ts';
 import { untilShutdown } from '../shutdown.ts';
 
 const USAGE = `usage:
@@ -71,15 +72,7 @@ export async function run(args: string[]): Promise<number> {
       values['read-only'] === true,
     );
   } catch (err) {
-    if (isUsageError(err)) {
-      console.error(`clickstream sql: ${err.message} (see clickstream sql --help)`);
-      return 2;
-    }
-    if (err instanceof ConfigError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      console.error((err as Error).message);
-      return 1;
-    }
-    throw err;
+    return commandFailure('sql', err);
   }
 }
 
