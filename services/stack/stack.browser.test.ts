@@ -11,16 +11,16 @@
  * ingest's skew correction moves the browser's event times onto it). The tracker is
  * at-least-once, so events are compared by distinct event_id.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { eq } from 'drizzle-orm';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { orders, users } from '../storefront/db/schema.ts';
 import { launchChromium } from '../testing/chromium.ts';
+import { lakeEvents } from '../testing/lake-events.ts';
 import { go, newShopper, seedProduct } from '../testing/shopper.ts';
 import { type Stack, startStack } from './start.ts';
 
@@ -47,23 +47,7 @@ interface LakeEvent {
 }
 
 /** Distinct events of the lake (first copy of each event_id). */
-async function readLake(): Promise<LakeEvent[]> {
-  const dir = path.join(work, 'lake', 'events');
-  const files = (await readdir(dir, { recursive: true }).catch(() => [] as string[])).filter((f) =>
-    f.endsWith('.jsonl.gz'),
-  );
-  const byId = new Map<string, LakeEvent>();
-  for (const f of files) {
-    for (const line of gunzipSync(await readFile(path.join(dir, f)))
-      .toString('utf8')
-      .split('\n')) {
-      if (!line) continue;
-      const e = JSON.parse(line) as LakeEvent;
-      if (!byId.has(e.event_id)) byId.set(e.event_id, e);
-    }
-  }
-  return [...byId.values()];
-}
+const readLake = () => lakeEvents<LakeEvent>(path.join(work, 'lake'));
 
 /** Waits until the lake holds an event named `name`, then a moment more for stragglers. */
 async function lakeHas(name: string): Promise<void> {

@@ -12,10 +12,9 @@
  * tokens valid for aws-jwt-verify, which reads the real clock). Chromium's clock is its own: events
  * are ordered by `client_event_timestamp`, the browser's time as it sent it.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { eq } from 'drizzle-orm';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +25,7 @@ import { type IngestServer, startIngestServer } from '../ingest/server.ts';
 import { openRawStore } from '../lake/open.ts';
 import { createLogger } from '../log.ts';
 import { launchChromium } from '../testing/chromium.ts';
+import { lakeEvents } from '../testing/lake-events.ts';
 import { freePort } from '../testing/ports.ts';
 import { go, newShopper, seedProduct } from '../testing/shopper.ts';
 import { orders, users } from './db/schema.ts';
@@ -72,26 +72,11 @@ let ingest: IngestServer;
 let browser: Browser;
 const pageErrors: string[] = [];
 
-/** Every event in the lake, in the order the browser tracked them (file order breaks ties). */
+/** Every distinct event in the lake, in the order the browser tracked them (key order breaks ties). */
 async function readLake(): Promise<LakeEvent[]> {
-  const dir = path.join(lakeDir, 'events');
-  const files = (await readdir(dir, { recursive: true }).catch(() => [] as string[]))
-    .filter((f) => f.endsWith('.jsonl.gz'))
-    .sort();
-  // The tracker is at-least-once: an event handed off at a page hide without an answer is sent
-  // again by the next page (docs/tracker.md), and the warehouse keeps one row per event_id. The
-  // journeys are compared on distinct event_ids, the first copy of each.
-  const byId = new Map<string, LakeEvent>();
-  for (const file of files) {
-    for (const line of gunzipSync(await readFile(path.join(dir, file)))
-      .toString('utf8')
-      .split('\n')) {
-      if (!line) continue;
-      const event = JSON.parse(line) as LakeEvent;
-      if (!byId.has(event.event_id)) byId.set(event.event_id, event);
-    }
-  }
-  return [...byId.values()].sort((a, b) => Date.parse(a.client_event_timestamp) - Date.parse(b.client_event_timestamp));
+  return (await lakeEvents<LakeEvent>(lakeDir)).sort(
+    (a, b) => Date.parse(a.client_event_timestamp) - Date.parse(b.client_event_timestamp),
+  );
 }
 
 async function lakeHolds(n: number): Promise<LakeEvent[]> {
